@@ -1,0 +1,92 @@
+"""Small programs the benchmark runs as child processes; each prints one JSON line.
+
+`bare-read FILE`      read the whole file and discard it (the floor of any reader).
+`orjson-loop FILE`    split into lines and orjson-parse each, discarding results (the stretch baseline).
+`append-burst ...`    append N fsynced events through the engine's Python API (see `append_burst`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+
+def bare_read(path: Path) -> dict[str, Any]:
+    started = time.perf_counter()
+    size = len(path.read_bytes())
+    return {"bytes": size, "elapsedMs": (time.perf_counter() - started) * 1000}
+
+
+def orjson_loop(path: Path) -> dict[str, Any]:
+    started = time.perf_counter()
+    loads = orjson.loads
+    parsed = failed = 0
+    for line in path.read_bytes().split(b"\n"):
+        if not line:
+            continue
+        try:
+            loads(line)
+            parsed += 1
+        except orjson.JSONDecodeError:
+            failed += 1
+    return {"parsed": parsed, "failed": failed, "elapsedMs": (time.perf_counter() - started) * 1000}
+
+
+def token_event(tag: str, seq: int, timestamp: int) -> dict[str, Any]:
+    """A valid event unique to (tag, seq) so a lost or doubled append is detectable afterwards."""
+    return {
+        "type": "UserMessageSent",
+        "id": f"bench-{tag}-{seq:07d}",
+        "timestamp": timestamp,
+        "content": f"append probe {tag} #{seq} 안녕하세요 🚀",
+    }
+
+
+def append_burst(workspace: Path, stream: str, count: int, tag: str, timestamp: int) -> dict[str, Any]:
+    """Append `count` events one by one through the engine API, each durable before the next.
+
+    All appenders share one timestamp (at or after the store's last one) so concurrent writers
+    interleaving in any order still keep timestamps non-decreasing.
+    """
+    from astra_ls.store.file_store import FileEventStore  # only this probe needs the engine
+
+    store = FileEventStore(workspace)
+    failures: list[str] = []
+    started = time.perf_counter()
+    for seq in range(count):
+        result = store.append(stream, token_event(tag, seq, timestamp))
+        if not getattr(result, "ok", False):
+            failures.append(repr(result)[:300])
+    elapsed = time.perf_counter() - started
+    return {"appended": count - len(failures), "failures": failures[:5], "elapsedMs": elapsed * 1000}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="probe", required=True)
+    sub.add_parser("bare-read").add_argument("file", type=Path)
+    sub.add_parser("orjson-loop").add_argument("file", type=Path)
+    burst = sub.add_parser("append-burst")
+    burst.add_argument("workspace", type=Path)
+    burst.add_argument("stream")
+    burst.add_argument("--count", type=int, required=True)
+    burst.add_argument("--tag", required=True)
+    burst.add_argument("--timestamp", type=int, required=True)
+    args = parser.parse_args(argv)
+    if args.probe == "bare-read":
+        result = bare_read(args.file)
+    elif args.probe == "orjson-loop":
+        result = orjson_loop(args.file)
+    else:
+        result = append_burst(args.workspace, args.stream, args.count, args.tag, args.timestamp)
+    sys.stdout.write(orjson.dumps(result).decode() + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

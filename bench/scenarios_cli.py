@@ -1,0 +1,305 @@
+"""Measurements of whole processes: baselines, `astra-ls check` / `count`, and appends."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from measure import ChildRun, median, run_child
+from report import INFO, MISS, PASS, Row, floor_row, megabytes, not_available, seconds, verdict_row
+from workspace import BENCH, STREAM, Context, fresh_workspace, store_path, warm_page_cache
+
+NODE = "node"
+PROBES = str(BENCH / "probes.py")
+SINGLE_APPENDS = 4_000
+CONCURRENT_WRITERS = 8
+APPENDS_PER_WRITER = 500
+APPEND_RATE_TARGET = 2_000.0
+
+
+def label(events: int) -> str:
+    if events >= 1_000_000 and events % 1_000_000 == 0:
+        return f"{events // 1_000_000}M"
+    if events >= 1_000 and events % 1_000 == 0:
+        return f"{events // 1_000}k"
+    return str(events)
+
+
+def internal_ms(run: ChildRun) -> float:
+    data = run.json()
+    return float(data["elapsedMs"]) if isinstance(data, dict) else math.nan
+
+
+# --- target 1 and 2: full check against the baselines ------------------------------------------------
+
+
+def check_argv(ctx: Context, store: Path) -> list[str]:
+    assert ctx.engine is not None
+    return ctx.engine.cli("check", str(store), "--format", "json")
+
+
+def run_check(ctx: Context, workspace: Path) -> ChildRun:
+    run = run_child(check_argv(ctx, store_path(workspace)), cwd=workspace, env=ctx.env)
+    # A check that finds the seeded damage exits non-zero by design, so success is judged by its
+    # report: it must print a JSON result, or it did not really check anything.
+    try:
+        run.json()
+    except ValueError as error:
+        tail = run.stderr[-600:]
+        raise RuntimeError(f"check printed no JSON report (exit {run.returncode}): {tail!r}") from error
+    return run
+
+
+def problem_count(run: ChildRun) -> int | None:
+    """Number of problems the check reported, to show it really validated (shape-tolerant)."""
+    try:
+        data = run.json()
+    except ValueError:
+        return None
+    return _count_problems(data)
+
+
+def _count_problems(data: Any) -> int | None:
+    if isinstance(data, list):
+        return len(data)
+    if not isinstance(data, dict):
+        return None
+    for key in ("problemCount", "problems", "diagnostics"):
+        value = data.get(key)
+        if isinstance(value, int):
+            return value
+        if isinstance(value, list):
+            return len(value)
+    files = data.get("files") or data.get("stores") or data.get("results")
+    if isinstance(files, list):
+        counts = [_count_problems(item) for item in files]
+        return sum(c for c in counts if c is not None)
+    return None
+
+
+def baselines_and_check(ctx: Context) -> list[Row]:
+    """Targets 1 and 2: bare read, orjson loop, Node reference and the check, interleaved."""
+    big = ctx.sizes.big
+    log = ctx.log(big)
+    warm_page_cache(log)
+    contenders = {
+        "read": [sys.executable, PROBES, "bare-read", str(log)],
+        "orjson": [sys.executable, PROBES, "orjson-loop", str(log)],
+        "node": [NODE, str(BENCH / "reference_reader.mjs"), str(log)],
+    }
+    runs: dict[str, list[ChildRun]] = {key: [] for key in [*contenders, "check"]}
+    workspace = fresh_workspace(f"check-{label(big)}", {STREAM: log}) if ctx.engine else None
+    for _ in range(ctx.sizes.repeats):
+        # Interleaved so a noisy neighbour slows every contender alike.
+        for key, argv in contenders.items():
+            runs[key].append(run_child(argv, env=ctx.env).check_ok())
+        if workspace is not None:
+            runs["check"].append(run_check(ctx, workspace))
+    rows = baseline_rows(ctx, log, runs)
+    if workspace is None:
+        rows.append(not_available("1", f"astra-ls check {label(big)}", "engine CLI not found"))
+        return rows
+    rows.extend(check_rows(ctx, log, runs))
+    rows.extend(memory_rows(ctx, runs["check"]))
+    return rows
+
+
+def baseline_rows(ctx: Context, log: Path, runs: dict[str, list[ChildRun]]) -> list[Row]:
+    size = log.stat().st_size
+    ctx.figures["file_bytes"] = size
+    rows = [Row("-", f"log {label(ctx.sizes.big)} events", megabytes(size))]
+    names = {
+        "read": "bare read (Python, whole file)",
+        "orjson": "Python orjson parse-and-discard loop",
+        "node": "Node reference reader (split/JSON.parse/id)",
+    }
+    for key, name in names.items():
+        wall = median([r.wall_s for r in runs[key]])
+        inner = median([internal_ms(r) for r in runs[key]]) / 1000
+        ctx.figures[f"{key}_wall_s"] = wall
+        peak = max(r.peak_rss_bytes for r in runs[key])
+        rows.append(Row("-", name, f"{seconds(wall)} wall ({seconds(inner)} in loop), {megabytes(peak)} RSS",
+                        detail={"wall_s": wall, "inner_s": inner, "peak_rss": peak}))
+    return rows
+
+
+def check_rows(ctx: Context, log: Path, runs: dict[str, list[ChildRun]]) -> list[Row]:
+    wall = median([r.wall_s for r in runs["check"]])
+    ctx.figures["check_wall_s"] = wall
+    problems = problem_count(runs["check"][-1])
+    name = f"astra-ls check {label(ctx.sizes.big)} (full schema)"
+    figure = f"{seconds(wall)}" + (f", {problems} problems" if problems is not None else "")
+    node, loop = ctx.figures["node_wall_s"], ctx.figures["orjson_wall_s"]
+    return [
+        verdict_row("1", name, figure, "<= 1.0x Node reference", wall / node, 1.0,
+                    wall_s=wall, node_wall_s=node, problems=problems),
+        verdict_row("1*", "check vs Python orjson loop (stretch)", figure, "<= 1.5x orjson loop",
+                    wall / loop, 1.5, wall_s=wall, loop_wall_s=loop),
+    ]
+
+
+def memory_rows(ctx: Context, big_runs: list[ChildRun]) -> list[Row]:
+    size = ctx.figures["file_bytes"]
+    peak_big = max(r.peak_rss_bytes for r in big_runs)
+    rows = [verdict_row("2", f"peak RSS of check {label(ctx.sizes.big)}", megabytes(peak_big),
+                        "<= 0.5x file size", peak_big / size, 0.5, peak_rss=peak_big, file_bytes=size)]
+    mid = ctx.sizes.mid
+    mid_ws = fresh_workspace(f"check-{label(mid)}", {STREAM: ctx.log(mid)})
+    peak_mid = max(run_check(ctx, mid_ws).peak_rss_bytes for _ in range(ctx.sizes.repeats))
+    growth = peak_big / peak_mid
+    events_ratio = ctx.sizes.big / mid
+    exponent = math.log(growth) / math.log(events_ratio) if growth > 0 else math.nan
+    rows.append(Row(
+        "2", f"peak RSS growth {label(mid)} -> {label(ctx.sizes.big)}",
+        f"{megabytes(peak_mid)} -> {megabytes(peak_big)} (exponent {exponent:.2f})",
+        f"< {events_ratio:.0f}x (sub-linear)", growth, PASS if growth < events_ratio else MISS,
+        {"peak_mid": peak_mid, "peak_big": peak_big, "exponent": exponent},
+    ))
+    return rows
+
+
+# --- target 3 (CLI side): count and re-check after another process appends ---------------------------
+
+
+def last_timestamp(store: Path) -> int:
+    with store.open("rb") as handle:
+        handle.seek(max(0, store.stat().st_size - 65_536))
+        lines = [line for line in handle.read().split(b"\n") if line.strip()]
+    return int(orjson.loads(lines[-1])["timestamp"])
+
+
+def append_one_cli(ctx: Context, workspace: Path, tag: str) -> ChildRun:
+    assert ctx.engine is not None
+    store = store_path(workspace)
+    event = {
+        "type": "UserMessageSent",
+        "id": f"bench-one-{tag}",
+        "timestamp": last_timestamp(store) + 1_000,
+        "content": "one more message 🚀",
+    }
+    argv = ctx.engine.cli("append", str(store), orjson.dumps(event).decode(), "--format", "json")
+    return run_child(argv, cwd=workspace, env=ctx.env).check_ok()
+
+
+def after_append_times(ctx: Context, events: int) -> dict[str, float]:
+    """Median CLI times for count and check right after a one-event append, on one store size."""
+    assert ctx.engine is not None
+    workspace = fresh_workspace(f"append-then-{label(events)}", {STREAM: ctx.log(events)})
+    run_check(ctx, workspace)  # a first full pass, as a user would have run before (may fill a cache)
+    counts: list[float] = []
+    checks: list[float] = []
+    for attempt in range(ctx.sizes.repeats):
+        append_one_cli(ctx, workspace, f"{events}-{attempt}")
+        count = ctx.engine.cli("count", str(store_path(workspace)), "--format", "json")
+        counts.append(run_child(count, cwd=workspace, env=ctx.env).check_ok().wall_s)
+        append_one_cli(ctx, workspace, f"{events}-{attempt}-b")
+        checks.append(run_check(ctx, workspace).wall_s)
+    return {"count": median(counts), "check": median(checks)}
+
+
+def cli_after_append(ctx: Context) -> list[Row]:
+    if ctx.engine is None:
+        return [not_available("3", "CLI count/check after append", "engine CLI not found")]
+    small, big = ctx.sizes.small, ctx.sizes.big
+    small_t = after_append_times(ctx, small)
+    big_t = after_append_times(ctx, big)
+    rows = []
+    for key, what in (("count", "count"), ("check", "re-check")):
+        ratio = big_t[key] / small_t[key]
+        figure = f"{seconds(small_t[key])} / {seconds(big_t[key])}"
+        rows.append(Row("3", f"CLI {what} after 1 append ({label(small)} / {label(big)}), cold process",
+                        figure, "info: no index cache -> full pass", ratio, INFO,
+                        {"small_s": small_t[key], "big_s": big_t[key]}))
+    return rows
+
+
+# --- target 5: appends -----------------------------------------------------------------------------
+
+
+def append_probe_argv(workspace: Path, count: int, tag: str, timestamp: int) -> list[str]:
+    return [sys.executable, PROBES, "append-burst", str(workspace), STREAM, "--count", str(count),
+            "--tag", tag, "--timestamp", str(timestamp)]
+
+
+def engine_api_available(ctx: Context) -> str | None:
+    probe = subprocess.run(
+        [sys.executable, "-c", "from astra_ls.store.file_store import FileEventStore"],
+        env=ctx.env, capture_output=True, text=True,
+    )
+    return None if probe.returncode == 0 else probe.stderr.strip().splitlines()[-1][:120]
+
+
+def single_appender(ctx: Context) -> Row:
+    workspace = fresh_workspace("append-single", {STREAM: ctx.log(ctx.sizes.small)})
+    stamp = last_timestamp(store_path(workspace)) + 1_000
+    run = run_child(append_probe_argv(workspace, SINGLE_APPENDS, "single", stamp), env=ctx.env).check_ok()
+    data = run.json()
+    assert isinstance(data, dict)
+    rate = data["appended"] / (data["elapsedMs"] / 1000)
+    figure = f"{rate:,.0f} appends/s ({data['appended']} fsynced in {seconds(data['elapsedMs'] / 1000)})"
+    if data["failures"]:
+        figure += f", failures: {data['failures'][:1]}"
+    return floor_row("5", "1 appender, fsynced appends", figure, f">= {APPEND_RATE_TARGET:,.0f}/s",
+                     rate / APPEND_RATE_TARGET, 1.0, rate=rate, **data)
+
+
+def concurrent_appenders(ctx: Context) -> list[Row]:
+    workspace = fresh_workspace("append-concurrent", {STREAM: ctx.log(ctx.sizes.small)})
+    store = store_path(workspace)
+    stamp = last_timestamp(store) + 1_000
+    before = store.read_bytes().count(b"\n")
+    procs = [
+        subprocess.Popen(append_probe_argv(workspace, APPENDS_PER_WRITER, f"w{i}", stamp), env=ctx.env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for i in range(CONCURRENT_WRITERS)
+    ]
+    outputs = [proc.communicate() for proc in procs]
+    reports = [orjson.loads(out.strip().splitlines()[-1]) for out, _ in outputs if out.strip()]
+    slowest = max((r["elapsedMs"] for r in reports), default=math.nan) / 1000
+    audit = audit_appends(store, before)
+    expected = CONCURRENT_WRITERS * APPENDS_PER_WRITER
+    ok = audit["missing"] == 0 and audit["duplicated"] == 0 and audit["broken_lines"] == 0
+    rate = expected / slowest
+    return [
+        Row("5", f"{CONCURRENT_WRITERS} concurrent appenders x {APPENDS_PER_WRITER}",
+            "missing {missing}, duplicated {duplicated}, broken lines {broken_lines}".format(**audit),
+            "nothing lost", None, PASS if ok else MISS, audit),
+        Row("5", f"{CONCURRENT_WRITERS} appenders aggregate rate", f"{rate:,.0f} appends/s",
+            f"info (>= {APPEND_RATE_TARGET:,.0f}/s each writer alone)", None, INFO, {"rate": rate}),
+    ]
+
+
+def audit_appends(store: Path, lines_before: int) -> dict[str, int]:
+    """Every probe event present exactly once, each on its own intact line."""
+    lines = store.read_bytes().split(b"\n")
+    new = [line for line in lines[lines_before:] if line]
+    seen: dict[str, int] = {}
+    broken = 0
+    for line in new:
+        try:
+            event = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            broken += 1
+            continue
+        ident = event.get("id", "") if isinstance(event, dict) else ""
+        seen[ident] = seen.get(ident, 0) + 1
+    wanted = {f"bench-w{i}-{seq:07d}" for i in range(CONCURRENT_WRITERS) for seq in range(APPENDS_PER_WRITER)}
+    return {
+        "missing": len(wanted - seen.keys()),
+        "duplicated": sum(n - 1 for ident, n in seen.items() if ident in wanted and n > 1),
+        "broken_lines": broken,
+        "new_lines": len(new),
+        "ends_with_newline": int(store.read_bytes().endswith(b"\n")),
+    }
+
+
+def appends(ctx: Context) -> list[Row]:
+    missing = engine_api_available(ctx)
+    if missing:
+        return [not_available("5", "append throughput", f"engine append API missing: {missing}")]
+    return [single_appender(ctx), *concurrent_appenders(ctx)]

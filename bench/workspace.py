@@ -1,0 +1,115 @@
+"""Where things live: generated logs, scratch workspaces, and how to start the engine."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+DATA = BENCH / "data"
+LOGS = DATA / "logs"
+SCRATCH = DATA / "work"
+RESULTS = BENCH / "results"
+STREAM = "conversation"  # the stream name selects the built-in conversation schema family
+
+
+def log_path(events: int) -> Path:
+    return LOGS / f"{STREAM}-{events}.jsonl"
+
+
+def ensure_log(events: int) -> Path:
+    """Generate the log for this size unless an earlier run already did (generation is seeded)."""
+    path = log_path(events)
+    if not path.exists():
+        print(f"generating {path.name} ...", file=sys.stderr, flush=True)
+        subprocess.run(
+            [sys.executable, str(BENCH / "generate.py"), "--events", str(events), "--out", str(path)],
+            check=True,
+        )
+    return path
+
+
+def child_env() -> dict[str, str]:
+    """Environment for every child: the engine importable even when it is not installed."""
+    env = dict(os.environ)
+    server = str(REPO / "server")
+    env["PYTHONPATH"] = server + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+    return env
+
+
+@dataclass(frozen=True)
+class Engine:
+    argv: tuple[str, ...]
+
+    def cli(self, *args: str) -> list[str]:
+        return [*self.argv, *args]
+
+
+def find_engine() -> Engine | None:
+    """The installed console script if present, else the package run as a module."""
+    script = Path(sys.executable).parent / "astra-ls"
+    if script.exists():
+        return Engine((str(script),))
+    package = REPO / "server" / "astra_ls"
+    if (package / "__main__.py").exists() or (package / "cli" / "main.py").exists():
+        return Engine((sys.executable, "-m", "astra_ls"))
+    return None
+
+
+def fresh_workspace(name: str, stores: dict[str, Path]) -> Path:
+    """A new workspace holding copies of the given logs as `.astra/<stream>.jsonl`.
+
+    Copies, not links: appends and any cache files a run writes must never touch the pristine logs.
+    """
+    root = SCRATCH / name
+    if root.exists():
+        shutil.rmtree(root)
+    astra = root / ".astra"
+    astra.mkdir(parents=True)
+    for stream, source in stores.items():
+        shutil.copyfile(source, astra / f"{stream}.jsonl")
+    return root
+
+
+def store_path(workspace: Path, stream: str = STREAM) -> Path:
+    return workspace / ".astra" / f"{stream}.jsonl"
+
+
+def warm_page_cache(path: Path) -> None:
+    # Every reader is measured on a warm cache so the comparison is about parsing, not the disk.
+    with path.open("rb") as handle:
+        while handle.read(1 << 24):
+            pass
+
+
+@dataclass(frozen=True)
+class Sizes:
+    small: int
+    mid: int
+    big: int
+    repeats: int
+    # The edit-latency target compares a 100k-line document with a 1k-line one in every mode.
+    edit_doc: int = 100_000
+
+
+FULL_SIZES = Sizes(small=1_000, mid=100_000, big=1_000_000, repeats=3)
+QUICK_SIZES = Sizes(small=1_000, mid=10_000, big=100_000, repeats=3)
+
+
+@dataclass
+class Context:
+    """Everything the scenarios share; `figures` passes numbers from one scenario to a later one."""
+
+    sizes: Sizes
+    engine: Engine | None
+    env: dict[str, str]
+    figures: dict[str, float]
+
+    def log(self, events: int) -> Path:
+        return log_path(events)
