@@ -91,7 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     for events in sorted({sizes.small, sizes.mid, sizes.big, sizes.edit_doc}):
         ensure_log(events)
-    ctx = Context(sizes=sizes, engine=find_engine(), env=child_env(), figures={})
+    env = child_env()
+    engine, engine_missing = find_engine(env)
+    ctx = Context(sizes=sizes, engine=engine, env=env, figures={}, engine_missing=engine_missing)
     rows: list[Row] = []
     for key in args.only or list(SECTIONS):
         rows.extend(run_section(ctx, key))

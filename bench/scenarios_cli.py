@@ -102,7 +102,7 @@ def baselines_and_check(ctx: Context) -> list[Row]:
             runs["check"].append(run_check(ctx, workspace))
     rows = baseline_rows(ctx, log, runs)
     if workspace is None:
-        rows.append(not_available("1", f"astra-ls check {label(big)}", "engine CLI not found"))
+        rows.append(not_available("1", f"astra-ls check {label(big)}", ctx.engine_missing))
         return rows
     rows.extend(check_rows(ctx, log, runs))
     rows.extend(memory_rows(ctx, runs["check"]))
@@ -204,7 +204,7 @@ def after_append_times(ctx: Context, events: int) -> dict[str, float]:
 
 def cli_after_append(ctx: Context) -> list[Row]:
     if ctx.engine is None:
-        return [not_available("3", "CLI count/check after append", "engine CLI not found")]
+        return [not_available("3", "CLI count/check after append", ctx.engine_missing)]
     small, big = ctx.sizes.small, ctx.sizes.big
     small_t = after_append_times(ctx, small)
     big_t = after_append_times(ctx, big)

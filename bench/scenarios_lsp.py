@@ -1,14 +1,305 @@
-"""Measurements of the language server process, driven through a minimal stdio LSP client."""
+"""Measurements of the language server process, driven through a minimal stdio LSP client.
+
+Every scenario starts a real `astra-ls serve` process on a scratch workspace, so the figures include
+the JSON-RPC round trip an editor pays.
+"""
 
 from __future__ import annotations
 
-from report import Row, not_available
-from workspace import Context
+import random
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from lsp_client import LspClient, LspError, Received, file_uri, is_diagnostics_for
+from measure import median
+from report import MISS, NA, PASS, Row, not_available, seconds, verdict_row
+from scenarios_cli import append_one_cli, label, run_check
+from workspace import SCRATCH, STREAM, Context, fresh_workspace, store_path
+
+SIDE_STREAM = "conversation-side"  # a second, small store of the same family
+FIRST_SCAN_TIMEOUT_S = 600.0
+REPLY_TIMEOUT_S = 60.0
+HOVER_SAMPLES = 7
+EDIT_PAIRS = 3
+PROPORTIONAL_LIMIT = 1.5
+
+
+@contextmanager
+def server(ctx: Context, workspace: Path, name: str) -> Iterator[LspClient]:
+    assert ctx.engine is not None
+    log = SCRATCH / f"{name}.server-stderr.log"
+    with LspClient(ctx.engine.cli("serve"), cwd=workspace, stderr_path=log, env=ctx.env) as client:
+        client.initialize(workspace, timeout_s=REPLY_TIMEOUT_S)
+        yield client
+
+
+def wait_diagnostics(client: LspClient, uri: str, since: int = 0, version: int | None = None,
+                     timeout_s: float = FIRST_SCAN_TIMEOUT_S) -> Received:
+    return client.wait_for(is_diagnostics_for(uri, version), timeout_s, since=since)
+
+
+def hover_params(uri: str, line: int, character: int = 2) -> dict[str, Any]:
+    return {"textDocument": {"uri": uri}, "position": {"line": line, "character": character}}
+
+
+def open_document(client: LspClient, path: Path, version: int = 1) -> str:
+    uri = file_uri(path)
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    client.notify("textDocument/didOpen", {
+        "textDocument": {"uri": uri, "languageId": "jsonl", "version": version, "text": text},
+    })
+    return uri
+
+
+def hover_text(result: Any) -> str:
+    if not isinstance(result, dict):
+        return ""
+    contents = result.get("contents")
+    if isinstance(contents, dict):
+        return str(contents.get("value", ""))
+    if isinstance(contents, list):
+        return " ".join(str(c.get("value", c)) if isinstance(c, dict) else str(c) for c in contents)
+    return str(contents or "")
+
+
+# --- target 4: start-up ------------------------------------------------------------------------------
+
+
+@dataclass
+class StartFigures:
+    first_diagnostics_s: float
+    hover_s: float = float("nan")
+    hover_before_diagnostics: bool = False
+    hover_answered: bool = False
+
+
+def cold_or_warm_start(ctx: Context, workspace: Path, name: str, probe_side: bool) -> StartFigures:
+    big_uri = file_uri(store_path(workspace))
+    with server(ctx, workspace, name) as client:
+        hover_id, hover_sent = -1, 0.0
+        if probe_side:
+            # An editor opens a small store and hovers while the big one is still being scanned.
+            side_uri = open_document(client, store_path(workspace, SIDE_STREAM))
+            hover_sent = time.perf_counter()
+            hover_id = client.request_async("textDocument/hover", hover_params(side_uri, 3))
+        first = wait_diagnostics(client, big_uri)
+        figures = StartFigures(first.at - client.started_at)
+        if probe_side:
+            answer = client.wait_response(hover_id, FIRST_SCAN_TIMEOUT_S)
+            figures.hover_s = answer.at - hover_sent
+            figures.hover_before_diagnostics = answer.at < first.at
+            figures.hover_answered = bool(hover_text(answer.message.get("result")))
+        return figures
+
+
+def start_workspace(ctx: Context, name: str) -> Path:
+    return fresh_workspace(name, {STREAM: ctx.log(ctx.sizes.big), SIDE_STREAM: ctx.log(ctx.sizes.small)})
 
 
 def server_start(ctx: Context) -> list[Row]:
-    return [not_available("4", "server start to first diagnostics", "not wired yet")]
+    if ctx.engine is None:
+        return [not_available("4", "server start", ctx.engine_missing)]
+    big = label(ctx.sizes.big)
+    cli_check = ctx.figures.get("check_wall_s") or run_check(ctx, start_workspace(ctx, "start-cli")).wall_s
+    colds: list[StartFigures] = []
+    warms: list[StartFigures] = []
+    for attempt in range(2):
+        # A fresh copy each time: no index cache from an earlier run can make a "cold" start warm.
+        workspace = start_workspace(ctx, f"start-{attempt}")
+        colds.append(cold_or_warm_start(ctx, workspace, f"cold-{attempt}", probe_side=True))
+        warms.append(cold_or_warm_start(ctx, workspace, f"warm-{attempt}", probe_side=False))
+    cold = median([c.first_diagnostics_s for c in colds])
+    warm = median([w.first_diagnostics_s for w in warms])
+    hover = median([c.hover_s for c in colds])
+    during = all(c.hover_before_diagnostics and c.hover_answered for c in colds)
+    return [
+        verdict_row("4", f"server start -> first diagnostics ({big})", seconds(cold),
+                    "<= 1.2x CLI check", cold / cli_check, 1.2, cold_s=cold, cli_check_s=cli_check),
+        Row("4", "hover on small store during first scan",
+            f"{seconds(hover)}, answered before scan end: {'yes' if during else 'no'}",
+            "answered during the scan", None, PASS if during else MISS,
+            {"hover_s": [c.hover_s for c in colds], "answered": [c.hover_answered for c in colds],
+             "before_first_diagnostics": [c.hover_before_diagnostics for c in colds]}),
+        verdict_row("4*", "restart, unchanged store (stretch)", seconds(warm),
+                    "<= 0.1x cold start", warm / cold, 0.1, warm_s=warm, cold_s=cold),
+    ]
+
+
+# --- target 3: work proportional to change -------------------------------------------------------
+
+
+@dataclass
+class ChangeFigures:
+    hover_s: float
+    hover_answered: int
+    recheck_s: float
+    count_s: float
+    count_seen: bool
+
+
+def hover_latencies(client: LspClient, uri: str, events: int) -> tuple[list[float], int]:
+    """Hovers at seeded random lines of a store (not opened: the server reads it from disk)."""
+    rng = random.Random(events)
+    times: list[float] = []
+    answered = 0
+    for line in sorted(rng.sample(range(events), HOVER_SAMPLES)):
+        sent = time.perf_counter()
+        got = client.wait_response(client.request_async("textDocument/hover", hover_params(uri, line)),
+                                   REPLY_TIMEOUT_S)
+        times.append(got.at - sent)
+        answered += bool(hover_text(got.message.get("result")))
+    return times, answered
+
+
+def count_command(client: LspClient) -> tuple[float, int]:
+    sent = time.perf_counter()
+    ident = client.request_async("workspace/executeCommand",
+                                 {"command": "astra.count", "arguments": [{"store": STREAM}]})
+    got = client.wait_response(ident, REPLY_TIMEOUT_S)
+    result = got.message.get("result") or {}
+    return got.at - sent, int(result.get("count", -1)) if isinstance(result, dict) else -1
+
+
+def recheck_after_append(ctx: Context, client: LspClient, workspace: Path, tag: str) -> float:
+    """Another process appends one event; time until the server republishes that store's diagnostics.
+
+    The clock starts when the appending process has exited, and the file-watcher notification an
+    editor would forward is sent at once (a server with its own watcher may answer even earlier).
+    """
+    uri = file_uri(store_path(workspace))
+    since = client.mark()
+    append_one_cli(ctx, workspace, tag)
+    appended_at = time.perf_counter()
+    client.notify("workspace/didChangeWatchedFiles", {"changes": [{"uri": uri, "type": 2}]})
+    got = wait_diagnostics(client, uri, since=since, timeout_s=REPLY_TIMEOUT_S)
+    return got.at - appended_at
+
+
+def change_figures(ctx: Context, events: int) -> ChangeFigures:
+    workspace = fresh_workspace(f"change-{label(events)}", {STREAM: ctx.log(events)})
+    uri = file_uri(store_path(workspace))
+    with server(ctx, workspace, f"change-{label(events)}") as client:
+        wait_diagnostics(client, uri)
+        hovers, answered = hover_latencies(client, uri, events)
+        rechecks: list[float] = []
+        counts: list[float] = []
+        seen = True
+        for attempt in range(ctx.sizes.repeats):
+            _, before = count_command(client)
+            rechecks.append(recheck_after_append(ctx, client, workspace, f"lsp-{events}-{attempt}"))
+            took, after = count_command(client)
+            counts.append(took)
+            seen &= after == before + 1
+        return ChangeFigures(median(hovers), answered, median(rechecks), median(counts), seen)
+
+
+def edit_latencies(ctx: Context, events: int) -> list[float]:
+    """One-character edits in an open document: delete a line's closing brace, then restore it."""
+    workspace = fresh_workspace(f"edit-{label(events)}", {STREAM: ctx.log(events)})
+    path = store_path(workspace)
+    lines = path.read_bytes().decode("utf-8", errors="replace").split("\n")
+    with server(ctx, workspace, f"edit-{label(events)}") as client:
+        since = client.mark()
+        uri = open_document(client, path)
+        wait_diagnostics(client, uri, since=since)
+        version, times = 1, []
+        for line in edit_lines(lines, events):
+            brace = utf16_len(lines[line]) - 1
+            for change in (delete_char(line, brace), insert_char(line, brace, "}")):
+                version += 1
+                since = client.mark()
+                sent = time.perf_counter()
+                client.notify("textDocument/didChange", {
+                    "textDocument": {"uri": uri, "version": version}, "contentChanges": [change],
+                })
+                got = wait_diagnostics(client, uri, since=since, version=version, timeout_s=REPLY_TIMEOUT_S)
+                times.append(got.at - sent)
+        return times
+
+
+def edit_lines(lines: list[str], events: int) -> list[int]:
+    """Seeded random lines holding a clean event, spread over the document."""
+    rng = random.Random(events * 7 + 1)
+    chosen: list[int] = []
+    while len(chosen) < EDIT_PAIRS:
+        line = rng.randrange(len(lines) - 1)
+        text = lines[line]
+        if text.endswith("}") and _is_object(text):
+            chosen.append(line)
+    return chosen
+
+
+def _is_object(text: str) -> bool:
+    try:
+        return isinstance(orjson.loads(text), dict)
+    except orjson.JSONDecodeError:
+        return False
+
+
+def utf16_len(text: str) -> int:
+    # LSP positions count UTF-16 code units; emoji take two.
+    return len(text.encode("utf-16-le")) // 2
+
+
+def delete_char(line: int, character: int) -> dict[str, Any]:
+    return {"range": {"start": {"line": line, "character": character},
+                      "end": {"line": line, "character": character + 1}}, "text": ""}
+
+
+def insert_char(line: int, character: int, text: str) -> dict[str, Any]:
+    point = {"line": line, "character": character}
+    return {"range": {"start": point, "end": point}, "text": text}
 
 
 def proportional_to_change(ctx: Context) -> list[Row]:
-    return [not_available("3", "server work proportional to change", "not wired yet")]
+    if ctx.engine is None:
+        return [not_available("3", "server work proportional to change", ctx.engine_missing)]
+    small, big = ctx.sizes.small, ctx.sizes.big
+    rows: list[Row] = []
+    try:
+        figures = {n: change_figures(ctx, n) for n in (small, big)}
+        rows.extend(change_rows(figures[small], figures[big], label(small), label(big)))
+    except (LspError, TimeoutError) as error:
+        rows.append(not_available("3", "server append/count/hover", f"{type(error).__name__}: {error}"))
+    try:
+        doc = ctx.sizes.edit_doc
+        edit_small, edit_big = median(edit_latencies(ctx, small)), median(edit_latencies(ctx, doc))
+        rows.append(ratio_row("diagnostics after 1-char edit, open doc", label(small), label(doc),
+                              edit_small, edit_big))
+    except (LspError, TimeoutError) as error:
+        rows.append(not_available("3", "diagnostics after 1-char edit", f"{type(error).__name__}: {error}"))
+    return rows
+
+
+def ratio_row(what: str, small_label: str, big_label: str, small_s: float, big_s: float,
+              note: str = "") -> Row:
+    figure = f"{seconds(small_s)} / {seconds(big_s)}" + (f" ({note})" if note else "")
+    return verdict_row("3", f"{what} ({small_label} / {big_label})", figure,
+                       f"<= {PROPORTIONAL_LIMIT}x small store", big_s / small_s, PROPORTIONAL_LIMIT,
+                       small_s=small_s, big_s=big_s)
+
+
+def change_rows(small: ChangeFigures, big: ChangeFigures, small_label: str, big_label: str) -> list[Row]:
+    hover_note = f"{small.hover_answered + big.hover_answered}/{2 * HOVER_SAMPLES} with content"
+    seen = small.count_seen and big.count_seen
+    count_note = "count includes the append" if seen else "count MISSED the append"
+    rows = [
+        ratio_row("server re-check after another process appends", small_label, big_label,
+                  small.recheck_s, big.recheck_s),
+        ratio_row("server count after that append", small_label, big_label, small.count_s, big.count_s,
+                  count_note),
+        ratio_row("hover, projected state at random line", small_label, big_label, small.hover_s,
+                  big.hover_s, hover_note),
+    ]
+    if not seen:
+        rows[1].status = MISS
+    if small.hover_answered + big.hover_answered == 0:
+        rows[2].status = NA
+        rows[2].figure += " - hover returned nothing"
+    return rows

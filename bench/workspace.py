@@ -51,15 +51,16 @@ class Engine:
         return [*self.argv, *args]
 
 
-def find_engine() -> Engine | None:
-    """The installed console script if present, else the package run as a module."""
+def find_engine(env: dict[str, str]) -> tuple[Engine | None, str]:
+    """The installed console script if present, else the package run as a module; None + reason
+    when neither answers `--help` (the engine is developed alongside and may be incomplete)."""
     script = Path(sys.executable).parent / "astra-ls"
-    if script.exists():
-        return Engine((str(script),))
-    package = REPO / "server" / "astra_ls"
-    if (package / "__main__.py").exists() or (package / "cli" / "main.py").exists():
-        return Engine((sys.executable, "-m", "astra_ls"))
-    return None
+    engine = Engine((str(script),)) if script.exists() else Engine((sys.executable, "-m", "astra_ls"))
+    probe = subprocess.run([*engine.argv, "--help"], env=env, capture_output=True, text=True)
+    if probe.returncode != 0:
+        last = (probe.stderr.strip().splitlines() or ["no output"])[-1]
+        return None, f"astra-ls --help failed: {last[:100]}"
+    return engine, ""
 
 
 def fresh_workspace(name: str, stores: dict[str, Path]) -> Path:
@@ -110,6 +111,7 @@ class Context:
     engine: Engine | None
     env: dict[str, str]
     figures: dict[str, float]
+    engine_missing: str = ""  # why `engine` is None, shown in every n/a row that needs it
 
     def log(self, events: int) -> Path:
         return log_path(events)
