@@ -1,0 +1,80 @@
+/**
+ * Entry point: wires the server session to the editor features. Every rule and computation lives
+ * in the server; this file only connects palette commands, views and events.
+ */
+import * as vscode from 'vscode';
+import { ActiveStore } from './features/activeStore';
+import { EventDrafts } from './features/appendEvent';
+import { countEvents } from './features/countEvents';
+import { compact, quarantine } from './features/maintenance';
+import { ProjectionDocuments } from './features/projection';
+import { queryEvents } from './features/queryEvents';
+import { StoreStatusBar } from './features/statusBar';
+import { TimelinePanel } from './features/timelinePanel';
+import { installPrivateServer } from './server/installer';
+import { errorText, ServerSession, ServerUnavailable } from './server/session';
+
+let session: ServerSession | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const output = vscode.window.createOutputChannel('Astra', { log: true });
+  session = new ServerSession(context, output);
+  const server = session;
+  const active = new ActiveStore();
+  const drafts = new EventDrafts(server, active);
+  const projections = new ProjectionDocuments(server, active);
+  const statusBar = new StoreStatusBar(server, active);
+  const timeline = new TimelinePanel(server, active);
+  context.subscriptions.push(output, server, active, drafts, projections, statusBar, timeline);
+
+  /** Palette commands report failures as one notification: never a stack trace, never silence. */
+  const command = (id: string, run: (...args: never[]) => Promise<unknown>): void => {
+    context.subscriptions.push(
+      vscode.commands.registerCommand(id, async (...args: never[]) => {
+        try {
+          await run(...args);
+        } catch (e) {
+          // Unavailable was already explained by the start-up notification.
+          if (e instanceof ServerUnavailable) return;
+          output.error(`${id}: ${errorText(e)}`);
+          void vscode.window.showErrorMessage(`Astra: ${errorText(e)}`, 'Show Output').then((c) => c && output.show());
+        }
+      }),
+    );
+  };
+
+  command('astra-ls.appendEvent', () => drafts.start());
+  command('astra-ls.submitDraft', (uri?: vscode.Uri) => drafts.submit(uri));
+  command('astra-ls.discardDraft', (uri?: vscode.Uri) => drafts.discard(uri));
+  command('astra-ls.countEvents', () => countEvents(server, active, output));
+  command('astra-ls.showProjection', () => projections.show());
+  command('astra-ls.showStateAtCursor', () => projections.showAtCursor());
+  command('astra-ls.queryEvents', () => queryEvents(server, active));
+  command('astra-ls.showTimeline', () => timeline.show());
+  command('astra-ls.quarantine', () => quarantine(server, active));
+  command('astra-ls.compact', () => compact(server, active));
+  command('astra-ls.restartServer', () => server.restart());
+  command('astra-ls.showOutput', () => {
+    output.show();
+    return Promise.resolve();
+  });
+  command('astra-ls.installServer', async () => {
+    await server.stop();
+    if (await installPrivateServer(context, output)) await server.start();
+  });
+
+  context.subscriptions.push(
+    // Granting trust changes what the server may do (custom schemas and projectors): start afresh.
+    vscode.workspace.onDidGrantWorkspaceTrust(() => void server.restart()),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('astra.server')) void server.restart();
+    }),
+  );
+
+  await server.start();
+}
+
+export async function deactivate(): Promise<void> {
+  await session?.stop();
+  session = undefined;
+}

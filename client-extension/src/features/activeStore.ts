@@ -1,0 +1,54 @@
+/**
+ * Which store the user is looking at: the active editor if it shows a `.astra/*.jsonl` file.
+ * Sets the `astra.storeActive` context key that menus use.
+ */
+import * as vscode from 'vscode';
+import { isStorePath, storeNameOf } from '../core/stores';
+
+export interface StoreRef {
+  /** What the server is given as `store`: the file URI, unambiguous across workspace folders. */
+  readonly uri: string;
+  readonly name: string;
+}
+
+export function storeRefOf(uri: vscode.Uri): StoreRef | undefined {
+  if (uri.scheme !== 'file' || !isStorePath(uri.fsPath)) return undefined;
+  return { uri: uri.toString(), name: storeNameOf(uri.fsPath) };
+}
+
+/** Server URIs and editor URIs may differ in escaping; compare them in one canonical form. */
+export function sameUri(a: string, b: string): boolean {
+  return vscode.Uri.parse(a).toString() === vscode.Uri.parse(b).toString();
+}
+
+export class ActiveStore implements vscode.Disposable {
+  private current: StoreRef | undefined;
+  private readonly changed = new vscode.EventEmitter<StoreRef | undefined>();
+  readonly onDidChange = this.changed.event;
+  private readonly subscription: vscode.Disposable;
+
+  constructor() {
+    this.subscription = vscode.window.onDidChangeActiveTextEditor((editor) => this.update(editor));
+    this.update(vscode.window.activeTextEditor);
+  }
+
+  get store(): StoreRef | undefined {
+    return this.current;
+  }
+
+  private update(editor: vscode.TextEditor | undefined): void {
+    // Focus moving to a panel or a virtual document keeps the last store: the views still refer to it.
+    if (editor?.document.uri.scheme === 'file') {
+      this.current = storeRefOf(editor.document.uri);
+      this.changed.fire(this.current);
+    } else if (!this.current) {
+      this.changed.fire(undefined);
+    }
+    void vscode.commands.executeCommand('setContext', 'astra.storeActive', editor ? storeRefOf(editor.document.uri) !== undefined : false);
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+    this.changed.dispose();
+  }
+}

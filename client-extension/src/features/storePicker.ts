@@ -1,0 +1,32 @@
+/**
+ * Asks which store a command applies to. The active store is offered first; with one store in
+ * the workspace there is nothing to ask.
+ */
+import * as vscode from 'vscode';
+import { type ListStoresAnswer, ServerCommand } from '../core/protocol';
+import type { ServerSession } from '../server/session';
+import type { ActiveStore, StoreRef } from './activeStore';
+import { sameUri } from './activeStore';
+
+export async function pickStore(session: ServerSession, active: ActiveStore, purpose: string): Promise<StoreRef | undefined> {
+  const answer = await session.execute<ListStoresAnswer>(ServerCommand.listStores, {});
+  const stores = answer.stores;
+  if (stores.length === 0) {
+    void vscode.window.showInformationMessage('Astra: this workspace has no stores (.astra/*.jsonl files).');
+    return undefined;
+  }
+  if (stores.length === 1 && stores[0]) {
+    return { uri: stores[0].uri, name: stores[0].name };
+  }
+  const current = active.store;
+  const items = stores
+    .map((s) => ({
+      label: s.name,
+      description: current && sameUri(current.uri, s.uri) ? 'active' : '',
+      detail: `${s.events} events, ${s.problems} problems — ${vscode.workspace.asRelativePath(vscode.Uri.parse(s.uri))}`,
+      ref: { uri: s.uri, name: s.name },
+    }))
+    .sort((a, b) => Number(b.description === 'active') - Number(a.description === 'active'));
+  const picked = await vscode.window.showQuickPick(items, { title: `Astra: ${purpose}`, placeHolder: 'Store', matchOnDetail: true });
+  return picked?.ref;
+}

@@ -1,0 +1,214 @@
+/**
+ * The language server's lifetime: choosing an interpreter, starting the client, restarting, and
+ * sending palette commands to the server as `workspace/executeCommand` requests.
+ */
+import * as os from 'node:os';
+import * as vscode from 'vscode';
+import {
+  ExecuteCommandRequest,
+  LanguageClient,
+  type LanguageClientOptions,
+  ResponseError,
+  RevealOutputChannelOn,
+  type ServerOptions,
+  State,
+} from 'vscode-languageclient/node';
+import {
+  describeSource,
+  type InterpreterCandidate,
+  interpreterCandidates,
+  serverArgs,
+} from '../core/launch';
+import { type Failure, isFailure, STORE_CHANGED_NOTIFICATION, type ServerCommandId, type StoreChanged } from '../core/protocol';
+import { probe, type ProbeResult, pythonEnv } from './processes';
+import { pythonExtensionInterpreter } from './pythonExtension';
+import { existingPrivatePython } from './installer';
+
+/** An ordinary `{ok: false}` answer from the server, carried as an exception. */
+export class ServerFailure extends Error {
+  constructor(readonly failure: Failure) {
+    super(failure.message);
+  }
+}
+
+/** Thrown when a command is used while no server could be started; already explained to the user. */
+export class ServerUnavailable extends Error {}
+
+/**
+ * Files the server serves. The built-in `jsonl` language covers open stores; the scheme+pattern
+ * entry keeps the server attached when a user maps `.jsonl` to another language.
+ */
+export const DOCUMENT_SELECTOR = [
+  { language: 'jsonl', pattern: '**/.astra/*.jsonl' },
+  { scheme: 'file', pattern: '**/.astra/*.jsonl' },
+];
+
+export class ServerSession implements vscode.Disposable {
+  private client: LanguageClient | undefined;
+  private starting: Promise<boolean> | undefined;
+  private readonly storeChanged = new vscode.EventEmitter<StoreChanged>();
+  private readonly started = new vscode.EventEmitter<void>();
+  /** Fires with the payload of every `astra/storeChanged` notification. */
+  readonly onStoreChanged = this.storeChanged.event;
+  /** Fires each time a server (re)starts, so views can reload from scratch. */
+  readonly onDidStart = this.started.event;
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly output: vscode.LogOutputChannel,
+  ) {}
+
+  get isRunning(): boolean {
+    return this.client?.state === State.Running;
+  }
+
+  /** Starts the server once; concurrent callers share the attempt. Resolves false if it could not start. */
+  start(): Promise<boolean> {
+    this.starting ??= this.doStart().finally(() => {
+      this.starting = undefined;
+    });
+    return this.starting;
+  }
+
+  async restart(): Promise<boolean> {
+    await this.stop();
+    return this.start();
+  }
+
+  async stop(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (client) {
+      try {
+        await client.stop(5_000);
+      } catch (e) {
+        this.output.warn(`Stopping the server: ${String(e)}`);
+      }
+    }
+  }
+
+  /** Runs a server command with its single argument object; `{ok:false}` answers throw ServerFailure. */
+  async execute<T>(command: ServerCommandId, argument: Record<string, unknown>): Promise<T> {
+    if (!this.isRunning && !(await this.start())) {
+      throw new ServerUnavailable('The Astra language server is not running.');
+    }
+    const client = this.client;
+    if (!client) throw new ServerUnavailable('The Astra language server is not running.');
+    this.output.debug(`executeCommand ${command} ${JSON.stringify(argument)}`);
+    const answer: unknown = await client.sendRequest(ExecuteCommandRequest.type, { command, arguments: [argument] });
+    if (isFailure(answer)) throw new ServerFailure(answer);
+    if (answer === null || answer === undefined) {
+      throw new Error(`The server gave no answer to ${command}.`);
+    }
+    return answer as T;
+  }
+
+  dispose(): void {
+    void this.stop();
+    this.storeChanged.dispose();
+    this.started.dispose();
+  }
+
+  private async candidates(): Promise<InterpreterCandidate[]> {
+    const config = vscode.workspace.getConfiguration('astra.server');
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    const configured = config.get<string>('python');
+    return interpreterCandidates({
+      configuredPython: configured,
+      // Only ask the Python extension when the user left the setting empty (it may be slow to activate).
+      pythonExtensionInterpreter: configured?.trim() ? undefined : await pythonExtensionInterpreter(folder?.uri),
+      privateEnvironmentPython: await existingPrivatePython(this.context),
+      home: os.homedir(),
+      workspaceFolder: folder?.uri.fsPath,
+    });
+  }
+
+  private async doStart(): Promise<boolean> {
+    const candidates = await this.candidates();
+    const results: { candidate: InterpreterCandidate; result: ProbeResult }[] = [];
+    let chosen: InterpreterCandidate | undefined;
+    for (const candidate of candidates) {
+      const result = await probe(candidate.command);
+      results.push({ candidate, result });
+      this.output.info(`Interpreter ${candidate.command} (${describeSource(candidate.source)}): ${result.ok ? 'astra_ls importable' : result.detail}`);
+      if (result.ok) {
+        chosen = candidate;
+        break;
+      }
+    }
+    if (!chosen) {
+      void this.explainUnavailable(results);
+      return false;
+    }
+    return this.launch(chosen);
+  }
+
+  private async launch(interpreter: InterpreterCandidate): Promise<boolean> {
+    const args = serverArgs(vscode.workspace.getConfiguration('astra.server').get<unknown[]>('args'));
+    const trusted = vscode.workspace.isTrusted;
+    this.output.info(`Starting ${interpreter.command} ${args.join(' ')} (workspace ${trusted ? 'trusted' : 'untrusted'})`);
+    const serverOptions: ServerOptions = {
+      command: interpreter.command,
+      args,
+      // Never the workspace folder: see pythonEnv() on why the working directory matters.
+      options: { cwd: os.homedir(), env: pythonEnv() },
+    };
+    const clientOptions: LanguageClientOptions = {
+      documentSelector: DOCUMENT_SELECTOR,
+      outputChannel: this.output,
+      revealOutputChannelOn: RevealOutputChannelOn.Never,
+      initializationOptions: { trusted },
+      diagnosticCollectionName: 'astra',
+    };
+    const client = new LanguageClient('astra', 'Astra Language Server', serverOptions, clientOptions);
+    client.onNotification(STORE_CHANGED_NOTIFICATION, (payload: StoreChanged) => this.storeChanged.fire(payload));
+    this.client = client;
+    try {
+      await client.start();
+    } catch (e) {
+      this.client = undefined;
+      this.output.error(`The server did not start: ${errorText(e)}`);
+      void vscode.window
+        .showErrorMessage(`Astra: the language server did not start (${errorText(e)}).`, 'Show Output')
+        .then((choice) => choice && this.output.show());
+      return false;
+    }
+    this.started.fire();
+    return true;
+  }
+
+  /** One notification that says what is wrong and offers the fix; no stack traces. */
+  private async explainUnavailable(results: { candidate: InterpreterCandidate; result: ProbeResult }[]): Promise<void> {
+    const first = results[0];
+    if (!first) return;
+    const { candidate, result } = first;
+    const why = result.ok
+      ? ''
+      : result.reason === 'not-found'
+        ? `the interpreter "${candidate.command}" from ${describeSource(candidate.source)} was not found`
+        : `astra-ls is not importable by "${candidate.command}" (${describeSource(candidate.source)})`;
+    const install = 'Install astra-ls';
+    const choose = 'Choose Interpreter';
+    const choice = await vscode.window.showWarningMessage(
+      `Astra: ${why}. The Astra language server cannot start.`,
+      install,
+      choose,
+      'Show Output',
+    );
+    if (choice === install) {
+      await vscode.commands.executeCommand('astra-ls.installServer');
+    } else if (choice === choose) {
+      await vscode.commands.executeCommand('workbench.action.openSettings', 'astra.server.python');
+    } else if (choice === 'Show Output') {
+      this.output.show();
+    }
+  }
+}
+
+/** A readable one-line description of anything thrown by the client or the server. */
+export function errorText(e: unknown): string {
+  if (e instanceof ServerFailure) return `${e.failure.message} (${e.failure.code})`;
+  if (e instanceof ResponseError) return e.message;
+  if (e instanceof Error) return e.message;
+  return String(e);
+}
