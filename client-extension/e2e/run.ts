@@ -1,0 +1,246 @@
+/**
+ * End-to-end test in a real VS Code (code-server) driven by Chromium: installs the built .vsix,
+ * opens a copy of the example workspace, and checks what a user sees. Prints one line per check
+ * and a final "N passed, N failed" line; exits non-zero if any check failed.
+ */
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { type CodeServer, installExtension, startCodeServer, writeUserSettings } from './codeServer';
+import {
+  EXTERNAL_CONTENT, EXTERNAL_EVENT, HOVER_TEXT, INVALID_EVENT, makeWorkspace, MALFORMED_LINE, readLines, STORE,
+  STORE_LINES, UNOPENED_STORE, VALID_CONTENT, VALID_EVENT,
+} from './fixture';
+import { ARTIFACTS, CHROMIUM, EXTENSION_ROOT, missingTools, serverPython } from './paths';
+import { escapeRegExp, LONG, SHORT, Workbench } from './workbench';
+
+interface Check { name: string; run: (wb: Workbench) => Promise<void> }
+
+function expect(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new Error(message);
+}
+
+/** Polls a condition on disk (the store file) until it holds or the time is up. */
+async function eventually(what: string, test: () => boolean, timeout = LONG): Promise<void> {
+  const deadline = Date.now() + timeout;
+  while (Date.now() < deadline) {
+    if (test()) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for: ${what}`);
+}
+
+function checks(storePath: string): Check[] {
+  return [
+    {
+      name: 'malformed line is underlined in the editor',
+      run: async (wb) => {
+        await wb.openFile(`${STORE}.jsonl`);
+        await wb.page.locator('.editor-group-container.active .monaco-editor .squiggly-error').first().waitFor({ state: 'attached', timeout: LONG });
+      },
+    },
+    {
+      name: 'Problems panel lists the open store and the unopened one',
+      run: async (wb) => {
+        await wb.runCommand('View: Focus Problems (Errors, Warnings, Infos)');
+        const panel = wb.page.locator('.markers-panel');
+        await panel.filter({ hasText: `${STORE}.jsonl` }).waitFor({ timeout: LONG });
+        await panel.filter({ hasText: `${UNOPENED_STORE}.jsonl` }).waitFor({ timeout: LONG });
+        const text = await panel.innerText();
+        expect(new RegExp(`Ln ${MALFORMED_LINE}\\b`).test(text), `no problem on line ${MALFORMED_LINE} in the Problems panel:\n${text}`);
+      },
+    },
+    {
+      name: 'status bar shows the active store',
+      run: async (wb) => {
+        await wb.openFile(`${STORE}.jsonl`);
+        await wb.page.locator('.statusbar-item', { hasText: new RegExp(`${STORE}: 3 events`) }).first().waitFor({ timeout: LONG });
+      },
+    },
+    {
+      name: 'hover previews the projected state',
+      run: async (wb) => {
+        await wb.openFile(`${STORE}.jsonl`);
+        const target = wb.page.locator('.editor-group-container.active .view-line span', { hasText: HOVER_TEXT }).first();
+        const hover = wb.page.locator('.monaco-hover:visible', { hasText: 'u-e2e' }).first();
+        const deadline = Date.now() + LONG;
+        // The first hover may come before the server has read the store: move away and back until it shows.
+        for (;;) {
+          await wb.page.mouse.move(5, 5);
+          await target.hover();
+          try {
+            await hover.waitFor({ state: 'visible', timeout: 5_000 });
+            return;
+          } catch (e) {
+            if (Date.now() > deadline) throw e;
+          }
+        }
+      },
+    },
+    {
+      name: 'Append Event refuses an invalid event and writes nothing',
+      run: async (wb) => {
+        await wb.runCommand('Astra: Append Event');
+        await wb.pick(STORE);
+        await wb.pick('UserMessageSent');
+        await wb.waitForActiveEditorText(/New UserMessageSent event/);
+        await wb.replaceEditorText(INVALID_EVENT);
+        await wb.runCommand('Astra: Append This Event Draft');
+        await wb.notification(/event refused, nothing was written/);
+        await wb.page.locator('.editor-group-container.active .monaco-editor .squiggly-error').first().waitFor({ state: 'attached', timeout: SHORT });
+        expect(readLines(storePath).length === STORE_LINES.length, 'the store changed although the event was refused');
+      },
+    },
+    {
+      name: 'Append Event writes a valid event',
+      run: async (wb) => {
+        await wb.replaceEditorText(VALID_EVENT);
+        await wb.runCommand('Astra: Append This Event Draft');
+        await wb.notification(new RegExp(`appended UserMessageSent to ${STORE} at line ${STORE_LINES.length + 1}`));
+        await eventually('the valid event on disk', () => {
+          const lines = readLines(storePath);
+          return lines.length === STORE_LINES.length + 1 && (lines.at(-1) ?? '').includes(VALID_CONTENT);
+        });
+      },
+    },
+    {
+      name: 'Count Events reports counts per type',
+      run: async (wb) => {
+        await wb.clearNotifications();
+        await wb.runCommand('Astra: Count Events');
+        await wb.pick(STORE);
+        const text = await wb.notification(new RegExp(`${STORE}: 4 events`));
+        expect(text.includes('UserMessageSent 2'), `unexpected counts: ${text}`);
+      },
+    },
+    {
+      name: 'Show Projection opens the projected state',
+      run: async (wb) => {
+        await wb.runCommand('Astra: Show Projection');
+        await wb.pick(STORE);
+        await wb.page.locator(`.tab[aria-label^="${STORE}.projection.jsonc"]`).first().waitFor({ timeout: LONG });
+        const text = await wb.waitForActiveEditorText(/u-e2e/);
+        expect(text.includes(VALID_CONTENT), `the projection lacks the appended event:\n${text}`);
+      },
+    },
+    {
+      name: 'projection refreshes when the store changes on disk',
+      run: async (wb) => {
+        appendFileSync(storePath, `${EXTERNAL_EVENT}\n`);
+        await wb.waitForActiveEditorText(new RegExp(escapeRegExp(EXTERNAL_CONTENT)));
+      },
+    },
+  ];
+}
+
+function findVsix(): string {
+  const name = readdirSync(EXTENSION_ROOT).find((f) => f.endsWith('.vsix'));
+  if (!name) throw new Error('no .vsix in client-extension/: run `npm run package` first');
+  return join(EXTENSION_ROOT, name);
+}
+
+/** Keeps code-server's logs (the extension host and the Astra output channel) for diagnosis. */
+function keepLogs(userDataDir: string): void {
+  const logs = join(userDataDir, 'logs');
+  if (existsSync(logs)) cpSync(logs, join(ARTIFACTS, 'logs'), { recursive: true });
+}
+
+function astraLog(): string {
+  const found: string[] = [];
+  const walk = (dir: string): void => {
+    if (!existsSync(dir)) return;
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, entry.name);
+      if (entry.isDirectory()) walk(p);
+      else if (entry.name.includes('Astra')) found.push(p);
+    }
+  };
+  walk(join(ARTIFACTS, 'logs'));
+  return found.map((p) => readFileSync(p, 'utf8')).join('\n');
+}
+
+async function main(): Promise<number> {
+  const started = Date.now();
+  rmSync(ARTIFACTS, { recursive: true, force: true });
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const missing = missingTools();
+  if (missing.length > 0) {
+    console.error(`e2e: missing ${missing.join(', ')}. Run: bash scripts/e2e-setup.sh (and provide the server's venv)`);
+    console.log('e2e: 0 passed, 1 failed');
+    return 1;
+  }
+  const scratch = mkdtempSync(join(tmpdir(), 'astra-e2e-'));
+  const workspace = join(scratch, 'workspace');
+  const { storePath } = makeWorkspace(workspace);
+  let server: CodeServer | undefined;
+  let browser: Browser | undefined;
+  let passed = 0;
+  let failed = 0;
+  try {
+    installExtension(scratch, findVsix());
+    writeUserSettings(scratch, {
+      'astra.server.python': serverPython(),
+      'workbench.startupEditor': 'none',
+      'telemetry.telemetryLevel': 'off',
+      'update.mode': 'none',
+      'extensions.autoCheckUpdates': false,
+      'extensions.ignoreRecommendations': true,
+      'workbench.tips.enabled': false,
+      'editor.hover.delay': 200,
+      // Typed drafts must arrive as typed: no auto-closing, no suggestions accepted by Enter.
+      'editor.autoClosingBrackets': 'never',
+      'editor.autoClosingQuotes': 'never',
+      'editor.autoSurround': 'never',
+      'editor.quickSuggestions': { other: false, comments: false, strings: false },
+      'editor.suggestOnTriggerCharacters': false,
+      'editor.acceptSuggestionOnEnter': 'off',
+      'editor.minimap.enabled': false,
+      'workbench.editor.enablePreview': false,
+      'security.workspace.trust.enabled': false,
+    });
+    server = await startCodeServer(scratch, workspace, join(ARTIFACTS, 'code-server.log'));
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    await page.goto(`${server.url}/?folder=${encodeURIComponent(workspace)}`);
+    const wb = new Workbench(page);
+    await wb.waitReady();
+    let n = 0;
+    for (const check of checks(storePath)) {
+      n += 1;
+      const shot = join(ARTIFACTS, `${String(n).padStart(2, '0')}-${check.name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}`);
+      const t0 = Date.now();
+      try {
+        await check.run(wb);
+        await wb.screenshot(`${shot}.png`);
+        passed += 1;
+        console.log(`  ok   ${check.name} (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
+      } catch (e) {
+        failed += 1;
+        await wb.screenshot(`${shot}-FAILED.png`).catch(() => undefined);
+        console.log(`  FAIL ${check.name} (${((Date.now() - t0) / 1000).toFixed(1)}s)\n       ${String(e instanceof Error ? e.message : e).split('\n').join('\n       ')}`);
+      }
+    }
+  } catch (e) {
+    failed += 1;
+    console.log(`  FAIL setting up VS Code: ${e instanceof Error ? e.message : String(e)}`);
+  } finally {
+    await browser?.close().catch(() => undefined);
+    await server?.stop();
+    keepLogs(join(scratch, 'data'));
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  if (failed > 0) {
+    const log = astraLog();
+    if (log) console.log(`--- Astra output channel (last 40 lines) ---\n${log.split('\n').slice(-40).join('\n')}`);
+  }
+  console.log(`e2e: screenshots and logs in ${ARTIFACTS}; took ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  console.log(`e2e: ${passed} passed, ${failed} failed`);
+  return failed > 0 ? 1 : 0;
+}
+
+process.exit(await main());
