@@ -1,0 +1,8 @@
+"""`python -m astra_ls` serves the language server over stdio; with arguments it is the CLI."""
+
+import sys
+
+from astra_ls.cli.main import main
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:] or ["serve"]))

@@ -1,0 +1,1 @@
+"""The `astra-ls` command line."""

@@ -1,0 +1,78 @@
+"""`astra-ls check`: which files a path means, and their problems, exactly as the server reports them."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from astra_ls.config import load_config
+from astra_ls.core.problems import Problem
+from astra_ls.store.file_store import SKIPPED_DIRS, FileEventStore
+from astra_ls.store.follow import FollowedFile
+from astra_ls.store.paths import ASTRA_DIR, PathRefused, split_store_path
+
+
+@dataclass(frozen=True, slots=True)
+class FileReport:
+    path: Path
+    events: int
+    problems: list[Problem]
+
+
+def expand(paths: list[Path]) -> list[Path]:
+    """A directory means the stores under its `.astra/` (or itself, when it is one); a file is itself."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            folder = path if path.name == ASTRA_DIR else path / ASTRA_DIR
+            files.extend(p for p in sorted(folder.rglob("*.jsonl"))
+                         if not any(part in SKIPPED_DIRS for part in p.relative_to(folder).parts[:-1]))
+        elif path.exists():
+            files.append(path)
+        else:
+            raise FileNotFoundError(f"{path}: no such file or directory")
+    return files
+
+
+def check_file(path: Path, trusted: bool, progress: Callable[[int, int], None] | None) -> FileReport:
+    try:
+        root, name = split_store_path(path)
+    except PathRefused:
+        return _check_loose(path, trusted, progress)
+    store = FileEventStore(root, trusted=trusted)
+    store.followed(name).on_progress = progress
+    analysis = store.analysis(name)
+    return FileReport(path, analysis.event_count(), store.problems(name))
+
+
+def _check_loose(path: Path, trusted: bool, progress: Callable[[int, int], None] | None) -> FileReport:
+    """A file outside any `.astra/`: checked with the defaults its name implies."""
+    root = path.absolute().parent
+    store = FileEventStore(root, config=load_config(root), trusted=trusted)
+    followed = FollowedFile(path, store.setup(path.stem).rules)
+    followed.on_progress = progress
+    followed.refresh()
+    assert followed.analysis is not None
+    problems = store.config.apply(followed.analysis.problems(followed.read))
+    return FileReport(path, followed.analysis.event_count(), problems)
+
+
+class ProgressBar:
+    """A one-line bar on stderr, only when stderr is a terminal."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.enabled = sys.stderr.isatty()
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or total < (16 << 20):
+            return
+        width = 30
+        filled = int(width * done / max(total, 1))
+        sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] "
+                         f"{done / 1e6:,.0f}/{total / 1e6:,.0f} MB")
+        if done >= total:
+            sys.stderr.write("\r" + " " * (len(self.label) + width + 30) + "\r")
+        sys.stderr.flush()

@@ -1,0 +1,189 @@
+"""`astra-ls`: check stores in CI, and count, project, query, append, quarantine, compact from a shell."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from astra_ls import __version__
+from astra_ls.cli.checking import ProgressBar, check_file, expand
+from astra_ls.commands import InvalidArguments, execute
+from astra_ls.config import ConfigError
+from astra_ls.core.codes import Severity
+from astra_ls.core.facts import canonical_json
+from astra_ls.store.file_store import FileEventStore
+from astra_ls.store.paths import PathRefused, split_store_path
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="astra-ls", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"astra-ls {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def command(name: str, help_text: str, store: bool = True) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        if store:
+            sub.add_argument("store", help="a .jsonl file, or a stream name in --workspace")
+        sub.add_argument("--workspace", type=Path, default=Path.cwd(), help="workspace root (default: .)")
+        sub.add_argument("--format", choices=("text", "json"), default="text")
+        sub.add_argument("--trust", action="store_true",
+                         help="allow importing workspace code (package.module:Name schemas and projectors)")
+        return sub
+
+    check = command("check", "report every problem in the given stores", store=False)
+    check.add_argument("paths", nargs="*", type=Path, help="files, or directories holding .astra/")
+    command("count", "count events, in total and by type")
+    append = command("append", "validate and append one event")
+    append.add_argument("event", help="the event as a JSON object")
+    append.add_argument("--expected-count", type=int, help="refuse unless the stream has this many events")
+    project = command("project", "the projected state, now or in the past")
+    when = project.add_mutually_exclusive_group()
+    when.add_argument("--at-line", type=int, help="state after this 1-based line")
+    when.add_argument("--at-time", help="state at this time (epoch ms or ISO 8601)")
+    query = command("query", "events by type, time range and field values")
+    query.add_argument("--type")
+    query.add_argument("--from", dest="since", help="epoch ms or ISO 8601, inclusive")
+    query.add_argument("--to", dest="until", help="epoch ms or ISO 8601, inclusive")
+    query.add_argument("--where", action="append", default=[], metavar="PATH=VALUE",
+                       help="dotted field path equal to a JSON value (or a plain string)")
+    query.add_argument("--limit", type=int, default=1000)
+    command("quarantine", "move malformed and invalid lines into .astra/quarantine/")
+    compact = command("compact", "replace old events by a snapshot; archive the original")
+    compact.add_argument("--up-to-line", type=int, help="compact through this 1-based line (default: all)")
+    commands.add_parser("serve", help="run the language server over stdio")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "serve":
+            from astra_ls.lsp.server import serve
+
+            serve()
+            return EXIT_OK
+        if args.command == "check":
+            return run_check(args)
+        return run_store_command(args)
+    except UsageError as error:
+        print(error, file=sys.stderr)
+        return EXIT_USAGE
+    except (InvalidArguments, ConfigError, PathRefused, FileNotFoundError) as error:
+        print(f"astra-ls: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as error:
+        print(f"astra-ls: {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def run_check(args: argparse.Namespace) -> int:
+    paths = args.paths or [args.workspace]
+    reports = [check_file(path, args.trust, ProgressBar(f"checking {path.name}")) for path in expand(paths)]
+    worst = any(p.severity is Severity.ERROR for r in reports for p in r.problems)
+    if args.format == "json":
+        document = {"files": [{"path": str(r.path), "events": r.events,
+                               "problems": [p.to_json() for p in r.problems]} for r in reports]}
+        sys.stdout.buffer.write(canonical_json(document) + b"\n")
+    else:
+        for report in reports:
+            for problem in report.problems:
+                print(f"{report.path}:{problem.line + 1}:{problem.start + 1}: {problem.code} "
+                      f"[{problem.severity.label}] {problem.message}")
+        total = sum(len(r.problems) for r in reports)
+        events = sum(r.events for r in reports)
+        print(f"{len(reports)} file(s), {events:,} event(s), {total:,} problem(s)", file=sys.stderr)
+    return EXIT_PROBLEMS if worst else EXIT_OK
+
+
+def _store_and_name(args: argparse.Namespace) -> tuple[FileEventStore, str]:
+    ref: str = args.store
+    if ref.endswith(".jsonl") or "/" in ref:
+        path = Path(ref)
+        if not path.exists() and args.command != "append":
+            raise FileNotFoundError(f"{ref}: no such store file")
+        root, name = split_store_path(path)
+        return FileEventStore(root, trusted=args.trust), name
+    return FileEventStore(args.workspace, trusted=args.trust), ref
+
+
+def _command_args(args: argparse.Namespace, name: str) -> tuple[str, dict[str, Any]]:
+    base: dict[str, Any] = {"store": name}
+    if args.command == "append":
+        try:
+            event = orjson.loads(args.event)
+        except orjson.JSONDecodeError as error:
+            raise InvalidArguments(f"EVENT is not valid JSON: {error}") from None
+        return "astra.append", {**base, "event": event, "expectedCount": args.expected_count}
+    if args.command == "project":
+        if args.at_line is not None or args.at_time is not None:
+            at_time = _number_or_text(args.at_time) if args.at_time is not None else None
+            return "astra.projectAt", {**base, "line": args.at_line, "timestamp": at_time}
+        return "astra.project", base
+    if args.command == "query":
+        where = dict(_where(item) for item in args.where)
+        return "astra.query", {**base, "type": args.type, "from": _number_or_text(args.since),
+                               "to": _number_or_text(args.until), "where": where, "limit": args.limit}
+    if args.command == "compact":
+        return "astra.compact", {**base, "upToLine": args.up_to_line}
+    return f"astra.{args.command}", base
+
+
+def _number_or_text(value: str | None) -> float | str | None:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
+def _where(item: str) -> tuple[str, Any]:
+    path, sep, raw = item.partition("=")
+    if not sep or not path:
+        raise InvalidArguments(f"--where {item!r}: expected PATH=VALUE")
+    try:
+        return path, orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return path, raw
+
+
+def run_store_command(args: argparse.Namespace) -> int:
+    store, name = _store_and_name(args)
+    command, payload = _command_args(args, name)
+    answer = execute(store, command, payload)
+    if args.format == "json":
+        sys.stdout.buffer.write(canonical_json(answer) + b"\n")
+    else:
+        _print_text(answer)
+    return EXIT_OK if answer.get("ok") else EXIT_PROBLEMS
+
+
+def _print_text(answer: dict[str, Any]) -> None:
+    if not answer.get("ok"):
+        print(f"refused ({answer['code']}): {answer['message']}", file=sys.stderr)
+        for error in answer.get("details", {}).get("errors", []):
+            print(f"  {error['path']}: {error['message']}", file=sys.stderr)
+        return
+    shown = {k: v for k, v in answer.items() if k != "ok"}
+    sys.stdout.buffer.write(orjson.dumps(shown, option=orjson.OPT_INDENT_2) + b"\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,225 @@
+"""The commands both front ends offer (the CLI's subcommands, the server's workspace/executeCommand).
+
+Each takes one JSON object, validated here, and answers a JSON-native dict: the same shapes in the
+terminal and in the editor. Ordinary failures answer `{ok: false, code, message, details}`; arguments
+that do not fit raise `InvalidArguments` (the server turns it into InvalidParams).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from astra_ls.config import ConfigError
+from astra_ls.core.analysis import events_through
+from astra_ls.core.facts import iso_to_ms
+from astra_ls.projections.query import Query, last_line_at, run_query, timeline
+from astra_ls.schemas.base import skeleton
+from astra_ls.store.compaction import compact
+from astra_ls.store.file_store import FileEventStore
+from astra_ls.store.locking import stream_lock
+from astra_ls.store.paths import PathRefused
+from astra_ls.store.quarantine import bad_lines, quarantine_lines
+from astra_ls.store.results import Refused, StoreError, os_error_code
+
+Answer = dict[str, Any]
+
+
+class InvalidArguments(Exception):
+    """Arguments that do not fit the command; the message says what to fix."""
+
+
+class _Args(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class NoArgs(_Args):
+    pass
+
+
+class StoreArgs(_Args):
+    store: str = Field(min_length=1, description="Stream name, path inside .astra/, or file:// URI.")
+
+
+class AppendArgs(StoreArgs):
+    event: Any
+    expectedCount: int | None = Field(default=None, ge=0)
+
+
+class ProjectAtArgs(StoreArgs):
+    line: int | None = Field(default=None, ge=1)
+    timestamp: float | str | None = None
+
+
+class QueryArgs(StoreArgs):
+    type: str | None = None
+    from_: float | str | None = Field(default=None, alias="from")
+    to: float | str | None = None
+    where: dict[str, Any] = Field(default_factory=dict)
+    limit: int = Field(default=1000, ge=1, le=1_000_000)
+
+
+class QuarantineArgs(StoreArgs):
+    lines: list[int] | None = None
+
+
+class CompactArgs(StoreArgs):
+    upToLine: int | None = Field(default=None, ge=1)
+
+
+class TimelineArgs(StoreArgs):
+    buckets: int = Field(default=40, ge=1, le=1000)
+
+
+def parse_time(value: float | str | None, name: str) -> float | None:
+    """Epoch milliseconds from a number or an ISO 8601 string."""
+    if value is None:
+        return None
+    moment = float(value) if isinstance(value, int | float) else iso_to_ms(value)
+    if math.isnan(moment):
+        raise InvalidArguments(f"{name}: {value!r} is neither epoch milliseconds nor an ISO 8601 time")
+    return moment
+
+
+def list_stores(store: FileEventStore, args: NoArgs) -> Answer:
+    listed = []
+    for name in store.streams():
+        analysis = store.analysis(name)
+        setup = store.setup(name)
+        path = store.path_of(name)
+        listed.append({"name": name, "uri": path.absolute().as_uri(), "path": str(path),
+                       "events": analysis.event_count(), "problems": len(store.problems(name)),
+                       "schema": setup.rule.schema_, "projector": setup.rule.projector})
+    return {"ok": True, "stores": listed}
+
+
+def append(store: FileEventStore, args: AppendArgs) -> Answer:
+    return store.append(store.resolve(args.store), args.event, args.expectedCount).to_json()
+
+
+def count(store: FileEventStore, args: StoreArgs) -> Answer:
+    analysis = store.analysis(store.resolve(args.store))
+    return {"ok": True, "count": analysis.event_count(), "byType": analysis.counts_by_type()}
+
+
+def project(store: FileEventStore, args: StoreArgs) -> Answer:
+    return _state_after(store, store.resolve(args.store), None)
+
+
+def project_at(store: FileEventStore, args: ProjectAtArgs) -> Answer:
+    if (args.line is None) == (args.timestamp is None):
+        raise InvalidArguments("give exactly one of line (1-based) or timestamp (epoch ms or ISO 8601)")
+    name = store.resolve(args.store)
+    if args.line is not None:
+        return _state_after(store, name, args.line - 1)
+    moment = parse_time(args.timestamp, "timestamp")
+    assert moment is not None
+    return _state_after(store, name, last_line_at(store.analysis(name), moment), moment)
+
+
+def _state_after(store: FileEventStore, name: str, line: int | None, moment: float | None = None) -> Answer:
+    analysis = store.analysis(name)
+    last = analysis.line_count - 1 if line is None else min(line, analysis.line_count - 1)
+    state = store.replayer(name).state_after(analysis, store.reader(name), last)
+    stamp = analysis.timestamps[last] if last >= 0 else math.nan
+    return {"ok": True, "state": state, "line": last + 1, "events": events_through(analysis, last),
+            "timestamp": moment if moment is not None else (None if math.isnan(stamp) else stamp)}
+
+
+def query(store: FileEventStore, args: QueryArgs) -> Answer:
+    name = store.resolve(args.store)
+    wanted = Query(args.type, parse_time(args.from_, "from"), parse_time(args.to, "to"), args.where)
+    found = []
+    total = 0
+    for line, event in run_query(store.analysis(name), store.reader(name), wanted):
+        total += 1
+        if total <= args.limit:
+            found.append({"line": line + 1, "event": event})
+    return {"ok": True, "total": total, "events": found}
+
+
+def quarantine(store: FileEventStore, args: QuarantineArgs) -> Answer:
+    name = store.resolve(args.store)
+    path = store.path_of(name)
+    with stream_lock(path):
+        store.followed(name).rescan()
+        analysis = store.analysis(name)
+        lines = bad_lines(analysis) if args.lines is None else [n - 1 for n in args.lines]
+        report = quarantine_lines(store.root, path, name, analysis, lines)
+    store.refresh(name)
+    return report.to_json()
+
+
+def compact_store(store: FileEventStore, args: CompactArgs) -> Answer:
+    name = store.resolve(args.store)
+    path = store.path_of(name)
+    setup = store.setup(name)
+    with stream_lock(path):
+        store.followed(name).rescan()
+        analysis = store.analysis(name)
+        up_to = None if args.upToLine is None else args.upToLine - 1
+        report = compact(store.root, path, name, analysis, setup.rules, setup.projector, up_to)
+    store.refresh(name)
+    return report.to_json()
+
+
+def schema_for(store: FileEventStore, args: StoreArgs) -> Answer:
+    setup = store.setup(store.resolve(args.store))
+    types = [{"name": t.name, "description": t.description, "fields": [f.to_json() for f in t.fields],
+              "skeleton": skeleton(t)} for t in setup.schema.types()]
+    return {"ok": True, "family": setup.rule.schema_, "types": types}
+
+
+def timeline_of(store: FileEventStore, args: TimelineArgs) -> Answer:
+    return timeline(store.analysis(store.resolve(args.store)), args.buckets)
+
+
+Handler = Callable[[FileEventStore, Any], Answer]
+
+COMMANDS: dict[str, tuple[type[_Args], Handler]] = {
+    "astra.listStores": (NoArgs, list_stores),
+    "astra.append": (AppendArgs, append),
+    "astra.count": (StoreArgs, count),
+    "astra.project": (StoreArgs, project),
+    "astra.projectAt": (ProjectAtArgs, project_at),
+    "astra.query": (QueryArgs, query),
+    "astra.quarantine": (QuarantineArgs, quarantine),
+    "astra.compact": (CompactArgs, compact_store),
+    "astra.schemaFor": (StoreArgs, schema_for),
+    "astra.timeline": (TimelineArgs, timeline_of),
+}
+
+
+def validate_args(command: str, raw: Any) -> BaseModel:
+    if command not in COMMANDS:
+        raise InvalidArguments(f"unknown command {command!r}: use one of {', '.join(COMMANDS)}")
+    model = COMMANDS[command][0]
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise InvalidArguments(f"{command} takes one JSON object argument, not {type(raw).__name__}")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as error:
+        details = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'argument'}: {e['msg']}"
+                            for e in error.errors(include_url=False))
+        raise InvalidArguments(f"{command}: {details}") from None
+
+
+def execute(store: FileEventStore, command: str, raw: Any) -> Answer:
+    """Run a command; ordinary failures come back as `{ok: false, ...}`, never as exceptions."""
+    args = validate_args(command, raw)
+    try:
+        return COMMANDS[command][1](store, args)
+    except StoreError as error:
+        return error.refused.to_json()
+    except PathRefused as error:
+        return Refused("PATH_REFUSED", str(error)).to_json()
+    except ConfigError as error:
+        return Refused("CONFIG_ERROR", str(error)).to_json()
+    except OSError as error:
+        return Refused(os_error_code(error), f"{command}: {error.strerror or error}",
+                       {"errno": error.errno, "path": str(error.filename or "")}).to_json()

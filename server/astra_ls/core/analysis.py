@@ -1,0 +1,276 @@
+"""Everything known about one store's lines, kept as compact arrays (never one object per event).
+
+A `StoreAnalysis` is built from blocks of bytes and then kept current: `resume` re-reads only the tail
+another writer appended, `splice` re-checks only the lines an editor changed. Cross-line checks and
+counts follow incrementally; problems are materialised on demand.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from astra_ls.core.blocks import Block, LongLine
+from astra_ls.core.crossline import DuplicateIds, TimeOrder
+from astra_ls.core.linecheck import BAD, EVENT, SNAPSHOT, LineRules, LineVerdict
+from astra_ls.core.problems import Problem, Related, make_problem
+from astra_ls.core.scan import BlockScanner, ScannedLines, TypeTable
+
+ReadRange = Callable[[int, int], bytes]  # (offset, length) -> bytes of the store
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisRules:
+    line: LineRules
+    unique_ids: bool = True
+    ordered_timestamps: bool = True
+
+
+class StoreAnalysis:
+    def __init__(self, rules: AnalysisRules) -> None:
+        self.rules = rules
+        self.types = TypeTable()
+        self._scanner = BlockScanner(rules.line, self.types)
+        self.offsets = array("q")
+        self.kinds = bytearray()
+        self.type_ids = array("H")
+        self.timestamps = array("d")
+        self.id_hashes = array("q")
+        self.line_problems: dict[int, list[Problem]] = {}
+        self.snapshots: dict[int, dict[str, Any]] = {}
+        self.size = 0
+        self.terminated = True  # the last line ends with '\n'
+        self.duplicates = DuplicateIds()
+        self.order = TimeOrder()
+        self._type_counts: Counter[int] = Counter()
+
+    # --- building -----------------------------------------------------------------------------------
+
+    @property
+    def line_count(self) -> int:
+        return len(self.offsets)
+
+    def feed(self, pieces: Iterable[Block | LongLine]) -> None:
+        """Append lines read from the store's end, in order."""
+        for piece in pieces:
+            scanned = ScannedLines()
+            if isinstance(piece, LongLine):
+                self._scan_long(piece, scanned)
+                end = piece.offset + piece.length + (1 if piece.terminated else 0)
+                terminated = piece.terminated
+            else:
+                self._scanner.scan(piece.data, piece.offset, self.line_count, scanned)
+                end = piece.offset + len(piece.data)
+                terminated = piece.data.endswith(b"\n")
+            self._absorb(scanned)
+            self.size, self.terminated = end, terminated
+
+    def _scan_long(self, piece: LongLine, scanned: ScannedLines) -> None:
+        limit = self.rules.line.max_line_bytes
+        message = f"line is {piece.length:,} bytes, over the {limit:,}-byte limit; not parsed"
+        problem = make_problem("ASTRA034", self.line_count, 0, 1, message, data={"bytes": piece.length})
+        scanned.add_verdict(self.line_count, piece.offset, LineVerdict(BAD, problems=[problem]), self.types)
+
+    def _absorb(self, scanned: ScannedLines) -> None:
+        first = self.line_count
+        self.offsets.extend(scanned.offsets)
+        self.kinds.extend(scanned.kinds)
+        self.type_ids.extend(scanned.type_ids)
+        self.timestamps.extend(scanned.timestamps)
+        self.id_hashes.extend(scanned.id_hashes)
+        self.line_problems.update(scanned.problems)
+        self.snapshots.update(scanned.snapshots)
+        for offset, kind in enumerate(scanned.kinds):
+            if kind == EVENT:
+                line = first + offset
+                self._type_counts[scanned.type_ids[offset]] += 1
+                if self.rules.unique_ids:
+                    self.duplicates.add(line, scanned.id_hashes[offset])
+                if self.rules.ordered_timestamps:
+                    self.order.add(line, scanned.timestamps[offset])
+
+    def finish_full_scan(self) -> None:
+        """After a scan from byte 0: index cross-line facts in bulk (cheaper than line by line)."""
+        mask = self.event_mask()
+        if self.rules.unique_ids:
+            self.duplicates.rebuild(self.id_hashes, mask)
+        if self.rules.ordered_timestamps:
+            self.order.rebuild(self.timestamps, mask)
+
+    def resume_offset(self) -> int:
+        """Where to read from to bring the analysis up to date with a grown store."""
+        if self.terminated or not self.offsets:
+            return self.size
+        return self.offsets[-1]
+
+    def truncate(self, line: int) -> None:
+        """Forget line `line` and everything after it."""
+        if line >= self.line_count:
+            return
+        for index in range(line, self.line_count):
+            if self.kinds[index] == EVENT:
+                self._type_counts[self.type_ids[index]] -= 1
+        self.size = self.offsets[line]
+        self.terminated = True
+        del self.offsets[line:], self.kinds[line:], self.type_ids[line:]
+        del self.timestamps[line:], self.id_hashes[line:]
+        self.line_problems = {k: v for k, v in self.line_problems.items() if k < line}
+        self.snapshots = {k: v for k, v in self.snapshots.items() if k < line}
+        self.duplicates.forget_from(line)
+        if self.rules.ordered_timestamps:
+            self.order.rebuild(self.timestamps, self.event_mask())
+
+    def resume(self, pieces: Iterable[Block | LongLine], from_offset: int) -> None:
+        """Re-read the tail from `from_offset` (a value `resume_offset` gave)."""
+        if self.offsets and from_offset < self.size:
+            self.truncate(self.line_of_offset(from_offset))
+        self.feed(pieces)
+
+    def splice(self, first: int, old_count: int, new_data: bytes, tail: bool) -> None:
+        """Replace lines [first, first+old_count) by the lines of `new_data` (an editor's change).
+
+        `new_data` holds whole lines ending in '\\n', except at the end of the document (`tail`).
+        Lines after the change keep their facts and are only renumbered and shifted.
+        """
+        old_end = first + old_count
+        base = self.offsets[first] if first < self.line_count else self.size
+        old_bytes = (self.offsets[old_end] if old_end < self.line_count else self.size) - base
+        scanned = ScannedLines()
+        self._scanner.scan(new_data, base, first, scanned)
+        if tail:
+            self.terminated = new_data.endswith(b"\n") or (not new_data and first > 0 and self.terminated)
+        delta_lines = len(scanned.offsets) - old_count
+        delta_bytes = len(new_data) - old_bytes
+        for index in range(first, old_end):
+            if self.kinds[index] == EVENT:
+                self._type_counts[self.type_ids[index]] -= 1
+        for offset, kind in enumerate(scanned.kinds):
+            if kind == EVENT:
+                self._type_counts[scanned.type_ids[offset]] += 1
+        shifted = np.frombuffer(self.offsets, np.int64)[old_end:] + delta_bytes if delta_bytes else None
+        self.offsets[first:old_end] = array("q", scanned.offsets)
+        if shifted is not None:
+            self.offsets[first + len(scanned.offsets):] = array("q", shifted.tobytes())
+        self.kinds[first:old_end] = scanned.kinds
+        self.type_ids[first:old_end] = array("H", scanned.type_ids)
+        self.timestamps[first:old_end] = scanned.timestamps
+        self.id_hashes[first:old_end] = array("q", scanned.id_hashes)
+        self.line_problems = _renumber(self.line_problems, first, old_end, delta_lines, scanned.problems)
+        self.snapshots = _renumber(self.snapshots, first, old_end, delta_lines, scanned.snapshots)
+        self.size += delta_bytes
+        self.finish_full_scan()
+
+    # --- reading ------------------------------------------------------------------------------------
+
+    def event_mask(self) -> np.ndarray:
+        return np.frombuffer(bytes(self.kinds), np.uint8) == EVENT
+
+    def line_of_offset(self, offset: int) -> int:
+        return max(0, int(np.searchsorted(np.frombuffer(self.offsets, np.int64), offset, "right")) - 1)
+
+    def line_span(self, line: int) -> tuple[int, int]:
+        """Byte offset and length of a line, without its '\\n'."""
+        start = self.offsets[line]
+        end = self.offsets[line + 1] - 1 if line + 1 < self.line_count else self.size
+        if line + 1 >= self.line_count and self.terminated:
+            end -= 1
+        return start, max(0, end - start)
+
+    def event_count(self) -> int:
+        return sum(self._type_counts.values()) + sum(int(s["events"]) for s in self.snapshots.values())
+
+    def counts_by_type(self) -> dict[str, int]:
+        counts: Counter[str] = Counter()
+        for snapshot in self.snapshots.values():
+            counts.update({str(k): int(v) for k, v in snapshot["byType"].items()})
+        for type_id, number in self._type_counts.items():
+            if number:
+                counts[self.types.names[type_id] or "(untyped)"] += number
+        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+    def problem_lines(self) -> int:
+        return len(self.line_problems) + len(self.duplicates.duplicates) + len(self.order.backwards)
+
+    def is_event(self, line: int) -> bool:
+        return 0 <= line < self.line_count and self.kinds[line] in (EVENT, SNAPSHOT)
+
+    def problems(self, read: ReadRange) -> list[Problem]:
+        """All problems, in line order; cross-line ones read the lines they name to point at them."""
+        found = [p for line in sorted(self.line_problems) for p in self.line_problems[line]]
+        found.extend(self._duplicate_problem(line, first, read)
+                     for line, first in self.duplicates.duplicates.items())
+        found.extend(self._order_problem(line, previous, read)
+                     for line, previous in self.order.backwards.items())
+        if not self.terminated and self.offsets:
+            found.append(self._missing_newline(read))
+        found.sort(key=lambda p: (p.line, p.start))
+        return found
+
+    def _line_text(self, line: int, read: ReadRange) -> str:
+        start, length = self.line_span(line)
+        return read(start, length).decode("utf-8", "replace")
+
+    def _field_cols(self, line: int, field: str, read: ReadRange) -> tuple[int, int, str]:
+        from astra_ls.core.locate import locate
+        from astra_ls.core.positions import utf16_col_of_char
+
+        text = self._line_text(line, read)
+        span = locate(text, (field,))
+        if span is None:
+            return 0, len(text), ""
+        value = text[span.value.start : span.value.end]
+        return utf16_col_of_char(text, span.value.start), utf16_col_of_char(text, span.value.end), value
+
+    def _duplicate_problem(self, line: int, first: int, read: ReadRange) -> Problem:
+        field = self.rules.line.id_field
+        start, end, value = self._field_cols(line, field, read)
+        first_start, first_end, _ = self._field_cols(first, field, read)
+        related = (Related(first, first_start, first_end, f"first event with id {value}"),)
+        return make_problem("ASTRA020", line, start, end,
+                            f"duplicate id {value}: already used by the event on line {first + 1}",
+                            related=related, data={"first": first + 1})
+
+    def _order_problem(self, line: int, previous: int, read: ReadRange) -> Problem:
+        field = self.rules.line.time_field
+        start, end, value = self._field_cols(line, field, read)
+        prev_start, prev_end, prev_value = self._field_cols(previous, field, read)
+        related = (Related(previous, prev_start, prev_end, f"previous event, at {prev_value}"),)
+        return make_problem("ASTRA021", line, start, end,
+                            f"timestamp {value} is earlier than the previous event's {prev_value} "
+                            f"(line {previous + 1}): events must be appended in time order",
+                            related=related, data={"previous": previous + 1})
+
+    def _missing_newline(self, read: ReadRange) -> Problem:
+        from astra_ls.core.positions import utf16_len
+
+        line = self.line_count - 1
+        end = utf16_len(self._line_text(line, read))
+        return make_problem("ASTRA033", line, end, end,
+                            "missing final newline: the last line is torn or unterminated, and a naive "
+                            "append would glue the next event onto it")
+
+
+def _renumber(table: dict[int, Any], first: int, old_end: int, delta: int,
+              fresh: dict[int, Any]) -> dict[int, Any]:
+    result = {k: v for k, v in table.items() if k < first}
+    result.update(fresh)
+    for key, value in table.items():
+        if key >= old_end:
+            if isinstance(value, list):
+                value = [p.shifted(delta) for p in value]
+            result[key + delta] = value
+    return result
+
+
+def events_through(analysis: StoreAnalysis, line: int) -> int:
+    """How many events the store holds up to and including `line` (snapshots count what they cover)."""
+    if line < 0:
+        return 0
+    kinds = np.frombuffer(bytes(analysis.kinds[: line + 1]), np.uint8)
+    covered = sum(int(s["events"]) for at, s in analysis.snapshots.items() if at <= line)
+    return int(np.count_nonzero(kinds == EVENT)) + covered

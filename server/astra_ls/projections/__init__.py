@@ -1,0 +1,1 @@
+"""Projections: current (or past) state computed by replaying events in order."""

@@ -1,0 +1,101 @@
+"""The conversation projector: messages assembled from streamed tokens, tool calls, feedback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from astra_ls.projections.base import Event, Projector, State
+
+
+def initial() -> State:
+    return {
+        "conversation": None,
+        "messages": [],
+        "streaming": False,
+        "currentBuffer": "",
+        "currentModel": None,
+        "totalTokens": 0,
+        "toolCalls": {"pending": [], "completed": []},
+        "feedback": [],
+        "events": 0,
+    }
+
+
+def _finish(state: State, status: str, extra: dict[str, Any]) -> None:
+    state["messages"].append({"role": "assistant", "content": state["currentBuffer"], "status": status,
+                              "model": state["currentModel"], **extra})
+    state["streaming"], state["currentBuffer"] = False, ""
+
+
+def _started(state: State, event: Event) -> None:
+    state["conversation"] = {k: event.get(k) for k in ("userId", "sessionId", "model", "timestamp")}
+
+
+def _user(state: State, event: Event) -> None:
+    message = {"role": "user", "content": event.get("content", ""), "timestamp": event.get("timestamp")}
+    if event.get("attachments"):
+        message["attachments"] = event["attachments"]
+    state["messages"].append(message)
+
+
+def _stream_started(state: State, event: Event) -> None:
+    state["streaming"], state["currentBuffer"], state["currentModel"] = True, "", event.get("model")
+
+
+def _token(state: State, event: Event) -> None:
+    state["currentBuffer"] += str(event.get("token", ""))
+    state["totalTokens"] += 1
+
+
+def _completed(state: State, event: Event) -> None:
+    _finish(state, "complete", {"finishReason": event.get("finishReason"), "latencyMs": event.get("latencyMs"),
+                                "timestamp": event.get("timestamp")})
+
+
+def _cancelled(state: State, event: Event) -> None:
+    _finish(state, "cancelled", {"reason": event.get("reason"), "timestamp": event.get("timestamp")})
+
+
+def _feedback(state: State, event: Event) -> None:
+    state["feedback"].append({k: event.get(k) for k in ("messageIndex", "rating", "comment")})
+    index = event.get("messageIndex")
+    if isinstance(index, int) and 0 <= index < len(state["messages"]):
+        state["messages"][index] = {**state["messages"][index], "rating": event.get("rating")}
+
+
+def _tool_requested(state: State, event: Event) -> None:
+    state["toolCalls"]["pending"].append({"toolName": event.get("toolName"),
+                                          "arguments": event.get("arguments"),
+                                          "requestedAt": event.get("timestamp")})
+
+
+def _tool_completed(state: State, event: Event) -> None:
+    calls = state["toolCalls"]
+    name = event.get("toolName")
+    match = next((i for i, call in enumerate(calls["pending"]) if call["toolName"] == name), None)
+    request = calls["pending"].pop(match) if match is not None else {"toolName": name}
+    calls["completed"].append({**request, "result": event.get("result"), "durationMs": event.get("durationMs")})
+
+
+_HANDLERS = {
+    "ConversationStarted": _started,
+    "UserMessageSent": _user,
+    "AssistantStreamStarted": _stream_started,
+    "AssistantTokenGenerated": _token,
+    "AssistantStreamCompleted": _completed,
+    "GenerationCancelled": _cancelled,
+    "FeedbackGiven": _feedback,
+    "ToolCallRequested": _tool_requested,
+    "ToolCallCompleted": _tool_completed,
+}
+
+
+def apply(state: State, event: Event) -> State:
+    handler = _HANDLERS.get(str(event.get("type")))
+    if handler is not None:
+        handler(state, event)
+    state["events"] += 1
+    return state
+
+
+PROJECTOR = Projector("conversation", initial, apply)

@@ -1,0 +1,1 @@
+"""Event stores: the interface every backend offers, and the JSONL file backend."""

@@ -1,0 +1,228 @@
+"""The JSONL file backend: `<workspace>/.astra/<stream>.jsonl`, safe appends, followed analyses."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from astra_ls.config import ConfigError, StoreRule, WorkspaceConfig, load_config
+from astra_ls.core.analysis import AnalysisRules, ReadRange, StoreAnalysis
+from astra_ls.core.facts import canonical_json
+from astra_ls.core.linecheck import SNAPSHOT_TYPE, LineRules
+from astra_ls.core.problems import Problem
+from astra_ls.projections.base import Projector
+from astra_ls.projections.registry import ProjectorError, load_projector
+from astra_ls.projections.replay import Replayer
+from astra_ls.schemas.base import EventSchema
+from astra_ls.schemas.loader import SchemaError, load_schema
+from astra_ls.store.base import EventStore
+from astra_ls.store.follow import Change, FollowedFile
+from astra_ls.store.locking import stream_lock
+from astra_ls.store.paths import (
+    ASTRA_DIR,
+    PathRefused,
+    astra_dir,
+    check_stream_name,
+    confine,
+    path_from_uri,
+    stream_path,
+)
+from astra_ls.store.results import Appended, AppendResult, Refused, StoreError, os_error_code
+
+SKIPPED_DIRS = ("quarantine", "archive", ".locks")
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSetup:
+    """What the configuration says about one stream: its schema, projector and check rules."""
+
+    rule: StoreRule
+    schema: EventSchema
+    projector: Projector
+    rules: AnalysisRules
+
+
+class FileEventStore(EventStore):
+    def __init__(self, root: Path, config: WorkspaceConfig | None = None, trusted: bool = False) -> None:
+        self.root = root.absolute()
+        self.config = config if config is not None else load_config(self.root)
+        self.trusted = trusted
+        self._followed: dict[str, FollowedFile] = {}
+        self._setups: dict[str, StreamSetup] = {}
+        self._replayers: dict[str, Replayer] = {}
+
+    # --- names and paths ----------------------------------------------------------------------------
+
+    def streams(self) -> list[str]:
+        folder = self.root / ASTRA_DIR
+        if not folder.is_dir():
+            return []
+        astra_dir(self.root)
+        found = []
+        for path in sorted(folder.rglob("*.jsonl")):
+            relative = path.relative_to(folder)
+            if relative.parts[0] in SKIPPED_DIRS or any(p.startswith(".") for p in relative.parts):
+                continue
+            found.append(relative.as_posix().removesuffix(".jsonl"))
+        return found
+
+    def resolve(self, ref: str) -> str:
+        """A stream name from a name, a path inside `.astra/`, or a file:// URI."""
+        if ref.startswith("file:"):
+            return self._name_of(path_from_uri(ref))
+        if ref.endswith(".jsonl") or "/" in ref or "\\" in ref:
+            candidate = Path(ref)
+            if "\\" in ref or "%" in ref or ".." in Path(ref).parts:
+                raise PathRefused(f"{ref!r} tries to leave the workspace's .astra/ folder")
+            return self._name_of(candidate if candidate.is_absolute() else self.root / candidate)
+        return check_stream_name(ref)
+
+    def _name_of(self, path: Path) -> str:
+        folder = astra_dir(self.root)
+        absolute = path.absolute()
+        if not absolute.is_relative_to(folder.absolute()):
+            raise PathRefused(f"{path} is not inside {folder}")
+        confine(self.root, absolute)
+        name = absolute.relative_to(folder.absolute()).as_posix().removesuffix(".jsonl")
+        for part in name.split("/"):
+            check_stream_name(part)
+        return name
+
+    def path_of(self, stream: str) -> Path:
+        if "/" not in stream:
+            return stream_path(self.root, stream)
+        for part in stream.split("/"):
+            check_stream_name(part)
+        return confine(self.root, astra_dir(self.root) / f"{stream}.jsonl")
+
+    # --- configuration ------------------------------------------------------------------------------
+
+    def setup(self, stream: str) -> StreamSetup:
+        found = self._setups.get(stream)
+        if found is None:
+            found = self._setups[stream] = self._make_setup(stream)
+        return found
+
+    def _make_setup(self, stream: str) -> StreamSetup:
+        rule = self.config.rule_for(stream.rsplit("/", 1)[-1])
+        assert rule.schema_ is not None and rule.projector is not None
+        try:
+            schema = load_schema(rule.schema_, self.root, self.trusted)
+            projector = load_projector(rule.projector, self.root, self.trusted)
+        except (SchemaError, ProjectorError) as error:
+            raise ConfigError(str(error)) from None
+        line = LineRules(schema, self.config.max_line_bytes, self.config.id_field, self.config.time_field)
+        rules = AnalysisRules(line, bool(rule.unique_ids), bool(rule.ordered_timestamps))
+        return StreamSetup(rule, schema, projector, rules)
+
+    # --- reading ------------------------------------------------------------------------------------
+
+    def followed(self, stream: str) -> FollowedFile:
+        found = self._followed.get(stream)
+        if found is None:
+            found = self._followed[stream] = FollowedFile(self.path_of(stream), self.setup(stream).rules)
+        return found
+
+    def refresh(self, stream: str) -> Change:
+        followed = self.followed(stream)
+        change = followed.refresh()
+        if change is not Change.UNCHANGED:
+            self.replayer(stream).invalidate_from(0 if change is not Change.APPENDED else
+                                                  self._first_changed_line(followed))
+        return change
+
+    @staticmethod
+    def _first_changed_line(followed: FollowedFile) -> int:
+        analysis = followed.analysis
+        return max(0, analysis.line_count - 1) if analysis else 0
+
+    def analysis(self, stream: str) -> StoreAnalysis:
+        change = self.refresh(stream)
+        analysis = self.followed(stream).analysis
+        if analysis is None:
+            raise StoreError("STORE_NOT_FOUND", f"no store {stream!r}: {self.path_of(stream)} does not exist"
+                             if change is Change.MISSING else f"store {stream!r} was deleted")
+        return analysis
+
+    def reader(self, stream: str) -> ReadRange:
+        return self.followed(stream).read
+
+    def replayer(self, stream: str) -> Replayer:
+        found = self._replayers.get(stream)
+        if found is None:
+            found = self._replayers[stream] = Replayer(self.setup(stream).projector)
+        return found
+
+    def problems(self, stream: str) -> list[Problem]:
+        analysis = self.analysis(stream)
+        return self.config.apply(analysis.problems(self.reader(stream)))
+
+    # --- appending ----------------------------------------------------------------------------------
+
+    def append(self, stream: str, event: Any, expected_count: int | None = None) -> AppendResult:
+        try:
+            return self._append(stream, event, expected_count)
+        except StoreError as error:
+            return error.refused
+        except (PathRefused, ConfigError) as error:
+            return Refused("PATH_REFUSED" if isinstance(error, PathRefused) else "CONFIG_ERROR", str(error))
+        except OSError as error:
+            return Refused(os_error_code(error), f"cannot append to {stream}: {error.strerror or error}",
+                           {"errno": error.errno})
+
+    def _append(self, stream: str, event: Any, expected_count: int | None) -> AppendResult:
+        stream = self.resolve(stream)
+        data = self._validated_line(stream, event)
+        path = self.path_of(stream)
+        if not self.root.is_dir():
+            return Refused("STORE_NOT_FOUND", f"workspace {self.root} does not exist")
+        path.parent.mkdir(exist_ok=True)
+        with stream_lock(path):
+            analysis = self.analysis(stream) if path.exists() else None
+            count = analysis.event_count() if analysis else 0
+            if expected_count is not None and expected_count != count:
+                return Refused("EXPECTED_COUNT_MISMATCH",
+                               f"{stream} has {count} events, not the expected {expected_count}: "
+                               "another writer appended first; re-read and retry",
+                               {"expected": expected_count, "actual": count})
+            write_line(path, data)
+        return Appended(str(path), (analysis.line_count if analysis else 0) + 1, count + 1)
+
+    def _validated_line(self, stream: str, event: Any) -> bytes:
+        if not isinstance(event, dict):
+            raise StoreError("NOT_AN_OBJECT", f"an event must be a JSON object, not {type(event).__name__}")
+        if event.get("type") == SNAPSHOT_TYPE:
+            raise StoreError("INVALID_EVENT", f"type {SNAPSHOT_TYPE!r} is reserved for compaction snapshots")
+        issues = self.setup(stream).schema.validate(event)
+        if issues:
+            listed = "; ".join(issue.message for issue in issues)
+            raise StoreError("INVALID_EVENT", f"event refused by the {self.setup(stream).schema.name} "
+                             f"schema: {listed}", {"errors": [i.to_json() for i in issues]})
+        try:
+            return canonical_json(event) + b"\n"
+        except (TypeError, ValueError) as error:
+            raise StoreError("INVALID_EVENT", f"event is not JSON-serialisable: {error}") from None
+
+
+def write_line(path: Path, data: bytes) -> None:
+    """Append one line in one write, after a newline if the file ends torn, then fsync.
+
+    Callers hold the stream lock. On failure the file is cut back to its old size: nothing half-written.
+    """
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            data = b"\n" + data
+        try:
+            written = os.write(fd, data)
+            if written != len(data):
+                raise OSError(28, "short write (disk full?)")
+            os.fsync(fd)
+        except OSError:
+            os.ftruncate(fd, size)
+            raise
+    finally:
+        os.close(fd)

@@ -1,0 +1,109 @@
+"""Keep one store file's analysis current: read only an appended tail, rescan a replaced file."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from astra_ls.core.analysis import AnalysisRules, StoreAnalysis
+from astra_ls.core.blocks import Block, LongLine, iter_blocks
+
+SIGNATURE_BYTES = 64
+
+
+class Change(StrEnum):
+    UNCHANGED = "unchanged"
+    APPENDED = "appended"
+    RESCANNED = "rescanned"
+    DELETED = "deleted"
+    MISSING = "missing"
+
+
+@dataclass(frozen=True, slots=True)
+class FileStamp:
+    inode: int
+    size: int
+    mtime_ns: int
+
+
+def read_range(path: Path, offset: int, length: int) -> bytes:
+    with path.open("rb") as handle:
+        handle.seek(offset)
+        return handle.read(length)
+
+
+class FollowedFile:
+    """An analysis of `path` that `refresh` brings up to date with what is on disk."""
+
+    def __init__(self, path: Path, rules: AnalysisRules) -> None:
+        self.path = path
+        self.rules = rules
+        self.analysis: StoreAnalysis | None = None
+        self.stamp: FileStamp | None = None
+        self._signature = b""
+        self.on_progress: Callable[[int, int], None] | None = None  # (bytes read, total) during rescans
+
+    def read(self, offset: int, length: int) -> bytes:
+        return read_range(self.path, offset, length)
+
+    def refresh(self) -> Change:
+        try:
+            info = os.stat(self.path)
+        except FileNotFoundError:
+            existed = self.analysis is not None
+            self.analysis, self.stamp = None, None
+            return Change.DELETED if existed else Change.MISSING
+        stamp = FileStamp(info.st_ino, info.st_size, info.st_mtime_ns)
+        if stamp == self.stamp and self.analysis is not None:
+            return Change.UNCHANGED
+        if self._grew_in_place(stamp):
+            self._resume(stamp)
+            return Change.APPENDED
+        self.rescan(stamp)
+        return Change.RESCANNED
+
+    def _grew_in_place(self, stamp: FileStamp) -> bool:
+        if self.analysis is None or self.stamp is None or stamp.inode != self.stamp.inode:
+            return False
+        if stamp.size <= self.analysis.size:
+            return False
+        start = max(0, self.analysis.size - SIGNATURE_BYTES)
+        return self.read(start, self.analysis.size - start) == self._signature
+
+    def rescan(self, stamp: FileStamp | None = None) -> None:
+        analysis = StoreAnalysis(self.rules)
+        with self.path.open("rb") as handle:
+            total = os.fstat(handle.fileno()).st_size
+            blocks = iter_blocks(handle, 0, self.rules.line.max_line_bytes)
+            analysis.feed(self._reporting(blocks, total) if self.on_progress else blocks)
+        analysis.finish_full_scan()
+        self.analysis = analysis
+        self._settle(stamp)
+
+    def _reporting(self, blocks: Iterator[Block | LongLine], total: int) -> Iterator[Block | LongLine]:
+        for piece in blocks:
+            yield piece
+            if self.on_progress is not None:
+                end = piece.offset + (len(piece.data) if isinstance(piece, Block) else piece.length)
+                self.on_progress(end, total)
+
+    def _resume(self, stamp: FileStamp) -> None:
+        assert self.analysis is not None
+        start = self.analysis.resume_offset()
+        with self.path.open("rb") as handle:
+            self.analysis.resume(iter_blocks(handle, start, self.rules.line.max_line_bytes), start)
+        self._settle(stamp)
+
+    def _settle(self, stamp: FileStamp | None) -> None:
+        """Remember what was read; a file that moved on meanwhile is caught by the next refresh."""
+        assert self.analysis is not None
+        size = self.analysis.size
+        start = max(0, size - SIGNATURE_BYTES)
+        self._signature = self.read(start, size - start)
+        if stamp is None or stamp.size != size:
+            info = os.stat(self.path)
+            stamp = FileStamp(info.st_ino, size, info.st_mtime_ns if info.st_size == size else -1)
+        self.stamp = stamp

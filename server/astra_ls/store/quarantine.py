@@ -1,0 +1,79 @@
+"""Move bad lines out of a store into `.astra/quarantine/<name>.jsonl`, losing nothing.
+
+Order matters for crash safety: the quarantine records are appended and fsynced before the store is
+rewritten, so a crash leaves a line in both places at worst, never in neither.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from astra_ls.core.analysis import StoreAnalysis
+from astra_ls.core.facts import canonical_json
+from astra_ls.core.linecheck import BAD, BLANK
+from astra_ls.store.atomic import append_durably, replace_atomically
+from astra_ls.store.follow import read_range
+from astra_ls.store.paths import confine
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineReport:
+    moved: int
+    quarantine_path: Path
+    remaining: int  # lines left in the store
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": True, "moved": self.moved, "quarantinePath": str(self.quarantine_path),
+                "remaining": self.remaining}
+
+
+def bad_lines(analysis: StoreAnalysis) -> list[int]:
+    """Lines that are not events: malformed, not objects, schema-invalid, oversized, blank."""
+    return [line for line, kind in enumerate(analysis.kinds) if kind in (BAD, BLANK)]
+
+
+def quarantine_lines(root: Path, store: Path, name: str, analysis: StoreAnalysis,
+                     lines: list[int]) -> QuarantineReport:
+    """Caller holds the stream lock and passes a fresh analysis of `store`."""
+    target = confine(root, root / ".astra" / "quarantine" / f"{name}.jsonl")
+    chosen = sorted({line for line in lines if 0 <= line < analysis.line_count})
+    if not chosen:
+        return QuarantineReport(0, target, analysis.line_count)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    append_durably(target, b"".join(_records(store, name, analysis, chosen)))
+    replace_atomically(store, _kept(store, analysis, set(chosen)))
+    return QuarantineReport(len(chosen), target, analysis.line_count - len(chosen))
+
+
+def _records(store: Path, name: str, analysis: StoreAnalysis, lines: list[int]) -> Iterator[bytes]:
+    moved_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    for line in lines:
+        start, length = analysis.line_span(line)
+        raw = read_range(store, start, length)
+        record: dict[str, Any] = {
+            "store": f"{name}.jsonl",
+            "line": line + 1,
+            "quarantinedAt": moved_at,
+            "reasons": [{"code": p.code, "message": p.message} for p in analysis.line_problems.get(line, [])],
+        }
+        try:
+            record["raw"] = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            record["rawBase64"] = base64.b64encode(raw).decode("ascii")
+        yield canonical_json(record) + b"\n"
+
+
+def _kept(store: Path, analysis: StoreAnalysis, dropped: set[int]) -> Iterator[bytes]:
+    """The store's bytes without the dropped lines, every kept line ending in '\\n'."""
+    with store.open("rb") as handle:
+        for line in range(analysis.line_count):
+            start, length = analysis.line_span(line)
+            if line in dropped:
+                continue
+            handle.seek(start)
+            yield handle.read(length) + b"\n"
