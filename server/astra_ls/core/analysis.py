@@ -168,7 +168,8 @@ class StoreAnalysis:
     # --- reading ------------------------------------------------------------------------------------
 
     def event_mask(self) -> np.ndarray:
-        return np.frombuffer(bytes(self.kinds), np.uint8) == EVENT
+        mask: np.ndarray = np.frombuffer(bytes(self.kinds), np.uint8) == EVENT
+        return mask
 
     def line_of_offset(self, offset: int) -> int:
         return max(0, int(np.searchsorted(np.frombuffer(self.offsets, np.int64), offset, "right")) - 1)

@@ -97,7 +97,7 @@ def _type_info(tag: str, branch: dict[str, Any]) -> TypeInfo:
 
 
 def _label(spec: dict[str, Any]) -> str:
-    names = {"string": "str", "integer": "int", "number": "float", "boolean": "bool", "array": "list",
+    names: dict[str, str] = {"string": "str", "integer": "int", "number": "float", "boolean": "bool", "array": "list",
              "object": "object", "null": "null"}
     if "const" in spec:
         return repr(spec["const"])
@@ -105,7 +105,7 @@ def _label(spec: dict[str, Any]) -> str:
         return " | ".join(repr(v) for v in spec["enum"])
     kind = spec.get("type", "any")
     if isinstance(kind, list):
-        return " | ".join(names.get(k, k) for k in kind)
+        return " | ".join(names.get(str(k), str(k)) for k in kind)
     return names.get(kind, str(kind))
 
 

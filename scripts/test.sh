@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Quick start 2: set up everything from nothing and run every test: lint, types, the Python suites
+# (engine, CLI, language server, torture) and the VS Code extension (unit and end-to-end).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+step() { printf '\n== %s\n' "$*"; }
+
+step "setup: Python environment"
+scripts/setup.sh
+
+step "ruff"
+.venv/bin/ruff check server tests bench
+step "mypy (strict)"
+.venv/bin/mypy server/astra_ls
+
+step "pytest"
+.venv/bin/pytest -q -p no:cacheprovider
+
+if [ "${ASTRA_SKIP_EXTENSION:-0}" != "1" ]; then
+  step "setup: extension toolchain"
+  bash scripts/e2e-setup.sh
+  cd client-extension
+  npm ci --no-audit --no-fund
+  step "extension: tsc + eslint"
+  npm run check
+  step "extension: unit tests"
+  npm test
+  step "extension: end-to-end in code-server"
+  ASTRA_PYTHON="$ROOT/.venv/bin/python" npm run e2e
+fi
