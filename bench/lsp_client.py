@@ -41,6 +41,7 @@ class LspClient:
     """One server process. Use as a context manager; exit shuts it down (and kills it if stuck)."""
 
     def __init__(self, argv: Sequence[str], cwd: Path, stderr_path: Path, env: dict[str, str] | None = None):
+        self._stderr_path = stderr_path
         self._stderr = stderr_path.open("wb")
         self.started_at = time.perf_counter()
         self.proc = subprocess.Popen(
@@ -130,10 +131,19 @@ class LspClient:
                     if predicate(item.message):
                         return item
                 remaining = deadline - time.monotonic()
-                if remaining <= 0 or (self.proc.poll() is not None and index >= len(self._received)):
-                    raise TimeoutError(f"no matching message within {timeout_s} s (server alive: "
-                                       f"{self.proc.poll() is None})")
+                if not self._reader.is_alive() and index >= len(self._received):
+                    # The server closed its output: nothing more can arrive.
+                    raise LspError(f"server exited ({self.proc.poll()}): {self.stderr_tail()}")
+                if remaining <= 0:
+                    raise TimeoutError(f"no matching message within {timeout_s} s")
                 self._cond.wait(min(remaining, 0.5))
+
+    def stderr_tail(self, limit: int = 300) -> str:
+        try:
+            lines = self._stderr_path.read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return "no stderr"
+        return (lines[-1] if lines else "no stderr")[:limit]
 
     def mark(self) -> int:
         """Position in the arrival log; pass to wait_for(since=...) to only see later messages."""
