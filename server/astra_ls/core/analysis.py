@@ -55,8 +55,12 @@ class StoreAnalysis:
     def line_count(self) -> int:
         return len(self.offsets)
 
-    def feed(self, pieces: Iterable[Block | LongLine]) -> None:
-        """Append lines read from the store's end, in order."""
+    def feed(self, pieces: Iterable[Block | LongLine], incremental: bool = True) -> None:
+        """Append lines read from the store's end, in order.
+
+        A full scan passes incremental=False and calls `finish_full_scan`, which indexes cross-line
+        facts in bulk; a tail read checks each new event against the indexes as it comes.
+        """
         for piece in pieces:
             scanned = ScannedLines()
             if isinstance(piece, LongLine):
@@ -67,16 +71,17 @@ class StoreAnalysis:
                 self._scanner.scan(piece.data, piece.offset, self.line_count, scanned)
                 end = piece.offset + len(piece.data)
                 terminated = piece.data.endswith(b"\n")
-            self._absorb(scanned)
+            self._absorb(scanned, incremental)
             self.size, self.terminated = end, terminated
 
     def _scan_long(self, piece: LongLine, scanned: ScannedLines) -> None:
         limit = self.rules.line.max_line_bytes
         message = f"line is {piece.length:,} bytes, over the {limit:,}-byte limit; not parsed"
         problem = make_problem("ASTRA034", self.line_count, 0, 1, message, data={"bytes": piece.length})
-        scanned.add_verdict(self.line_count, piece.offset, LineVerdict(BAD, problems=[problem]), self.types)
+        scanned.offsets.append(piece.offset)
+        scanned.add_verdict(self.line_count, LineVerdict(BAD, problems=[problem]), self.types)
 
-    def _absorb(self, scanned: ScannedLines) -> None:
+    def _absorb(self, scanned: ScannedLines, incremental: bool) -> None:
         first = self.line_count
         self.offsets.extend(scanned.offsets)
         self.kinds.extend(scanned.kinds)
@@ -85,14 +90,17 @@ class StoreAnalysis:
         self.id_hashes.extend(scanned.id_hashes)
         self.line_problems.update(scanned.problems)
         self.snapshots.update(scanned.snapshots)
-        for offset, kind in enumerate(scanned.kinds):
-            if kind == EVENT:
-                line = first + offset
-                self._type_counts[scanned.type_ids[offset]] += 1
+        is_event = np.frombuffer(bytes(scanned.kinds), np.uint8) == EVENT
+        types = np.asarray(scanned.type_ids, np.int64)[is_event]
+        for type_id, number in enumerate(np.bincount(types).tolist() if len(types) else []):
+            if number:
+                self._type_counts[type_id] += number
+        if incremental:
+            for offset in np.flatnonzero(is_event).tolist():
                 if self.rules.unique_ids:
-                    self.duplicates.add(line, scanned.id_hashes[offset])
+                    self.duplicates.add(first + offset, scanned.id_hashes[offset])
                 if self.rules.ordered_timestamps:
-                    self.order.add(line, scanned.timestamps[offset])
+                    self.order.add(first + offset, scanned.timestamps[offset])
 
     def finish_full_scan(self) -> None:
         """After a scan from byte 0: index cross-line facts in bulk (cheaper than line by line)."""
@@ -153,7 +161,7 @@ class StoreAnalysis:
             if kind == EVENT:
                 self._type_counts[scanned.type_ids[offset]] += 1
         shifted = np.frombuffer(self.offsets, np.int64)[old_end:] + delta_bytes if delta_bytes else None
-        self.offsets[first:old_end] = array("q", scanned.offsets)
+        self.offsets[first:old_end] = scanned.offsets
         if shifted is not None:
             self.offsets[first + len(scanned.offsets):] = array("q", shifted.tobytes())
         self.kinds[first:old_end] = scanned.kinds

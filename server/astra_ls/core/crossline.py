@@ -20,20 +20,22 @@ class DuplicateIds:
     def __init__(self) -> None:
         self.duplicates: dict[int, int] = {}
         self._sorted = np.empty(0, np.int64)
-        self._first = np.empty(0, np.int64)
+        self._first = np.empty(0, np.int32)
         self._recent: dict[int, int] = {}
 
     def rebuild(self, hashes: array[int], event_mask: np.ndarray) -> None:
         values = np.frombuffer(hashes, np.int64) if len(hashes) else np.empty(0, np.int64)
-        lines = np.flatnonzero(event_mask[: len(values)] & (values != NO_ID))
+        lines = np.flatnonzero(event_mask[: len(values)] & (values != NO_ID)).astype(np.int32)
         keys = values[lines]
+        del values
         order = np.argsort(keys, kind="stable")
         keys, lines = keys[order], lines[order]
-        repeat = np.flatnonzero(keys[1:] == keys[:-1]) + 1
-        first_index = np.maximum.accumulate(np.where(np.r_[True, keys[1:] != keys[:-1]],
-                                                     np.arange(len(keys)), 0)) if len(keys) else keys
-        self.duplicates = {int(lines[i]): int(lines[first_index[i]]) for i in repeat}
-        unique = np.r_[True, keys[1:] != keys[:-1]] if len(keys) else np.empty(0, bool)
+        del order
+        repeated = keys[1:] == keys[:-1]
+        later = np.flatnonzero(repeated) + 1
+        firsts = np.searchsorted(keys, keys[later], "left")  # stable sort: a group starts at its first line
+        self.duplicates = {int(lines[i]): int(lines[f]) for i, f in zip(later, firsts, strict=True)}
+        unique = np.concatenate(([True], ~repeated)) if len(keys) else np.empty(0, bool)
         self._sorted, self._first = keys[unique], lines[unique]
         self._recent = {}
 

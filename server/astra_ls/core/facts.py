@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import zlib
 from datetime import datetime
 from typing import Any
 
@@ -45,28 +44,14 @@ def canonical_json(value: Any) -> bytes:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def hash_bytes(data: bytes) -> int:
-    """A stable 62-bit hash (same in every process, unlike hash()) so ids can be compared across runs."""
-    value = (zlib.crc32(data) << 30) ^ zlib.crc32(data, 0x5BD1E995)
-    return value or 1
+def id_key(value: Any) -> int:
+    """A hash of an id, equal for equal JSON values; NO_ID when the event has none.
 
-
-def id_hash(value: Any) -> int:
-    """Hash of the id's canonical JSON; NO_ID when the event has none."""
+    Strings (nearly every id) use Python's own string hash, computed inline on the fast path; the
+    table of ids lives and dies with the process, so its per-process seed does no harm.
+    """
     if value is None:
         return NO_ID
-    return hash_bytes(canonical_json(value))
-
-
-def raw_id_hash(raw: Any) -> int:
-    """The same hash from a raw JSON slice (msgspec.Raw), without decoding the common plain strings."""
-    if isinstance(raw, str):
-        return hash_bytes(canonical_json(raw))
-    view = bytes(raw)
-    if not view:
-        return NO_ID
-    if view[:1] == b'"' and b"\\" not in view:
-        return hash_bytes(view)
-    if view == b"null":
-        return NO_ID
-    return id_hash(orjson.loads(view)) if view[:1] != b"-" or len(view) < 20 else hash_bytes(view)
+    if type(value) is str:
+        return hash(value)
+    return hash(canonical_json(value))

@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 import orjson
 
-from astra_ls.core.facts import NO_ID, NO_TIME, id_hash, timestamp_ms
+from astra_ls.core.facts import NO_ID, NO_TIME, id_key, timestamp_ms
 from astra_ls.core.locate import locate
 from astra_ls.core.positions import utf16_col_of_byte, utf16_col_of_char
 from astra_ls.core.problems import Problem, make_problem
@@ -144,7 +144,7 @@ def _validate(body: bytes, lead: int, line: int, rules: LineRules, problems: lis
     kind_name = event.get("type")
     type_name = kind_name if isinstance(kind_name, str) else None
     timestamp = timestamp_ms(event.get(rules.time_field))
-    ident = id_hash(event.get(rules.id_field))
+    ident = id_key(event.get(rules.id_field))
     if type_name == SNAPSHOT_TYPE:
         return _snapshot(event, text, offset, line, problems, timestamp)
     issues = rules.schema.validate(event)

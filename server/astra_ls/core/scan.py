@@ -7,19 +7,39 @@ to be appended to the compact arrays of a `StoreAnalysis`.
 
 from __future__ import annotations
 
+import re
 from array import array
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
 
-from astra_ls.core.facts import raw_id_hash, timestamp_ms
-from astra_ls.core.linecheck import BAD, BIG_INT, EVENT, SNAPSHOT_TYPE, LineRules, LineVerdict, check_line
+from astra_ls.core.facts import id_key, timestamp_ms
+from astra_ls.core.linecheck import BAD, BOM, EVENT, SNAPSHOT_TYPE, LineRules, LineVerdict, check_line
 from astra_ls.core.problems import Problem
 from astra_ls.schemas.fastpath import FastDecoder
 
 BATCH = 128
 LEAF = 4
+# Numbers the fast decoder does not range-check inside fields it skips: integers beyond 64 bits (the precise
+# path flags them) and exponents that may overflow a double (the precise path rejects them).
+_RISKY_NUMBER = re.compile(rb"\d(?:\d{18}|[eE][+-]?\d{3})")
+_OPEN, _CLOSE = ord("{"), ord("}")
+
+
+def needs_precise(chunk: bytes) -> bool:
+    """Whether the fast decoder may misjudge these lines: it skips unknown fields without checking their
+    bytes are UTF-8 or their numbers in range, and treats a CR as plain whitespace."""
+    if b"\r" in chunk or _RISKY_NUMBER.search(chunk) is not None:
+        return True
+    if chunk.isascii():
+        return False
+    try:
+        chunk.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
 
 
 class TypeTable:
@@ -39,7 +59,7 @@ class TypeTable:
 
 @dataclass(slots=True)
 class ScannedLines:
-    offsets: list[int] = field(default_factory=list)
+    offsets: array[int] = field(default_factory=lambda: array("q"))  # filled per block, in line order
     kinds: bytearray = field(default_factory=bytearray)
     type_ids: list[int] = field(default_factory=list)
     timestamps: array[float] = field(default_factory=lambda: array("d"))
@@ -47,8 +67,7 @@ class ScannedLines:
     problems: dict[int, list[Problem]] = field(default_factory=dict)
     snapshots: dict[int, dict[str, Any]] = field(default_factory=dict)
 
-    def add_verdict(self, line: int, offset: int, verdict: LineVerdict, types: TypeTable) -> None:
-        self.offsets.append(offset)
+    def add_verdict(self, line: int, verdict: LineVerdict, types: TypeTable) -> None:
         self.kinds.append(verdict.kind)
         self.type_ids.append(types.id_of(verdict.type_name))
         self.timestamps.append(verdict.timestamp)
@@ -65,8 +84,15 @@ class BlockScanner:
     def __init__(self, rules: LineRules, types: TypeTable) -> None:
         self.rules = rules
         self.types = types
-        self.fast: FastDecoder | None = rules.schema.fast_decoder()
+        # the derived decoder reads the facts from fields named id and timestamp
+        standard = rules.id_field == "id" and rules.time_field == "timestamp"
+        self.fast: FastDecoder | None = rules.schema.fast_decoder() if standard else None
         self._class_ids: dict[type, int] = {}
+        self._lines: tuple[bytes, list[int], list[int], int, int] = (b"", [], [], 0, 0)
+        if self.fast is not None and self.fast.tagged:
+            for struct in self.fast.structs:
+                tag = struct.__struct_config__.tag
+                self._class_ids[struct] = types.id_of(tag if isinstance(tag, str) else None)
         self._snapshot_id = types.id_of(SNAPSHOT_TYPE)
 
     def scan(self, data: bytes, base: int, first_line: int, out: ScannedLines) -> None:
@@ -79,26 +105,31 @@ class BlockScanner:
         starts = np.empty(len(ends), np.int64)
         starts[0] = 0
         starts[1:] = ends[:-1] + 1
-        lengths = ends - starts
         self._lines = (data, starts.tolist(), ends.tolist(), base, first_line)
-        too_long = bool((lengths > self.rules.max_line_bytes).any())
-        for first in range(0, len(ends), BATCH):
-            last = min(first + BATCH, len(ends))
-            if self.fast is None or too_long:
-                self._slow_range(first, last, out)
-            else:
-                self._fast_range(first, last, out)
+        out.offsets.frombytes((starts + base).astype(np.int64).tobytes())
+        if self.fast is None:
+            self._slow_range(0, len(ends), out)
+            return
+        odd = _lines_needing_care(data, ends, ends - starts, self.rules.max_line_bytes, base == 0)
+        first = 0
+        for line in odd:
+            self._fast_batches(first, line, out)
+            self._add_slow(line, out)
+            first = line + 1
+        self._fast_batches(first, len(ends), out)
+
+    def _fast_batches(self, first: int, last: int, out: ScannedLines) -> None:
+        for start in range(first, last, BATCH):
+            self._fast_range(start, min(start + BATCH, last), out)
 
     def _fast_range(self, first: int, last: int, out: ScannedLines) -> None:
         data, starts, ends, _, _ = self._lines
-        chunk = data[starts[first] : ends[last - 1]]
         assert self.fast is not None
         try:
-            events = self.fast.decoder.decode_lines(chunk)
+            events = self.fast.decoder.decode_lines(data[starts[first] : ends[last - 1]])
         except Exception:
             events = None
-        suspicious = b"\r" in chunk or BIG_INT.search(chunk) is not None or (first == 0 and self._at_start)
-        if events is not None and len(events) == last - first and not suspicious:
+        if events is not None and len(events) == last - first:
             self._add_fast(first, events, out)
         elif last - first <= LEAF:
             for index in range(first, last):
@@ -108,35 +139,27 @@ class BlockScanner:
             self._fast_range(first, middle, out)
             self._fast_range(middle, last, out)
 
-    @property
-    def _at_start(self) -> bool:
-        return self._lines[3] == 0  # a BOM can only be meaningful at the file's start
-
     def _one_line(self, index: int, out: ScannedLines) -> None:
         data, starts, ends, _, _ = self._lines
-        raw = data[starts[index] : ends[index]]
-        if self.fast is not None and b"\r" not in raw and not BIG_INT.search(raw) and raw[:3] != b"\xef\xbb\xbf":
-            try:
-                event = self.fast.decoder.decode(raw)
-            except Exception:
-                event = None
-            if event is not None:
-                self._add_fast(index, [event], out)
-                return
-        self._add_slow(index, out)
+        assert self.fast is not None
+        try:
+            event = self.fast.decoder.decode(data[starts[index] : ends[index]])
+        except Exception:
+            self._add_slow(index, out)
+        else:
+            self._add_fast(index, [event], out)
 
     def _slow_range(self, first: int, last: int, out: ScannedLines) -> None:
         for index in range(first, last):
             self._add_slow(index, out)
 
     def _add_slow(self, index: int, out: ScannedLines) -> None:
-        data, starts, ends, base, first_line = self._lines
+        data, starts, ends, _, first_line = self._lines
         verdict = check_line(data[starts[index] : ends[index]], first_line + index, self.rules)
-        out.add_verdict(first_line + index, base + starts[index], verdict, self.types)
+        out.add_verdict(first_line + index, verdict, self.types)
 
     def _add_fast(self, first: int, events: list[Any], out: ScannedLines) -> None:
         assert self.fast is not None
-        _, starts, _, base, _ = self._lines
         type_ids = self._type_ids(events)
         if self._snapshot_id in type_ids:  # a generic decoder lets snapshots through: judge them precisely
             for offset, event in enumerate(events):
@@ -146,34 +169,55 @@ class BlockScanner:
                     self._add_fast(first + offset, [event], out)
             return
         count = len(events)
-        out.offsets.extend(base + s for s in starts[first : first + count])
         out.kinds.extend(bytes(count))  # EVENT == 0
         out.type_ids.extend(type_ids)
-        out.timestamps.extend(self._timestamps(events))
-        out.id_hashes.extend([raw_id_hash(e.id) for e in events])
+        out.timestamps.extend(_timestamps(list(map(_TIME, events))))
+        out.id_hashes.extend(_id_keys(list(map(_ID, events))))
 
     def _type_ids(self, events: list[Any]) -> list[int]:
         assert self.fast is not None
         if not self.fast.tagged:
             return [self.types.id_of(self.fast.type_name(e)) for e in events]
-        ids = self._class_ids
-        result = []
-        for event in events:
-            kind = type(event)
-            found = ids.get(kind)
-            if found is None:
-                found = ids[kind] = self.types.id_of(self.fast.type_name(event))
-            result.append(found)
-        return result
+        return list(map(self._class_ids.__getitem__, map(type, events)))
 
-    def _timestamps(self, events: list[Any]) -> array[float]:
-        values = [e.timestamp for e in events]
-        try:
-            if all(type(v) is float for v in values):
-                return array("d", values)
-        except (TypeError, OverflowError):
-            pass
-        return array("d", [timestamp_ms(v) for v in values])
+
+_TIME = attrgetter("timestamp")
+_ID = attrgetter("id")
+
+
+def _timestamps(values: list[Any]) -> array[float]:
+    if set(map(type, values)) <= {float}:
+        return array("d", values)
+    return array("d", [timestamp_ms(v) for v in values])
+
+
+def _id_keys(values: list[Any]) -> list[int]:
+    if set(map(type, values)) <= {str}:
+        return list(map(hash, values))
+    return [id_key(v) for v in values]
+
+
+_DIGITS = bytes.maketrans(b"123456789", b"000000000")
+_LONG_NUMBER = b"0" * 19  # 19 digits in a row: maybe an integer beyond 64 bits
+
+
+def _lines_needing_care(data: bytes, ends: np.ndarray, lengths: np.ndarray, max_line: int,
+                        at_file_start: bool) -> list[int]:
+    """Lines the fast decoder would accept but that have something to report: a CR, a long number,
+    a BOM at the file's start, an oversized line. Found with whole-block scans, not per line."""
+    marks = [int(i) for i in np.flatnonzero(lengths > max_line)]
+    carriage = np.flatnonzero(np.frombuffer(data, np.uint8) == 13)
+    marks.extend(np.searchsorted(ends, carriage).tolist())
+    digits = data.translate(_DIGITS)
+    if _LONG_NUMBER in digits:
+        found = digits.find(_LONG_NUMBER)
+        while found >= 0:
+            line = int(np.searchsorted(ends, found))
+            marks.append(line)
+            found = digits.find(_LONG_NUMBER, int(ends[line]) + 1) if line + 1 < len(ends) else -1
+    if at_file_start and data.startswith(BOM):
+        marks.append(0)
+    return sorted(set(marks))
 
 
 assert EVENT == 0 and BAD == 3

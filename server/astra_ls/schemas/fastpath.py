@@ -15,7 +15,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 import msgspec
 from pydantic import BaseModel
 
-_SCALARS: dict[Any, Any] = {str: str, int: int, float: float, bool: bool, Any: Any}
+_SCALARS: dict[Any, Any] = {str: str, int: int, float: float, bool: bool, Any: Any, type(None): None}
 
 
 class Unsupported(Exception):
@@ -25,8 +25,8 @@ class Unsupported(Exception):
 @dataclass(frozen=True, slots=True)
 class FastDecoder:
     decoder: msgspec.json.Decoder[Any]
-    has_id: bool  # struct carries a raw `id` to hash
     tagged: bool
+    structs: tuple[type[msgspec.Struct], ...] = ()
 
     def type_name(self, event: Any) -> str | None:
         name = type(event).__struct_config__.tag if self.tagged else getattr(event, "type", None)
@@ -80,7 +80,7 @@ def _struct_for(model: type[BaseModel], tag_field: str | None) -> type[msgspec.S
         else:
             raise Unsupported(name)
     if "id" not in model.model_fields:
-        fields.append(("id", msgspec.Raw, msgspec.Raw(b"")))
+        fields.append(("id", Any, None))
     for name in ("timestamp", "type"):
         if name not in model.model_fields and name != tag_field:
             fields.append((name, Any, None))
@@ -98,7 +98,7 @@ def derive_decoder(models: tuple[type[BaseModel], ...], tag_field: str | None) -
     except Unsupported:
         return None
     target: Any = structs[0] if len(structs) == 1 else Union[structs]  # noqa: UP007
-    return FastDecoder(msgspec.json.Decoder(target), has_id=True, tagged=tag_field is not None)
+    return FastDecoder(msgspec.json.Decoder(target), tagged=tag_field is not None, structs=structs)
 
 
 def _validators_customised(models: tuple[type[BaseModel], ...]) -> bool:
@@ -108,12 +108,12 @@ def _validators_customised(models: tuple[type[BaseModel], ...]) -> bool:
 
 
 class _AnyObject(msgspec.Struct, kw_only=True):
-    id: msgspec.Raw = msgspec.Raw(b"")
+    id: Any = None
     timestamp: Any = None
     type: Any = None
 
 
-_GENERIC = FastDecoder(msgspec.json.Decoder(_AnyObject), has_id=True, tagged=False)
+_GENERIC = FastDecoder(msgspec.json.Decoder(_AnyObject), tagged=False)
 
 
 def generic_decoder() -> FastDecoder:

@@ -6,7 +6,6 @@ from pathlib import Path
 
 from astra_ls.schemas.base import EventSchema
 from astra_ls.schemas.families import FAMILIES, builtin_schema
-from astra_ls.schemas.jsonschema_schema import JsonSchemaSchema
 from astra_ls.schemas.pydantic_schema import PydanticSchema, models_of
 from astra_ls.trust import import_reference
 
@@ -30,6 +29,8 @@ def load_schema(reference: str, root: Path, trusted: bool) -> EventSchema:
 
 
 def _json_schema(reference: str, root: Path) -> EventSchema:
+    from astra_ls.schemas.jsonschema_schema import JsonSchemaSchema  # jsonschema is slow to import
+
     path = (root / reference).resolve()
     if not path.is_relative_to(root.resolve()):
         raise SchemaError(f"schema {reference}: outside the workspace")

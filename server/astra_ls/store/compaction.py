@@ -124,7 +124,7 @@ def _verify(pieces: list[bytes], rules: AnalysisRules, projector: Projector, exp
 
     content = b"".join(pieces)
     check = StoreAnalysis(rules)
-    check.feed(iter_blocks(io.BytesIO(content), 0, rules.line.max_line_bytes))
+    check.feed(iter_blocks(io.BytesIO(content), 0, rules.line.max_line_bytes), incremental=False)
     check.finish_full_scan()
     state = Replayer(projector).state_after(check, lambda o, n: content[o : o + n], check.line_count - 1)
     if canonical_json(state) != canonical_json(expected):

@@ -78,7 +78,7 @@ class FollowedFile:
         with self.path.open("rb") as handle:
             total = os.fstat(handle.fileno()).st_size
             blocks = iter_blocks(handle, 0, self.rules.line.max_line_bytes)
-            analysis.feed(self._reporting(blocks, total) if self.on_progress else blocks)
+            analysis.feed(self._reporting(blocks, total) if self.on_progress else blocks, incremental=False)
         analysis.finish_full_scan()
         self.analysis = analysis
         self._settle(stamp)
