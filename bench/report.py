@@ -69,7 +69,7 @@ def megabytes(value: float) -> str:
 def format_ratio(value: float | None) -> str:
     if value is None or not math.isfinite(value):
         return "-"
-    return f"{value:.2f}x"
+    return f"{value:.3f}x"
 
 
 def clip(text: str, width: int = 80) -> str:
