@@ -102,6 +102,23 @@ class StoreAnalysis:
                 if self.rules.ordered_timestamps:
                     self.order.add(first + offset, scanned.timestamps[offset])
 
+    def adopt(self, part: StoreAnalysis) -> None:
+        """Append the analysis of the bytes that follow this one's (a part scanned by another process)."""
+        first = self.line_count
+        mapping = np.array([self.types.id_of(name or None) for name in part.types.names], np.uint16)
+        self.offsets.extend(part.offsets)
+        self.kinds.extend(part.kinds)
+        if len(part.type_ids):
+            self.type_ids.frombytes(mapping[np.frombuffer(part.type_ids, np.uint16)].tobytes())
+        self.timestamps.extend(part.timestamps)
+        self.id_hashes.extend(part.id_hashes)
+        for line, problems in part.line_problems.items():
+            self.line_problems[first + line] = [p.shifted(first) for p in problems]
+        self.snapshots.update({first + line: event for line, event in part.snapshots.items()})
+        for type_id, number in part._type_counts.items():
+            self._type_counts[int(mapping[type_id])] += number
+        self.size, self.terminated = part.size, part.terminated
+
     def finish_full_scan(self) -> None:
         """After a scan from byte 0: index cross-line facts in bulk (cheaper than line by line)."""
         mask = self.event_mask()
@@ -219,6 +236,19 @@ class StoreAnalysis:
             found.append(self._missing_newline(read))
         found.sort(key=lambda p: (p.line, p.start))
         return found
+
+    def problems_on(self, line: int, read: ReadRange) -> list[Problem]:
+        """The problems of one line, without materialising everyone else's (hovers, quick fixes)."""
+        found = list(self.line_problems.get(line, ()))
+        first = self.duplicates.duplicates.get(line)
+        if first is not None:
+            found.append(self._duplicate_problem(line, first, read))
+        previous = self.order.backwards.get(line)
+        if previous is not None:
+            found.append(self._order_problem(line, previous, read))
+        if not self.terminated and self.offsets and line == self.line_count - 1:
+            found.append(self._missing_newline(read))
+        return sorted(found, key=lambda p: p.start)
 
     def _line_text(self, line: int, read: ReadRange) -> str:
         start, length = self.line_span(line)

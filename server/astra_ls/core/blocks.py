@@ -24,13 +24,15 @@ class LongLine:
     terminated: bool
 
 
-def iter_blocks(stream: BinaryIO, start: int, max_line: int,
-                block_size: int = BLOCK_SIZE) -> Iterator[Block | LongLine]:
+def iter_blocks(stream: BinaryIO, start: int, max_line: int, block_size: int = BLOCK_SIZE,
+                end: int | None = None) -> Iterator[Block | LongLine]:
+    """Blocks from `start` to `end` (default: the end of the stream); both must be line starts."""
     stream.seek(start)
     offset = start
     carry = b""
     while True:
-        chunk = stream.read(block_size)
+        wanted = block_size if end is None else min(block_size, end - offset - len(carry))
+        chunk = stream.read(wanted) if wanted > 0 else b""
         if not chunk:
             break
         data = carry + chunk if carry else chunk

@@ -15,28 +15,36 @@ from astra_ls.core.facts import NO_ID
 
 
 class DuplicateIds:
-    """line -> first line with the same id, for every later occurrence."""
+    """line -> first line with the same id, for every later occurrence.
+
+    Keeps only the sorted distinct id hashes (8 bytes per event): the first line of a repeated id is
+    looked up in the per-line hashes when a repeat actually happens, which is rare.
+    """
 
     def __init__(self) -> None:
         self.duplicates: dict[int, int] = {}
         self._sorted = np.empty(0, np.int64)
-        self._first = np.empty(0, np.int32)
         self._recent: dict[int, int] = {}
+        self._hashes: array[int] = array("q")
+        self._mask = np.empty(0, bool)
 
     def rebuild(self, hashes: array[int], event_mask: np.ndarray) -> None:
+        self._hashes, self._mask = hashes, event_mask
         values = np.frombuffer(hashes, np.int64) if len(hashes) else np.empty(0, np.int64)
-        lines = np.flatnonzero(event_mask[: len(values)] & (values != NO_ID)).astype(np.int32)
-        keys = values[lines]
-        del values
-        order = np.argsort(keys, kind="stable")
-        keys, lines = keys[order], lines[order]
-        del order
+        wanted = event_mask[: len(values)] & (values != NO_ID)
+        keys = np.sort(values[wanted])
         repeated = keys[1:] == keys[:-1]
-        later = np.flatnonzero(repeated) + 1
-        firsts = np.searchsorted(keys, keys[later], "left")  # stable sort: a group starts at its first line
-        self.duplicates = {int(lines[i]): int(lines[f]) for i, f in zip(later, firsts, strict=True)}
-        unique = np.concatenate(([True], ~repeated)) if len(keys) else np.empty(0, bool)
-        self._sorted, self._first = keys[unique], lines[unique]
+        repeats = np.unique(keys[1:][repeated])
+        self.duplicates = {}
+        if len(repeats):
+            lines = np.flatnonzero(wanted & np.isin(values, repeats))
+            first_of: dict[int, int] = {}
+            for line, key in zip(lines.tolist(), values[lines].tolist(), strict=True):
+                if key in first_of:
+                    self.duplicates[line] = first_of[key]
+                else:
+                    first_of[key] = line
+        self._sorted = keys[np.concatenate(([True], ~repeated))] if len(keys) else keys
         self._recent = {}
 
     def add(self, line: int, key: int) -> None:
@@ -46,19 +54,25 @@ class DuplicateIds:
         if first is None:
             at = int(np.searchsorted(self._sorted, key))
             if at < len(self._sorted) and self._sorted[at] == key:
-                first = int(self._first[at])
+                first = self._first_line(key)
         if first is None:
             self._recent[key] = line
         else:
             self.duplicates[line] = first
 
+    def _first_line(self, key: int) -> int:
+        values = np.frombuffer(self._hashes, np.int64)[: len(self._mask)]
+        return int(np.flatnonzero(self._mask[: len(values)] & (values == key))[0])
+
     def forget_from(self, line: int) -> None:
         """Drop everything at or after `line` (the tail is about to be rescanned)."""
         self.duplicates = {k: v for k, v in self.duplicates.items() if k < line}
         self._recent = {k: v for k, v in self._recent.items() if v < line}
-        if len(self._first) and int(self._first.max()) >= line:
-            keep = self._first < line
-            self._sorted, self._first = self._sorted[keep], self._first[keep]
+        if len(self._mask) > line:
+            values = np.frombuffer(self._hashes, np.int64)[:line]
+            self._mask = self._mask[:line].copy()
+            keys = np.sort(values[self._mask & (values != NO_ID)])
+            self._sorted = np.unique(keys)
 
 
 class TimeOrder:

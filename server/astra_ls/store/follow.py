@@ -10,6 +10,7 @@ from pathlib import Path
 
 from astra_ls.core.analysis import AnalysisRules, StoreAnalysis
 from astra_ls.core.blocks import Block, LongLine, iter_blocks
+from astra_ls.core.parallel import scan_parallel
 
 SIGNATURE_BYTES = 64
 
@@ -74,11 +75,14 @@ class FollowedFile:
         return self.read(start, self.analysis.size - start) == self._signature
 
     def rescan(self, stamp: FileStamp | None = None) -> None:
-        analysis = StoreAnalysis(self.rules)
-        with self.path.open("rb") as handle:
-            total = os.fstat(handle.fileno()).st_size
-            blocks = iter_blocks(handle, 0, self.rules.line.max_line_bytes)
-            analysis.feed(self._reporting(blocks, total) if self.on_progress else blocks, incremental=False)
+        size = stamp.size if stamp else self.path.stat().st_size
+        analysis = scan_parallel(self.path, self.rules, size)
+        if analysis is None:
+            analysis = StoreAnalysis(self.rules)
+            with self.path.open("rb") as handle:
+                total = os.fstat(handle.fileno()).st_size
+                blocks = iter_blocks(handle, 0, self.rules.line.max_line_bytes)
+                analysis.feed(self._reporting(blocks, total) if self.on_progress else blocks, incremental=False)
         analysis.finish_full_scan()
         self.analysis = analysis
         self._settle(stamp)
