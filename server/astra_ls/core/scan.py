@@ -7,7 +7,6 @@ to be appended to the compact arrays of a `StoreAnalysis`.
 
 from __future__ import annotations
 
-import re
 from array import array
 from dataclasses import dataclass, field
 from operator import attrgetter
@@ -22,26 +21,6 @@ from astra_ls.schemas.fastpath import FastDecoder
 
 BATCH = 128
 LEAF = 4
-# Numbers the fast decoder does not range-check inside fields it skips: integers beyond 64 bits (the precise
-# path flags them) and exponents that may overflow a double (the precise path rejects them).
-_RISKY_NUMBER = re.compile(rb"\d(?:\d{18}|[eE][+-]?\d{3})")
-_OPEN, _CLOSE = ord("{"), ord("}")
-
-
-def needs_precise(chunk: bytes) -> bool:
-    """Whether the fast decoder may misjudge these lines: it skips unknown fields without checking their
-    bytes are UTF-8 or their numbers in range, and treats a CR as plain whitespace."""
-    if b"\r" in chunk or _RISKY_NUMBER.search(chunk) is not None:
-        return True
-    if chunk.isascii():
-        return False
-    try:
-        chunk.decode("utf-8")
-    except UnicodeDecodeError:
-        return True
-    return False
-
-
 class TypeTable:
     """Event type names interned to small integers (0: no type)."""
 
@@ -217,7 +196,65 @@ def _lines_needing_care(data: bytes, ends: np.ndarray, lengths: np.ndarray, max_
             found = digits.find(_LONG_NUMBER, int(ends[line]) + 1) if line + 1 < len(ends) else -1
     if at_file_start and data.startswith(BOM):
         marks.append(0)
+    marks.extend(_unframed_lines(data, ends, lengths))
+    marks.extend(_huge_exponent_lines(digits, ends))
+    marks.extend(_invalid_utf8_lines(data, ends))
     return sorted(set(marks))
+
+
+_OPEN, _CLOSE = ord("{"), ord("}")
+
+
+def _unframed_lines(data: bytes, ends: np.ndarray, lengths: np.ndarray) -> list[int]:
+    """Lines that do not start with '{' and end with '}' (blank, padded, not objects, torn).
+
+    `decode_lines` counts values, not lines: a line holding two values next to a blank line, or to a value
+    spread over two lines, would keep the count right. A value only continues onto the next line after
+    ':', '[' or ',', so when every line of a batch starts with '{' and ends with '}', one value per line
+    is exactly what a matching count means.
+    """
+    view = np.frombuffer(data, np.uint8)
+    first = view[np.minimum(ends - lengths, len(view) - 1)]
+    last = view[np.maximum(ends - 1, 0)]
+    return np.flatnonzero((lengths == 0) | (first != _OPEN) | (last != _CLOSE)).tolist()
+
+
+_EXPONENTS = (b"0e000", b"0E000", b"0e+000", b"0E+000")
+_NUMBER_CHARS = b"0.-+"
+
+
+def _huge_exponent_lines(digits: bytes, ends: np.ndarray) -> list[int]:
+    """Lines with a number whose exponent may overflow a double (the decoder skips unknown fields without
+    range checks; the precise path rejects such numbers). `digits` has every digit turned into '0'."""
+    found: list[int] = []
+    for pattern in _EXPONENTS:
+        at = digits.find(pattern)
+        while at >= 0:
+            head = digits[max(0, at - 64) : at].rstrip(_NUMBER_CHARS)
+            if not head or head[-1:] in b":,[ \t":  # a number, not letters and digits inside a string
+                found.append(int(np.searchsorted(ends, at)))
+            at = digits.find(pattern, at + 1)
+    return found
+
+
+def _invalid_utf8_lines(data: bytes, ends: np.ndarray) -> list[int]:
+    """Lines with bytes that are not UTF-8, which the decoder does not check in fields it skips."""
+    if data.isascii():
+        return []
+    found: list[int] = []
+    view = memoryview(data)
+    position = 0
+    while position < len(data):
+        try:
+            str(view[position:], "utf-8")
+            break
+        except UnicodeDecodeError as error:
+            line = int(np.searchsorted(ends, position + error.start))
+            found.append(line)
+            if line + 1 >= len(ends):
+                break
+            position = int(ends[line]) + 1
+    return found
 
 
 assert EVENT == 0 and BAD == 3

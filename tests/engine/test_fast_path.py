@@ -1,0 +1,81 @@
+"""The batch decoder and the precise line checker agree, wherever in a store a line sits.
+
+Most lines are judged in batches by a fast decoder; these tests put tricky lines deep inside a block of
+valid lines (where the batch path runs) and compare with the precise verdict of each line on its own.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from astra_ls.core.linecheck import EVENT, LineRules, check_line
+from astra_ls.schemas.families import builtin_schema
+
+from .conftest import analyse, codes_by_line
+
+PADDING = 300
+
+
+def valid_line(family: str, n: int) -> bytes:
+    if family == "conversation":
+        event = {"type": "UserMessageSent", "id": f"e{n}", "timestamp": n, "content": "hi"}
+    else:
+        event = {"id": f"e{n}", "timestamp": n}
+    return json.dumps(event, separators=(",", ":")).encode()
+
+
+def store_with(family: str, tricky: list[bytes]) -> bytes:
+    before = [valid_line(family, n) for n in range(PADDING)]
+    after = [valid_line(family, PADDING + len(tricky) + n) for n in range(5)]
+    return b"\n".join([*before, *tricky, *after]) + b"\n"
+
+
+TRICKY = [
+    b'{"id":"t","note":"\xed\xa0\x80"}',  # an encoded surrogate: invalid UTF-8 in a field the decoder skips
+    b'{"id":"t","note":"\xc0\xaf"}',  # an overlong encoding
+    b'{"id":"t","note":"\xf4\x90\x80\x80"}',  # beyond U+10FFFF
+    b'{"id":"t","note":"\xff"}',
+    b'{"id":"t","note":1e400}',  # overflows a double
+    b'{"id":"t","note":-1E+999}',
+    b'{"id":"t","note":123456789012345678901234567890}',  # beyond 64 bits: kept, flagged
+    b'{"id":"t","note":"\\ud800"}',  # a lone surrogate escape
+    b'{"id":"t","note":1e300}',  # large but finite
+    b'{"id":"t"} {"id":"u"}',  # two values on one line
+    b'  {"id":"t"}  ',
+    b'{"id":"t"}\r',
+]
+
+
+@pytest.mark.parametrize("family", ["generic", "conversation", "entity"])
+@pytest.mark.parametrize("raw", TRICKY, ids=lambda raw: repr(raw)[2:30])
+def test_a_line_deep_in_a_block_gets_its_precise_verdict(family: str, raw: bytes) -> None:
+    if family == "conversation":
+        raw = raw.replace(b'{"id":"t"', b'{"type":"UserMessageSent","timestamp":1e12,"content":"c","id":"t"', 1)
+    data = store_with(family, [raw])
+    analysis = analyse(data, family)
+    precise = check_line(raw, PADDING, LineRules(builtin_schema(family)))
+    assert analysis.line_count == PADDING + 6
+    assert analysis.kinds[PADDING] == precise.kind
+    found = codes_by_line(analysis.problems(lambda o, n: data[o : o + n])).get(PADDING + 1, [])
+    assert [c for c in found if c not in ("ASTRA020", "ASTRA021")] == [p.code for p in precise.problems]
+
+
+def test_two_values_on_a_line_and_a_blank_line_do_not_cancel_out() -> None:
+    data = store_with("generic", [b'{"id":"t"} {"id":"u"}', b""])
+    codes = codes_by_line(analyse(data).problems(lambda o, n: data[o : o + n]))
+    assert codes == {PADDING + 1: ["ASTRA001"], PADDING + 2: ["ASTRA032"]}
+
+
+def test_a_value_spread_over_two_lines_does_not_make_up_for_two_values_on_one_line() -> None:
+    data = store_with("generic", [b'{"id":"t"} {"id":"u"}', b'{"id":"v","n":[1,', b"2]}"])
+    analysis = analyse(data)
+    assert [analysis.kinds[PADDING + i] == EVENT for i in range(3)] == [False, False, False]
+    assert analysis.event_count() == PADDING + 5
+
+
+def test_invalid_utf8_in_an_unknown_field_is_reported_wherever_the_line_is() -> None:
+    data = store_with("generic", [b'{"id":"t","note":"\xff"}'])
+    codes = codes_by_line(analyse(data).problems(lambda o, n: data[o : o + n]))
+    assert codes == {PADDING + 1: ["ASTRA003"]}
