@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except Exception as error:  # a bug: say so in one line; the traceback only on request
+        if os.environ.get("ASTRA_DEBUG"):
+            raise
+        print(f"astra-ls: internal error: {type(error).__name__}: {error} (set ASTRA_DEBUG=1 for details)",
+              file=sys.stderr)
+        return EXIT_USAGE
 
 
 def run_check(args: argparse.Namespace) -> int:
