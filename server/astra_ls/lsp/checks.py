@@ -1,0 +1,175 @@
+"""When stores are re-checked and where their diagnostics go.
+
+Disk stores are checked through their `FileEventStore` (only appended tails are read); open buffers
+through their own analysis. All engine work runs in worker threads so the message loop stays free for
+hovers and keystrokes; every store has its own lock, so one long scan delays only its own store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
+
+from lsprotocol import types as lsp
+
+from astra_ls.core.problems import Problem
+from astra_ls.lsp.diagnostics import DiagnosticReports, counts_payload, to_diagnostics
+from astra_ls.lsp.documents import OpenDocument, Region
+from astra_ls.lsp.workspace_state import Located
+from astra_ls.store.follow import Change
+
+if TYPE_CHECKING:
+    from astra_ls.lsp.server import AstraServer
+
+T = TypeVar("T")
+DEBOUNCE_S = 0.15
+STORE_CHANGED = "astra/storeChanged"
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    problems: list[Problem]
+    events: int
+    limit: int
+
+
+class Checks:
+    def __init__(self, server: AstraServer) -> None:
+        self.server = server
+        self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="astra-check")
+        self.reports = DiagnosticReports()
+        self.pull = False  # the client pulls diagnostics of open documents
+        self.refresh_support = False
+        self._generation: dict[str, int] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._flush_locks: dict[str, asyncio.Lock] = {}
+
+    async def run(self, work: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.pool, work)
+
+    # --- stores on disk -----------------------------------------------------------------------------
+
+    def _check_disk(self, located: Located) -> tuple[Change, Checked | None]:
+        store, stream = located.store, located.stream
+        with self.server.workspaces.lock(located.path):
+            change = store.refresh(stream)
+            if change in (Change.DELETED, Change.MISSING):
+                return change, None
+            analysis = store.analysis(stream)
+            checked = Checked(store.problems(stream), analysis.event_count(), store.config.max_problems_per_file)
+            return change, checked
+
+    async def check_disk(self, located: Located, announce: bool = True) -> None:
+        """Re-check a store file after a change on disk; the open buffer (if any) keeps its diagnostics."""
+        try:
+            change, checked = await self.run(lambda: self._check_disk(located))
+        except OSError as error:
+            self.server.log(f"cannot read {located.path}: {error.strerror or error}", lsp.MessageType.Warning)
+            change, checked = Change.DELETED, None
+        uri = located.uri
+        open_doc = self.server.documents.get(uri)
+        if checked is None:
+            if open_doc is None:
+                self.publish(uri, [])
+            if announce and change is Change.DELETED:
+                self.server.protocol.notify(STORE_CHANGED, counts_payload(uri, 0, 0))
+            return
+        if open_doc is None:
+            self.publish(uri, to_diagnostics(uri, checked.problems, checked.limit))
+        if announce and change is not Change.UNCHANGED:
+            self.server.protocol.notify(STORE_CHANGED, counts_payload(uri, checked.events, len(checked.problems)))
+
+    async def scan_all(self) -> None:
+        """Check every store of every folder, with a progress report while it runs."""
+        stores = await self.run(lambda: list(self.server.workspaces.discover()))
+        token = await self._begin_progress(len(stores))
+        for index, located in enumerate(stores):
+            if token is not None:
+                self.server.work_done_progress.report(token, lsp.WorkDoneProgressReport(
+                    message=f"{index + 1}/{len(stores)}: {located.stream}",
+                    percentage=int(100 * index / max(1, len(stores)))))
+            try:
+                await self.check_disk(located, announce=False)
+            except Exception as error:  # one unreadable store must not stop the scan of the others
+                self.server.log(f"checking {located.path} failed: {error!r}", lsp.MessageType.Error)
+        if token is not None:
+            self.server.work_done_progress.end(token, lsp.WorkDoneProgressEnd(
+                message=f"checked {len(stores)} store(s)"))
+
+    async def _begin_progress(self, total: int) -> str | None:
+        window = self.server.client_capabilities.window
+        if window is None or not window.work_done_progress:
+            return None
+        token = f"astra-scan-{uuid.uuid4()}"
+        try:
+            await self.server.work_done_progress.create_async(token)
+        except Exception:  # a client that refuses progress still gets its diagnostics
+            return None
+        self.server.work_done_progress.begin(token, lsp.WorkDoneProgressBegin(
+            title="Checking event stores", message=f"{total} store(s)", percentage=0))
+        return token
+
+    # --- open buffers -------------------------------------------------------------------------------
+
+    def schedule(self, uri: str, delay: float = DEBOUNCE_S) -> None:
+        """Re-check an open buffer after a quiet spell; a burst of keystrokes costs one check."""
+        generation = self._generation.get(uri, 0) + 1
+        self._generation[uri] = generation
+        self._tasks[uri] = asyncio.ensure_future(self._after(uri, generation, delay))
+
+    async def _after(self, uri: str, generation: int, delay: float) -> None:
+        await asyncio.sleep(delay)
+        if self._generation.get(uri) != generation:
+            return
+        try:
+            await self.check_document(uri)
+        except Exception as error:
+            self.server.log(f"checking {uri} failed: {error!r}", lsp.MessageType.Error)
+
+    async def settled(self, uri: str) -> None:
+        """Wait until the latest scheduled check of `uri` has run."""
+        while (task := self._tasks.get(uri)) is not None and not task.done():
+            await asyncio.shield(task)
+
+    async def check_document(self, uri: str, refresh: bool = False) -> None:
+        """Re-check an open buffer; `refresh` asks a pulling client to pull again (no edit prompted it)."""
+        doc = self.server.documents.get(uri)
+        if doc is None:
+            return
+        lock = self._flush_locks.setdefault(uri, asyncio.Lock())
+        async with lock:
+            region, whole = doc.take_pending()
+            text = self.server.workspace.get_text_document(uri).source
+            checked = await self.run(lambda: self._check_buffer(doc, text, region, whole))
+        if self.server.documents.get(uri) is doc:  # dropped if it was closed meanwhile
+            self.publish(uri, to_diagnostics(uri, checked.problems, checked.limit), open_doc=True, refresh=refresh)
+
+    @staticmethod
+    def _check_buffer(doc: OpenDocument, text: str, region: Region | None, whole: bool) -> Checked:
+        doc.flush(text, region, whole)
+        with doc.lock:
+            assert doc.analysis is not None
+            config = doc.located.store.config
+            problems = config.apply(doc.analysis.problems(doc.read))
+            return Checked(problems, doc.analysis.event_count(), config.max_problems_per_file)
+
+    def forget(self, uri: str) -> None:
+        self._generation.pop(uri, None)
+        self._tasks.pop(uri, None)
+        self._flush_locks.pop(uri, None)
+        self.reports.forget(uri)
+
+    # --- transport ----------------------------------------------------------------------------------
+
+    def publish(self, uri: str, diagnostics: list[lsp.Diagnostic], open_doc: bool = False,
+                refresh: bool = False) -> None:
+        if open_doc and self.pull:
+            self.reports.store(uri, diagnostics)
+            if refresh and self.refresh_support:
+                self.server.workspace_diagnostic_refresh(None)
+            return
+        self.server.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri, diagnostics))

@@ -1,0 +1,131 @@
+"""`workspace/executeCommand`: the shared command layer, run in a worker, per store file under its lock."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from contextlib import ExitStack
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pygls.exceptions import JsonRpcInvalidParams
+
+from astra_ls.commands import COMMANDS, Answer, InvalidArguments, execute, validate_args
+from astra_ls.lsp.documents import encode
+from astra_ls.store.file_store import FileEventStore
+from astra_ls.store.follow import read_range
+from astra_ls.store.results import Refused
+
+if TYPE_CHECKING:
+    from astra_ls.lsp.server import AstraServer
+
+CHANGING = frozenset({"astra.append", "astra.quarantine", "astra.compact"})
+
+
+class Commands:
+    def __init__(self, server: AstraServer) -> None:
+        self.server = server
+
+    async def run(self, command: str, args: tuple[object, ...]) -> Answer:
+        raw = self._one_argument(command, args)
+        try:
+            validate_args(command, raw)
+        except InvalidArguments as error:
+            raise JsonRpcInvalidParams(str(error)) from None
+        if command == "astra.listStores":
+            return await self._list_stores()
+        assert isinstance(raw, dict)
+        ref = str(raw["store"])
+        store = self.server.workspaces.locate_ref(ref)
+        if store is None:
+            return Refused("STORE_NOT_FOUND", f"no workspace folder is open to hold {ref!r}").to_json()
+        path = _path_of(store, ref)
+        if command in CHANGING and path is not None:
+            refused = await self._unsaved(path)
+            if refused is not None:
+                return refused
+        answer = await self.server.checks.run(lambda: self._execute(store, path, command, raw))
+        if command in CHANGING and path is not None and answer.get("ok"):
+            located = self.server.workspaces.locate_path(path)
+            if located is not None:
+                await self.server.checks.check_disk(located)
+        return answer
+
+    @staticmethod
+    def _one_argument(command: str, args: tuple[object, ...]) -> object:
+        if command == "astra.listStores" and not args:
+            return {}
+        if len(args) != 1:
+            raise JsonRpcInvalidParams(f"{command} takes exactly one JSON object argument, not {len(args)} "
+                                       "(see docs/protocol.md)")
+        return args[0]
+
+    def _execute(self, store: FileEventStore, path: Path | None, command: str, raw: Any) -> Answer:
+        try:
+            if path is None:
+                return execute(store, command, raw)
+            with self.server.workspaces.lock(path):
+                return execute(store, command, raw)
+        except InvalidArguments as error:
+            raise JsonRpcInvalidParams(str(error)) from None
+
+    async def _unsaved(self, path: Path) -> Answer | None:
+        """A store open with unsaved edits is not written behind the editor's back."""
+        uri = path.absolute().as_uri()
+        doc = self.server.documents.get(uri)
+        if doc is None or not doc.dirty:
+            return None
+        text = self.server.workspace.get_text_document(uri).source
+        data = encode(text)
+        try:
+            same = await self.server.checks.run(lambda: read_range(path, 0, len(data) + 1) == data)
+        except OSError:
+            same = False
+        if same:  # edited and then undone: nothing would be lost
+            doc.dirty = False
+            return None
+        return Refused("UNSAVED_CHANGES",
+                       f"{path.name} is open with unsaved changes: save or revert it first, then try again",
+                       {"uri": uri}).to_json()
+
+    async def _list_stores(self) -> Answer:
+        def work() -> Answer:
+            workspaces = self.server.workspaces
+            located = list(workspaces.discover())
+            stores = {id(item.store): item.store for item in located}
+            for folder in workspaces.folders:
+                store = workspaces.store_at(folder)
+                stores.setdefault(id(store), store)
+            listed: list[Any] = []
+            for store in stores.values():
+                with ExitStack() as locks:
+                    for item in sorted(located, key=lambda i: str(i.path)):
+                        if item.store is store:
+                            locks.enter_context(workspaces.lock(item.path))
+                    answer = execute(store, "astra.listStores", {})
+                if not answer.get("ok"):
+                    return answer
+                listed.extend(answer["stores"])
+            return {"ok": True, "stores": listed}
+
+        return await self.server.checks.run(work)
+
+
+def _path_of(store: FileEventStore, ref: str) -> Path | None:
+    """The file a command will touch, for its lock; None when the reference is bad (the command says why)."""
+    try:
+        return store.path_of(store.resolve(ref)).absolute()
+    except Exception:
+        return None
+
+
+def register(server: AstraServer) -> None:
+    commands = Commands(server)
+
+    def handler(command: str) -> Callable[..., Awaitable[Answer]]:
+        async def run(*args: object) -> Answer:
+            return await commands.run(command, args)
+
+        return run
+
+    for command in COMMANDS:
+        server.command(command)(handler(command))

@@ -1,0 +1,169 @@
+"""Hover: what is wrong with a line, what a key means, or the projected state after an event."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import orjson
+from lsprotocol import types as lsp
+
+from astra_ls.core.analysis import events_through
+from astra_ls.core.codes import CODES
+from astra_ls.core.linecheck import EVENT, SNAPSHOT
+from astra_ls.core.locate import locate
+from astra_ls.core.positions import char_of_utf16_col
+from astra_ls.core.problems import Problem
+from astra_ls.lsp.views import StoreView, store_view
+
+if TYPE_CHECKING:
+    from astra_ls.lsp.server import AstraServer
+
+MAX_STATE_LINES = 40
+MAX_STRING = 120
+MAX_ITEMS = 20
+MAX_DEPTH = 6
+SHOW_STATE_COMMAND = "astra-ls.showStateAtLine"
+
+FIXES = {
+    "ASTRA001": "Fix the JSON by hand, or quarantine the line (quick fix): it moves to .astra/quarantine/.",
+    "ASTRA002": "Each line must be one JSON object; wrap the value in an object or quarantine the line.",
+    "ASTRA003": "The bytes are not UTF-8: quarantine the line (quick fix) and re-append it correctly encoded.",
+    "ASTRA010": "Make the event match its type's schema (missing or mistyped fields), or quarantine it.",
+    "ASTRA011": "Use one of the schema's event types; the quick fix offers the closest one.",
+    "ASTRA020": "Give each event its own id; if the line is a repeated append, quarantine it.",
+    "ASTRA021": "Events must be appended in time order: check the writer's clock or the event's timestamp.",
+    "ASTRA030": "Remove the byte-order mark (quick fix).",
+    "ASTRA031": "Save the file with LF line endings.",
+    "ASTRA032": "Remove the blank line (quick fix).",
+    "ASTRA033": "Add the final newline (quick fix) so the next append starts on its own line.",
+    "ASTRA034": "The line is too large to check; quarantine it or raise max_line_bytes.",
+    "ASTRA035": "NUL bytes are never valid JSON: quarantine the line.",
+    "ASTRA036": "Readers in other languages lose precision: write big integers as strings.",
+    "ASTRA037": "A carriage return inside a line splits it in some readers: escape it as \\r.",
+    "ASTRA039": "A snapshot record must be the one compaction wrote: restore it from .astra/archive/.",
+}
+
+
+def iso(ms: float) -> str:
+    return datetime.fromtimestamp(ms / 1000.0, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def trim(value: Any, depth: int = 0) -> Any:
+    """A small copy of a state for display: long strings, lists and objects are cut (bounded work)."""
+    if isinstance(value, str):
+        return value if len(value) <= MAX_STRING else f"{value[:MAX_STRING]}… ({len(value):,} chars)"
+    if isinstance(value, list):
+        if depth >= MAX_DEPTH:
+            return f"[… {len(value):,} items]"
+        items = [trim(item, depth + 1) for item in value[:MAX_ITEMS]]
+        if len(value) > MAX_ITEMS:
+            items.append(f"… {len(value) - MAX_ITEMS:,} more")
+        return items
+    if isinstance(value, dict):
+        if depth >= MAX_DEPTH:
+            return f"{{… {len(value):,} keys}}"
+        kept = {str(k): trim(v, depth + 1) for k, v in itertools.islice(value.items(), MAX_ITEMS)}
+        if len(value) > MAX_ITEMS:
+            kept["…"] = f"{len(value) - MAX_ITEMS:,} more keys"
+        return kept
+    return value
+
+
+def state_block(state: Any) -> str:
+    lines = json.dumps(trim(state), indent=2, ensure_ascii=False, default=str).splitlines()
+    if len(lines) > MAX_STATE_LINES:
+        lines = [*lines[:MAX_STATE_LINES], "…"]
+    return "```json\n" + "\n".join(lines) + "\n```"
+
+
+def problem_text(problem: Problem) -> str:
+    info = CODES[problem.code]
+    fix = FIXES.get(problem.code, "")
+    return f"**{problem.code}** {info.title}: {problem.message}" + (f"\n\n*How to fix:* {fix}" if fix else "") + \
+        f" ([docs]({info.url}))"
+
+
+def key_at(text: str, event: dict[str, Any], character: int) -> str | None:
+    """The top-level key under the cursor, if it is on one."""
+    at = char_of_utf16_col(text, character)
+    for key in event:
+        span = locate(text, (key,))
+        if span is not None and span.key is not None and span.key.start <= at < span.key.end:
+            return str(key)
+    return None
+
+
+def field_text(view: StoreView, type_name: Any, key: str) -> str:
+    info = view.schema.type_info(type_name) if isinstance(type_name, str) else None
+    found = info.field(key) if info else None
+    if found is None:
+        return f"`{key}`: not described by the {view.schema.name} schema" + (f" for `{type_name}`" if info else "")
+    required = "required" if found.required else "optional"
+    return f"`{key}`: `{found.type}` ({required}) in `{type_name}`" + \
+        (f"\n\n{found.description}" if found.description else "")
+
+
+def event_text(view: StoreView, line: int, event: dict[str, Any]) -> str:
+    analysis = view.analysis
+    position = events_through(analysis, line)
+    stamp = analysis.timestamps[line]
+    when = f" · {iso(stamp)}" if not math.isnan(stamp) else ""
+    kind = "snapshot" if analysis.kinds[line] == SNAPSHOT else f"`{event.get('type', '(untyped)')}`"
+    state = view.replayer.state_after(analysis, view.read, line)
+    link_args = quote(json.dumps([{"store": view.uri, "line": line + 1}]))
+    source = " (unsaved buffer)" if view.is_buffer else ""
+    return (f"**{kind}** · event {position:,} of {analysis.event_count():,}{when}\n\n"
+            f"State after this event{source}:\n\n{state_block(state)}\n\n"
+            f"[Open the full state](command:{SHOW_STATE_COMMAND}?{link_args})")
+
+
+def hover_markdown(view: StoreView, line: int, character: int) -> str | None:
+    analysis = view.analysis
+    if not 0 <= line < analysis.line_count:
+        return None
+    parts = [problem_text(p) for p in view.problems_on(line)]
+    if analysis.kinds[line] in (EVENT, SNAPSHOT):
+        text = view.line_text(line)
+        try:
+            event = orjson.loads(text.lstrip("\ufeff").encode())
+        except orjson.JSONDecodeError:
+            event = None
+        if isinstance(event, dict):
+            key = key_at(text, event, character)
+            if key is not None and analysis.kinds[line] == EVENT:
+                parts.append(field_text(view, event.get("type"), key))
+            else:
+                parts.append(event_text(view, line, event))
+    return "\n\n---\n\n".join(parts) if parts else None
+
+
+class Hovers:
+    def __init__(self, server: AstraServer) -> None:
+        self.server = server
+
+    async def hover(self, params: lsp.HoverParams) -> lsp.Hover | None:
+        uri, position = params.text_document.uri, params.position
+        if self.server.documents.get(uri) is not None:
+            await self.server.checks.settled(uri)
+
+        def work() -> str | None:
+            with store_view(self.server, uri) as view:
+                return None if view is None else hover_markdown(view, position.line, position.character)
+
+        text = await self.server.checks.run(work)
+        if text is None:
+            return None
+        return lsp.Hover(lsp.MarkupContent(lsp.MarkupKind.Markdown, text))
+
+
+def register(server: AstraServer) -> None:
+    hovers = Hovers(server)
+
+    @server.feature(lsp.TEXT_DOCUMENT_HOVER)
+    async def hover(params: lsp.HoverParams) -> lsp.Hover | None:
+        return await hovers.hover(params)

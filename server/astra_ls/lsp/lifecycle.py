@@ -1,0 +1,134 @@
+"""Start-up, settings and workspace folders: what the client tells the server about the world."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types as lsp
+
+from astra_ls.store.paths import PathRefused, path_from_uri
+
+if TYPE_CHECKING:
+    from astra_ls.lsp.server import AstraServer
+
+SECTION = "astra"
+
+
+class Lifecycle:
+    def __init__(self, server: AstraServer) -> None:
+        self.server = server
+        self.pushed: dict[str, Any] = {}  # settings a client without workspace/configuration pushed
+        self.scan: asyncio.Task[None] | None = None
+
+    def initialize(self, params: lsp.InitializeParams) -> None:
+        trusted = _trusted(params.initialization_options)
+        if trusted is None:
+            self.server.log("initializationOptions.trusted must be true or false; treating the workspace as "
+                            "untrusted (workspace schemas and projectors are not imported)",
+                            lsp.MessageType.Warning)
+        self.server.workspaces.configure(self.folders(), {}, bool(trusted))
+        self.server.checks.pull = params.capabilities.text_document is not None and \
+            params.capabilities.text_document.diagnostic is not None
+        workspace = params.capabilities.workspace
+        self.server.checks.refresh_support = bool(
+            workspace and workspace.diagnostics and workspace.diagnostics.refresh_support)
+
+    def folders(self) -> list[Path]:
+        found = []
+        for folder in self.server.workspace.folders.values():
+            try:
+                found.append(path_from_uri(folder.uri))
+            except PathRefused:
+                self.server.log(f"ignoring workspace folder {folder.uri}: not a file URI", lsp.MessageType.Warning)
+        root = self.server.workspace.root_uri
+        if not found and root:
+            found.append(path_from_uri(root))
+        return found
+
+    async def initialized(self) -> None:
+        await self._register_configuration()
+        await self.server.watcher.start()
+        await self.reload()
+
+    async def reload(self) -> None:
+        """Re-read settings and files, re-check every store and every open buffer."""
+        settings = await self.settings()
+        workspaces = self.server.workspaces
+        workspaces.configure(self.folders(), settings, workspaces.trusted)
+        for error in workspaces.config_errors:
+            self.server.log(error, lsp.MessageType.Error)
+        for doc in self.server.documents.all():
+            self.server.text_sync.rebind(doc.uri)
+        if self.scan is not None and not self.scan.done():
+            self.scan.cancel()
+        self.scan = asyncio.ensure_future(self.server.checks.scan_all())
+
+    async def settings(self) -> dict[str, Any]:
+        workspace = self.server.client_capabilities.workspace
+        if not (workspace and workspace.configuration):
+            return self.pushed
+        try:
+            answer = await self.server.workspace_configuration_async(
+                lsp.ConfigurationParams(items=[lsp.ConfigurationItem(section=SECTION)]))
+        except Exception as error:
+            self.server.log(f"could not read the editor's settings: {error}", lsp.MessageType.Warning)
+            return {}
+        value = answer[0] if answer else None
+        return value if isinstance(value, dict) else {}
+
+    async def _register_configuration(self) -> None:
+        workspace = self.server.client_capabilities.workspace
+        change = workspace.did_change_configuration if workspace else None
+        if not (change and change.dynamic_registration):
+            return
+        await self.server.client_register_capability_async(lsp.RegistrationParams(registrations=[
+            lsp.Registration(id="astra-configuration", method=lsp.WORKSPACE_DID_CHANGE_CONFIGURATION,
+                             register_options={"section": SECTION})]))
+
+    async def configuration_changed(self, params: lsp.DidChangeConfigurationParams) -> None:
+        settings = params.settings
+        if isinstance(settings, dict) and isinstance(settings.get(SECTION), dict):
+            self.pushed = settings[SECTION]
+        await self.reload()
+
+    def shutdown(self) -> None:
+        self.server.watcher.stop()
+        if self.scan is not None:
+            self.scan.cancel()
+        self.server.checks.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _trusted(options: Any) -> bool | None:
+    """The client's word on workspace trust; None when it said something that is not a yes or no."""
+    if options is None:
+        return False
+    if not isinstance(options, dict):
+        return None
+    value = options.get("trusted", False)
+    return value if isinstance(value, bool) else None
+
+
+def register(server: AstraServer) -> None:
+    lifecycle = server.lifecycle
+
+    @server.feature(lsp.INITIALIZE)
+    def initialize(params: lsp.InitializeParams) -> None:
+        lifecycle.initialize(params)
+
+    @server.feature(lsp.INITIALIZED)
+    async def initialized(params: lsp.InitializedParams) -> None:
+        await lifecycle.initialized()
+
+    @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def configuration_changed(params: lsp.DidChangeConfigurationParams) -> None:
+        await lifecycle.configuration_changed(params)
+
+    @server.feature(lsp.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+    async def folders_changed(params: lsp.DidChangeWorkspaceFoldersParams) -> None:
+        await lifecycle.reload()
+
+    @server.feature(lsp.SHUTDOWN)
+    def shutdown(params: None) -> None:
+        lifecycle.shutdown()

@@ -1,0 +1,94 @@
+"""Stores changed by other programs: the client's file watcher when it has one, else a stat poller."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lsprotocol import types as lsp
+
+from astra_ls.store.paths import PathRefused, path_from_uri
+
+if TYPE_CHECKING:
+    from astra_ls.lsp.server import AstraServer
+
+POLL_INTERVAL_S = 0.5
+Stamp = tuple[int, int, int]  # inode, size, mtime
+
+
+class StoreWatcher:
+    def __init__(self, server: AstraServer) -> None:
+        self.server = server
+        self.client_watches = False
+        self._poller: asyncio.Task[None] | None = None
+        self._stamps: dict[Path, Stamp] = {}
+
+    async def start(self) -> None:
+        workspace = self.server.client_capabilities.workspace
+        watched = workspace.did_change_watched_files if workspace else None
+        if watched and watched.dynamic_registration:
+            watchers = [lsp.FileSystemWatcher(glob_pattern=glob) for glob in self.server.workspaces.settings.globs]
+            try:
+                await self.server.client_register_capability_async(lsp.RegistrationParams(registrations=[
+                    lsp.Registration(id="astra-watch", method=lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                                     register_options=lsp.DidChangeWatchedFilesRegistrationOptions(watchers))]))
+                self.client_watches = True
+                return
+            except Exception as error:
+                self.server.log(f"the editor refused to watch files ({error}); polling instead",
+                                lsp.MessageType.Warning)
+        # What is there now is checked by the start-up scan; the poller reports what moves after this.
+        self._stamps = await self.server.checks.run(self._stat_all)
+        self._poller = asyncio.ensure_future(self._poll())
+
+    def stop(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+
+    async def changed(self, params: lsp.DidChangeWatchedFilesParams) -> None:
+        for event in params.changes:
+            try:
+                path = path_from_uri(event.uri)
+            except PathRefused:
+                continue
+            await self.check(path)
+
+    async def check(self, path: Path) -> None:
+        located = self.server.workspaces.locate_path(path)
+        if located is not None:
+            await self.server.checks.check_disk(located)
+
+    async def _poll(self) -> None:
+        """Stat every store twice a second; only files whose stamp moved are re-checked."""
+        checks = self.server.checks
+        while True:
+            await asyncio.sleep(POLL_INTERVAL_S)
+            try:
+                stamps = await checks.run(self._stat_all)
+                changed = [p for p, s in stamps.items() if self._stamps.get(p) != s]
+                gone = [p for p in self._stamps if p not in stamps]
+                self._stamps = stamps
+                for path in changed + gone:
+                    await self.check(path)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # a poll that fails once must not stop watching for good
+                self.server.log(f"watching stores failed: {error!r}", lsp.MessageType.Warning)
+
+    def _stat_all(self) -> dict[Path, Stamp]:
+        stamps: dict[Path, Stamp] = {}
+        for located in self.server.workspaces.discover():
+            try:
+                info = os.stat(located.path)
+            except OSError:
+                continue
+            stamps[located.path] = (info.st_ino, info.st_size, info.st_mtime_ns)
+        return stamps
+
+
+def register(server: AstraServer) -> None:
+    @server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    async def watched_files_changed(params: lsp.DidChangeWatchedFilesParams) -> None:
+        await server.watcher.changed(params)

@@ -1,0 +1,142 @@
+"""Which stores exist, which engine store owns each, and the settings they are checked with.
+
+One `FileEventStore` per folder that holds a `.astra/` directory (usually the workspace folder itself).
+Settings are the folder's `astra-ls.toml` / `[tool.astra-ls]` with the editor's `astra` section on top.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from astra_ls.config import ConfigError, WorkspaceConfig, load_config
+from astra_ls.store.file_store import SKIPPED_DIRS, FileEventStore
+from astra_ls.store.paths import ASTRA_DIR, PathRefused, path_from_uri, split_store_path
+
+DEFAULT_GLOBS = ("**/.astra/**/*.jsonl",)
+
+
+@dataclass(frozen=True, slots=True)
+class Located:
+    """A store file and the engine store that owns it."""
+
+    store: FileEventStore
+    stream: str
+    path: Path
+
+    @property
+    def uri(self) -> str:
+        return self.path.absolute().as_uri()
+
+
+@dataclass
+class Settings:
+    """The editor's `astra` section, as received; unknown keys are the engine's to judge."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def globs(self) -> tuple[str, ...]:
+        globs = self.values.get("globs")
+        if isinstance(globs, list) and globs and all(isinstance(g, str) and g for g in globs):
+            return tuple(globs)
+        return DEFAULT_GLOBS
+
+
+class Workspaces:
+    """The engine stores of every workspace folder; safe to call from worker threads."""
+
+    def __init__(self) -> None:
+        self.folders: list[Path] = []
+        self.trusted = False
+        self.settings = Settings()
+        self.config_errors: list[str] = []
+        self._stores: dict[Path, FileEventStore] = {}
+        self._locks: dict[Path, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def configure(self, folders: list[Path], settings: dict[str, Any], trusted: bool) -> None:
+        """Start over with these folders and settings: every store is re-created (and re-checked later)."""
+        with self._guard:
+            self.folders = [f.absolute() for f in folders]
+            self.settings = Settings(settings)
+            self.trusted = trusted
+            self._stores = {}
+            self.config_errors = []
+
+    def _config_for(self, root: Path) -> WorkspaceConfig:
+        try:
+            base = load_config(root)
+        except ConfigError as error:
+            self.config_errors.append(str(error))
+            base = WorkspaceConfig()
+        try:
+            return base.merged(self.settings.values)
+        except ConfigError as error:
+            self.config_errors.append(str(error))
+            return base
+
+    def store_at(self, root: Path) -> FileEventStore:
+        root = root.absolute()
+        with self._guard:
+            found = self._stores.get(root)
+            if found is None:
+                found = self._stores[root] = FileEventStore(root, self._config_for(root), self.trusted)
+            return found
+
+    def default_store(self) -> FileEventStore | None:
+        return self.store_at(self.folders[0]) if self.folders else None
+
+    def lock(self, path: Path) -> threading.Lock:
+        """One lock per store file: engine state of a store is touched by one thread at a time."""
+        key = path.absolute()
+        with self._guard:
+            return self._locks.setdefault(key, threading.Lock())
+
+    def locate_uri(self, uri: str) -> Located | None:
+        try:
+            return self.locate_path(path_from_uri(uri))
+        except PathRefused:
+            return None
+
+    def locate_path(self, path: Path) -> Located | None:
+        """The owner of a `.jsonl` file inside some `.astra/` folder of a workspace folder, else None."""
+        path = path.absolute()
+        if path.suffix != ".jsonl" or not any(path.is_relative_to(folder) for folder in self.folders):
+            return None
+        try:
+            root, stream = split_store_path(path)
+        except PathRefused:
+            return None
+        parts = stream.split("/")
+        if parts[0] in SKIPPED_DIRS or any(p.startswith(".") for p in parts):
+            return None
+        return Located(self.store_at(root), stream, path)
+
+    def locate_ref(self, ref: str) -> FileEventStore | None:
+        """The engine store a command's `store` argument points into (a name means the first folder)."""
+        if ref.startswith("file:") or Path(ref).is_absolute():
+            path = path_from_uri(ref) if ref.startswith("file:") else Path(ref)
+            located = self.locate_path(path)
+            if located is not None:
+                return located.store
+            for folder in self.folders:
+                if path.absolute().is_relative_to(folder):
+                    return self.store_at(folder)
+        return self.default_store()
+
+    def discover(self) -> Iterator[Located]:
+        """Every store file under the configured globs, in every folder."""
+        seen: set[Path] = set()
+        for folder in self.folders:
+            for pattern in self.settings.globs:
+                for path in sorted(folder.glob(pattern)):
+                    if path in seen or ASTRA_DIR not in path.parts or not path.is_file():
+                        continue
+                    seen.add(path)
+                    located = self.locate_path(path)
+                    if located is not None:
+                        yield located
