@@ -267,3 +267,10 @@ def test_a_snapshot_record_without_its_fields_is_invalid() -> None:
     kind, found = only(json.dumps({"type": "$snapshot", "state": {}}).encode())
     assert kind == BAD
     assert [code for code, _, _ in found] == ["ASTRA039"]
+
+
+@pytest.mark.parametrize("raw", [b"[", b'{"a":', '{"한":"🙂'.encode(), b'{"a":1} x'])
+def test_malformed_range_never_runs_past_the_end_of_the_line(raw: bytes) -> None:
+    [problem] = check_line(raw, 0, GENERIC).problems
+    assert problem.code == "ASTRA001"
+    assert 0 <= problem.start <= problem.end <= utf16(raw.decode())

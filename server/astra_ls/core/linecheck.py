@@ -125,7 +125,8 @@ def _malformed(text: str, lead: int, raw: bytes, line: int, reason: str) -> Prob
     start = utf16_col_of_byte(raw, lead) + utf16_col_of_char(text, char)
     end = utf16_col_of_byte(raw, len(raw.rstrip(b"\r")))
     detail = reason.split(":", 1)[0] if match else reason
-    return make_problem("ASTRA001", line, start, max(end, start + 1),
+    width = utf16_col_of_byte(raw, len(raw))  # at least one unit wide, but never past the line's end
+    return make_problem("ASTRA001", line, start, min(max(end, start + 1), width),
                         f"malformed JSON: {detail} (at column {start + 1})", data={"reason": detail})
 
 
@@ -138,7 +139,14 @@ def _trimmed_cols(text: str, lead: int, raw: bytes) -> tuple[int, int]:
 
 def _validate(body: bytes, lead: int, line: int, rules: LineRules, problems: list[Problem]) -> LineVerdict:
     text = body.decode("utf-8")
-    event: dict[str, Any] = msgspec.json.decode(body)  # keeps integers beyond 64 bits exact
+    try:
+        # msgspec keeps integers beyond 64 bits exact, but nests on the Python stack: use it only for those
+        event: dict[str, Any] = msgspec.json.decode(body) if BIG_INT.search(body) else orjson.loads(body)
+    except RecursionError:
+        problems.append(make_problem("ASTRA001", line, 0, utf16_col_of_char(text, len(text)),
+                                     "malformed JSON: nested too deeply to read its integers beyond 64 bits "
+                                     "exactly"))
+        return LineVerdict(BAD, problems=problems)
     offset = 1 if lead else 0  # a BOM is one UTF-16 unit
     _check_big_ints(body, event, text, offset, line, problems)
     kind_name = event.get("type")
