@@ -47,6 +47,7 @@ class Checks:
         self._generation: dict[str, int] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._flush_locks: dict[str, asyncio.Lock] = {}
+        self.counts: dict[str, tuple[int, int]] = {}  # (events, problems) of each store's latest check
 
     async def run(self, work: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.pool, work)
@@ -74,11 +75,13 @@ class Checks:
         open_doc = self.server.documents.get(uri)
         if checked is None:
             if open_doc is None:
+                self.counts.pop(uri, None)
                 self.publish(uri, [])
             if announce and change is Change.DELETED:
                 self.server.protocol.notify(STORE_CHANGED, counts_payload(uri, 0, 0))
             return
         if open_doc is None:
+            self.counts[uri] = (checked.events, len(checked.problems))
             self.publish(uri, to_diagnostics(uri, checked.problems, checked.limit))
         if announce and change is not Change.UNCHANGED:
             self.server.protocol.notify(STORE_CHANGED, counts_payload(uri, checked.events, len(checked.problems)))
@@ -146,6 +149,7 @@ class Checks:
             text = self.server.workspace.get_text_document(uri).source
             checked = await self.run(lambda: self._check_buffer(doc, text, region, whole))
         if self.server.documents.get(uri) is doc:  # dropped if it was closed meanwhile
+            self.counts[uri] = (checked.events, len(checked.problems))
             self.publish(uri, to_diagnostics(uri, checked.problems, checked.limit), open_doc=True, refresh=refresh)
 
     @staticmethod

@@ -1,12 +1,99 @@
-"""Placeholder."""
+"""Quick fixes that lose nothing: edits for framing problems, quarantine (a move, never a delete) for the rest."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import json
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types as lsp
+
+from astra_ls.core.linecheck import BAD, BLANK
+from astra_ls.core.positions import utf16_len
+from astra_ls.lsp.views import StoreView, store_view
 
 if TYPE_CHECKING:
     from astra_ls.lsp.server import AstraServer
 
+MAX_BLANK_EDITS = 10_000
+
+
+def _fix(title: str, uri: str, edits: list[lsp.TextEdit], diagnostic: lsp.Diagnostic | None,
+         preferred: bool = False) -> lsp.CodeAction:
+    return lsp.CodeAction(title=title, kind=lsp.CodeActionKind.QuickFix,
+                          diagnostics=[diagnostic] if diagnostic else None, is_preferred=preferred or None,
+                          edit=lsp.WorkspaceEdit(changes={uri: edits}))
+
+
+def _quarantine(title: str, uri: str, lines: list[int] | None, diagnostic: lsp.Diagnostic) -> lsp.CodeAction:
+    argument: dict[str, Any] = {"store": uri} if lines is None else {"store": uri, "lines": lines}
+    return lsp.CodeAction(title=title, kind=lsp.CodeActionKind.QuickFix, diagnostics=[diagnostic],
+                          command=lsp.Command(title=title, command="astra.quarantine", arguments=[argument]))
+
+
+def _delete_line(view: StoreView, line: int) -> lsp.TextEdit:
+    """Remove a whole line with its line break (the one before it, when it is the unterminated last line)."""
+    analysis = view.analysis
+    if line + 1 < analysis.line_count or analysis.terminated or line == 0:
+        return lsp.TextEdit(lsp.Range(lsp.Position(line, 0), lsp.Position(line + 1, 0)), "")
+    previous = utf16_len(view.line_text(line - 1))
+    end = utf16_len(view.line_text(line))
+    return lsp.TextEdit(lsp.Range(lsp.Position(line - 1, previous), lsp.Position(line, end)), "")
+
+
+def actions_for(view: StoreView, diagnostic: lsp.Diagnostic) -> list[lsp.CodeAction]:
+    uri, code, start = view.uri, diagnostic.code, diagnostic.range.start
+    data = diagnostic.data if isinstance(diagnostic.data, dict) else {}
+    analysis = view.analysis
+    if code == "ASTRA030":
+        return [_fix("Remove the byte-order mark", uri, [lsp.TextEdit(
+            lsp.Range(start, lsp.Position(start.line, start.character + 1)), "")], diagnostic, True)]
+    if code == "ASTRA033":
+        return [_fix("Add the final newline", uri, [lsp.TextEdit(
+            lsp.Range(diagnostic.range.end, diagnostic.range.end), "\n")], diagnostic, True)]
+    if code == "ASTRA011" and isinstance(data.get("suggestion"), str):
+        suggestion = data["suggestion"]
+        return [_fix(f"Change the type to {suggestion!r}", uri,
+                     [lsp.TextEdit(diagnostic.range, json.dumps(suggestion, ensure_ascii=False))], diagnostic, True)]
+    if code == "ASTRA032":
+        blanks = [line for line, kind in enumerate(analysis.kinds) if kind == BLANK][:MAX_BLANK_EDITS]
+        fixes = [_fix("Remove this blank line", uri, [_delete_line(view, start.line)], diagnostic, True)]
+        if len(blanks) > 1:
+            # Bottom-up, so each deletion leaves the positions of the others as they were.
+            edits = [_delete_line(view, line) for line in reversed(blanks)]
+            fixes.append(_fix(f"Remove all {len(blanks)} blank lines", uri, edits, diagnostic))
+        return fixes
+    if 0 <= start.line < analysis.line_count and analysis.kinds[start.line] == BAD:
+        return [_quarantine("Quarantine this line (move it to .astra/quarantine/)", uri, [start.line + 1],
+                            diagnostic),
+                _quarantine("Quarantine every malformed line of this store", uri, None, diagnostic)]
+    return []
+
+
+class CodeActions:
+    def __init__(self, server: AstraServer) -> None:
+        self.server = server
+
+    async def actions(self, params: lsp.CodeActionParams) -> list[lsp.CodeAction] | None:
+        uri = params.text_document.uri
+        ours = [d for d in params.context.diagnostics if d.source == "astra"]
+        if not ours:
+            return None
+        if self.server.documents.get(uri) is not None:
+            await self.server.checks.settled(uri)
+
+        def work() -> list[lsp.CodeAction]:
+            with store_view(self.server, uri) as view:
+                if view is None:
+                    return []
+                return [action for d in ours for action in actions_for(view, d)]
+
+        return await self.server.checks.run(work) or None
+
 
 def register(server: AstraServer) -> None:
-    return None
+    actions = CodeActions(server)
+
+    @server.feature(lsp.TEXT_DOCUMENT_CODE_ACTION,
+                    lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix]))
+    async def code_action(params: lsp.CodeActionParams) -> list[lsp.CodeAction] | None:
+        return await actions.actions(params)
