@@ -168,7 +168,10 @@ class StoreAnalysis:
         scanned = ScannedLines()
         self._scanner.scan(new_data, base, first, scanned)
         if tail:
-            self.terminated = new_data.endswith(b"\n") or (not new_data and first > 0 and self.terminated)
+            if new_data:
+                self.terminated = new_data.endswith(b"\n")
+            elif old_count:  # the last lines were deleted: the document now ends after a line's '\n' (or is empty)
+                self.terminated = True
         delta_lines = len(scanned.offsets) - old_count
         delta_bytes = len(new_data) - old_bytes
         for index in range(first, old_end):
