@@ -42,6 +42,17 @@ def message(n: int, content: str | None = None) -> str:
                 content=f"hello {n}" if content is None else content)
 
 
+def plain(value: Any) -> Any:
+    """pygls hands custom notification params over as named tuples: back to plain JSON values."""
+    if hasattr(value, "_asdict"):
+        return {k: plain(v) for k, v in value._asdict().items()}
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
 @dataclass
 class Editor:
     client: LanguageClient
@@ -157,7 +168,7 @@ async def start_editor(root: Path, *, watch: bool = True, pull: bool = False, pr
 
     @client.feature("astra/storeChanged")
     def store_changed(params: Any) -> None:
-        editor.store_changes.append(json.loads(json.dumps(params, default=lambda o: o.__dict__)))
+        editor.store_changes.append(plain(params))
 
     try:
         await asyncio.wait_for(client.initialize_session(lsp.InitializeParams(

@@ -122,7 +122,8 @@ def register(server: AstraServer) -> None:
     commands = Commands(server)
 
     def handler(command: str) -> Callable[..., Awaitable[Answer]]:
-        async def run(*args: object) -> Answer:
+        # pygls passes the server first to a parameter named `ls`; every other argument is the client's.
+        async def run(ls: object, *args: object) -> Answer:
             return await commands.run(command, args)
 
         return run

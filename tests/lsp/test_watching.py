@@ -1,0 +1,62 @@
+"""Stores that other programs create, append to, replace and delete."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lsprotocol import types as lsp
+
+from .editor import message, start_editor, write_store
+
+
+def append_line(path: Path, text: str) -> None:
+    with path.open("ab") as handle:
+        handle.write(text.encode() + b"\n")
+
+
+async def test_client_watched_files_follow_appends_creations_and_deletions(workspace: Path) -> None:
+    path = write_store(workspace, "conversation", [message(1), message(2)])
+    async with start_editor(workspace, watch=True) as editor:
+        await editor.diagnostics(path, lambda d: len(d) == 0)
+        watchers = [r for r in editor.registrations if r.method == lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES]
+        assert watchers, "the server registers its file watchers with a client that can watch"
+
+        append_line(path, message(3))
+        append_line(path, "{torn")
+        editor.watched(path, lsp.FileChangeType.Changed)
+        found = await editor.diagnostics(path, lambda d: len(d) == 1)
+        assert found[0].code == "ASTRA001" and found[0].range.start.line == 3
+        changed = await editor.until(lambda: [c for c in editor.store_changes if c["events"] == 3],
+                                     "astra/storeChanged after the append")
+        assert changed[-1] == {"uri": path.as_uri(), "events": 3, "problems": 1}
+        counted = await editor.command("astra.count", {"store": path.as_uri()})
+        assert counted["count"] == 3
+
+        # Replaced by a shorter file: rescanned, not resumed.
+        write_store(workspace, "conversation", [message(1)])
+        editor.watched(path, lsp.FileChangeType.Changed)
+        await editor.diagnostics(path, lambda d: len(d) == 0, "a rescan of the replaced file")
+
+        created = write_store(workspace, "conversation-2", ["[1]"])
+        editor.watched(created, lsp.FileChangeType.Created)
+        found = await editor.diagnostics(created, lambda d: len(d) == 1)
+        assert found[0].code == "ASTRA002"
+
+        created.unlink()
+        editor.watched(created, lsp.FileChangeType.Deleted)
+        await editor.diagnostics(created, lambda d: len(d) == 0, "cleared diagnostics of a deleted store")
+
+
+async def test_without_client_watching_the_server_polls(workspace: Path) -> None:
+    path = write_store(workspace, "conversation", [message(1)])
+    async with start_editor(workspace, watch=False) as editor:
+        await editor.diagnostics(path, lambda d: len(d) == 0)
+        assert not editor.registrations or all(
+            r.method != lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES for r in editor.registrations)
+        append_line(path, "nope")
+        found = await editor.diagnostics(path, lambda d: len(d) == 1, "diagnostics after a polled append")
+        assert found[0].range.start.line == 1
+        created = write_store(workspace, "agent-x", ["{"])
+        await editor.diagnostics(created, lambda d: len(d) == 1, "diagnostics of a polled new store")
+        created.unlink()
+        await editor.diagnostics(created, lambda d: len(d) == 0, "diagnostics cleared after a polled delete")
