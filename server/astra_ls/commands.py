@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from astra_ls.config import ConfigError
@@ -223,3 +224,6 @@ def execute(store: FileEventStore, command: str, raw: Any) -> Answer:
     except OSError as error:
         return Refused(os_error_code(error), f"{command}: {error.strerror or error}",
                        {"errno": error.errno, "path": str(error.filename or "")}).to_json()
+    except msgspec.DecodeError as error:  # a line read back no longer holds what the scan saw there
+        return Refused("STORE_CHANGED", f"{command}: the store changed while it was being read ({error}); "
+                       "run the command again").to_json()

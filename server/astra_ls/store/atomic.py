@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -33,10 +34,17 @@ def replace_atomically(path: Path, pieces: Iterable[bytes]) -> None:
 
 
 def append_durably(path: Path, data: bytes) -> None:
-    """Append and fsync (for the quarantine and archives, which only grow)."""
+    """Append and fsync (for the quarantine and archives, which only grow); all of `data` or nothing."""
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        os.write(fd, data)
-        os.fsync(fd)
+        size = os.fstat(fd).st_size
+        try:
+            written = os.write(fd, data)
+            if written != len(data):
+                raise OSError(errno.ENOSPC, f"short write to {path.name} (disk full?)")
+            os.fsync(fd)
+        except OSError:
+            os.ftruncate(fd, size)
+            raise
     finally:
         os.close(fd)

@@ -100,13 +100,16 @@ def _archive(root: Path, store: Path, name: str) -> Path:
     target = confine(root, root / ".astra" / "archive" / f"{name}-{stamp}-{time.time_ns() % 10**9}.jsonl.gz")
     target.parent.mkdir(parents=True, exist_ok=True)
     temp = target.with_name("." + target.name + ".tmp")
-    with store.open("rb") as source, temp.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb") as packed:
-        while chunk := source.read(1 << 22):
-            packed.write(chunk)
-        packed.close()
-        raw.flush()
-        os.fsync(raw.fileno())
-    os.replace(temp, target)
+    try:
+        with store.open("rb") as source, temp.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb") as packed:
+            while chunk := source.read(1 << 22):
+                packed.write(chunk)
+            packed.close()
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.replace(temp, target)
+    finally:
+        temp.unlink(missing_ok=True)
     fsync_dir(target.parent)
     return target
 
