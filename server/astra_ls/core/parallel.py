@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 from pathlib import Path
 
 from astra_ls.core.analysis import AnalysisRules, StoreAnalysis
@@ -44,6 +45,17 @@ def scan_range(path: Path, rules: AnalysisRules, start: int, end: int | None) ->
     return analysis
 
 
+_kept_streams: list[object] = []
+
+
+def _quiet_worker() -> None:
+    """Forked from a process that may be mid-write to stdout (the language server's JSON-RPC stream):
+    the worker must never flush a copy of that buffer, so its std streams point at /dev/null and the
+    inherited ones are kept alive (and unflushed) until the worker's os._exit."""
+    _kept_streams.extend((sys.stdout, sys.stderr))
+    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the worker
+
+
 def _scan_part(bounds: tuple[int, int]) -> StoreAnalysis:
     assert _job is not None
     part = scan_range(_job[0], _job[1], *bounds)
@@ -64,7 +76,7 @@ def scan_parallel(path: Path, rules: AnalysisRules, size: int) -> StoreAnalysis 
     bounds = [(start, end) for start, end in zip(points[1:], [*points[2:], size], strict=True)]
     _job = (path, rules)
     try:
-        with multiprocessing.get_context("fork").Pool(len(bounds)) as pool:
+        with multiprocessing.get_context("fork").Pool(len(bounds), initializer=_quiet_worker) as pool:
             pending = pool.map_async(_scan_part, bounds)
             head = scan_range(path, rules, 0, points[1])
             for part in pending.get():
