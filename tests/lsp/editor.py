@@ -113,7 +113,7 @@ class Editor:
         return await asyncio.wait_for(self.client.workspace_execute_command_async(
             lsp.ExecuteCommandParams(command=name, arguments=list(arguments))), WAIT_S)
 
-    async def hover(self, path: Path, line_no: int, character: int = 1) -> str:
+    async def hover(self, path: Path, line_no: int, character: int = 0) -> str:
         answer = await asyncio.wait_for(self.client.text_document_hover_async(lsp.HoverParams(
             lsp.TextDocumentIdentifier(self.uri(path)), lsp.Position(line_no, character))), WAIT_S)
         if answer is None:

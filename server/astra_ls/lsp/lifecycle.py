@@ -57,6 +57,8 @@ class Lifecycle:
         settings = await self.settings()
         workspaces = self.server.workspaces
         workspaces.configure(self.folders(), settings, workspaces.trusted)
+        for folder in workspaces.folders:
+            workspaces.store_at(folder)  # reads the folder's configuration now, so its errors are told now
         for error in workspaces.config_errors:
             self.server.log(error, lsp.MessageType.Error)
         for doc in self.server.documents.all():
