@@ -176,30 +176,36 @@ def _id_keys(values: list[Any]) -> list[int]:
     return [id_key(v) for v in values]
 
 
-_DIGITS = bytes.maketrans(b"123456789", b"000000000")
-_LONG_NUMBER = b"0" * 19  # 19 digits in a row: maybe an integer beyond 64 bits
-
-
 def _lines_needing_care(data: bytes, ends: np.ndarray, lengths: np.ndarray, max_line: int,
                         at_file_start: bool) -> list[int]:
-    """Lines the fast decoder would accept but that have something to report: a CR, a long number,
-    a BOM at the file's start, an oversized line. Found with whole-block scans, not per line."""
-    marks = [int(i) for i in np.flatnonzero(lengths > max_line)]
-    carriage = np.flatnonzero(np.frombuffer(data, np.uint8) == 13)
-    marks.extend(np.searchsorted(ends, carriage).tolist())
-    digits = data.translate(_DIGITS)
-    if _LONG_NUMBER in digits:
-        found = digits.find(_LONG_NUMBER)
-        while found >= 0:
-            line = int(np.searchsorted(ends, found))
-            marks.append(line)
-            found = digits.find(_LONG_NUMBER, int(ends[line]) + 1) if line + 1 < len(ends) else -1
+    """Lines the fast decoder would accept but that have something to report, or that it may misjudge:
+    a CR, a long number or a huge exponent, a BOM at the file's start, an oversized or unframed line,
+    bytes that are not UTF-8. Found with whole-block array scans, not per line."""
+    view = np.frombuffer(data, np.uint8)
+    positions = [np.flatnonzero(view == 13), *_risky_numbers(view)]
+    marks = np.flatnonzero(lengths > max_line).tolist()
+    for found in positions:
+        marks.extend(np.searchsorted(ends, found).tolist())
     if at_file_start and data.startswith(BOM):
         marks.append(0)
     marks.extend(_unframed_lines(data, ends, lengths))
-    marks.extend(_huge_exponent_lines(digits, ends))
     marks.extend(_invalid_utf8_lines(data, ends))
     return sorted(set(marks))
+
+
+def _risky_numbers(view: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of runs of 19+ digits (maybe beyond 64 bits) and of 3-digit exponents (maybe beyond a
+    double): the decoder skips unknown fields without range checks, the precise path judges them."""
+    digit = (view >= 48) & (view <= 57)
+    edges = np.diff(digit.view(np.int8), prepend=np.int8(0), append=np.int8(0))
+    run_starts, run_ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    long_runs = run_starts[(run_ends - run_starts) >= 19]
+    exponent = np.flatnonzero((view | 0x20) == ord("e"))
+    exponent = exponent[(exponent > 0) & (exponent + 4 < len(view))]
+    exponent = exponent[digit[exponent - 1]]
+    first = exponent + 1 + ((view[exponent + 1] == ord("+")) | (view[exponent + 1] == ord("-")))
+    three = digit[first] & digit[np.minimum(first + 1, len(view) - 1)] & digit[np.minimum(first + 2, len(view) - 1)]
+    return long_runs, exponent[three]
 
 
 _OPEN, _CLOSE = ord("{"), ord("}")
@@ -217,24 +223,6 @@ def _unframed_lines(data: bytes, ends: np.ndarray, lengths: np.ndarray) -> list[
     first = view[np.minimum(ends - lengths, len(view) - 1)]
     last = view[np.maximum(ends - 1, 0)]
     return np.flatnonzero((lengths == 0) | (first != _OPEN) | (last != _CLOSE)).tolist()
-
-
-_EXPONENTS = (b"0e000", b"0E000", b"0e+000", b"0E+000")
-_NUMBER_CHARS = b"0.-+"
-
-
-def _huge_exponent_lines(digits: bytes, ends: np.ndarray) -> list[int]:
-    """Lines with a number whose exponent may overflow a double (the decoder skips unknown fields without
-    range checks; the precise path rejects such numbers). `digits` has every digit turned into '0'."""
-    found: list[int] = []
-    for pattern in _EXPONENTS:
-        at = digits.find(pattern)
-        while at >= 0:
-            head = digits[max(0, at - 64) : at].rstrip(_NUMBER_CHARS)
-            if not head or head[-1:] in b":,[ \t":  # a number, not letters and digits inside a string
-                found.append(int(np.searchsorted(ends, at)))
-            at = digits.find(pattern, at + 1)
-    return found
 
 
 def _invalid_utf8_lines(data: bytes, ends: np.ndarray) -> list[int]:
