@@ -3,11 +3,13 @@
 `bare-read FILE`      read the whole file and discard it (the floor of any reader).
 `orjson-loop FILE`    split into lines and orjson-parse each, discarding results (the stretch baseline).
 `append-burst ...`    append N fsynced events through the engine's Python API (see `append_burst`).
+`fsync-floor FILE N`  append N lines with a bare O_APPEND write + fsync: what the disk itself allows.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -35,6 +37,20 @@ def orjson_loop(path: Path) -> dict[str, Any]:
         except orjson.JSONDecodeError:
             failed += 1
     return {"parsed": parsed, "failed": failed, "elapsedMs": (time.perf_counter() - started) * 1000}
+
+
+def fsync_floor(path: Path, count: int) -> dict[str, Any]:
+    """The fastest possible durable append loop on this disk, as context for the engine's rate."""
+    line = orjson.dumps(token_event("floor", 0, 0)) + b"\n"
+    started = time.perf_counter()
+    for _ in range(count):
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    return {"appended": count, "elapsedMs": (time.perf_counter() - started) * 1000}
 
 
 def token_event(tag: str, seq: int, timestamp: int) -> dict[str, Any]:
@@ -71,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="probe", required=True)
     sub.add_parser("bare-read").add_argument("file", type=Path)
     sub.add_parser("orjson-loop").add_argument("file", type=Path)
+    floor = sub.add_parser("fsync-floor")
+    floor.add_argument("file", type=Path)
+    floor.add_argument("count", type=int)
     burst = sub.add_parser("append-burst")
     burst.add_argument("workspace", type=Path)
     burst.add_argument("stream")
@@ -82,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         result = bare_read(args.file)
     elif args.probe == "orjson-loop":
         result = orjson_loop(args.file)
+    elif args.probe == "fsync-floor":
+        result = fsync_floor(args.file, args.count)
     else:
         result = append_burst(args.workspace, args.stream, args.count, args.tag, args.timestamp)
     sys.stdout.write(orjson.dumps(result).decode() + "\n")
