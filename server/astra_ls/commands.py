@@ -91,9 +91,12 @@ def list_stores(store: FileEventStore, args: NoArgs) -> Answer:
         analysis = store.analysis(name)
         setup = store.setup(name)
         path = store.path_of(name)
-        listed.append({"name": name, "uri": path.absolute().as_uri(), "path": str(path),
-                       "events": analysis.event_count(), "problems": len(store.problems(name)),
-                       "schema": setup.rule.schema_, "projector": setup.rule.projector})
+        entry = {"name": name, "uri": store.uri_of(name), "path": str(path),
+                 "events": analysis.event_count(), "problems": len(store.problems(name)),
+                 "schema": setup.rule.schema_, "projector": setup.rule.projector}
+        if store.remote_name is not None:
+            entry.update(remote=True, remoteName=store.remote_name)
+        listed.append(entry)
     return {"ok": True, "stores": listed}
 
 
@@ -194,6 +197,10 @@ COMMANDS: dict[str, tuple[type[_Args], Handler]] = {
 }
 
 
+# Commands that rewrite a store's file in place: never run on a remote store's mirror.
+REWRITING = frozenset({"astra.quarantine", "astra.compact"})
+
+
 def validate_args(command: str, raw: Any) -> BaseModel:
     if command not in COMMANDS:
         raise InvalidArguments(f"unknown command {command!r}: use one of {', '.join(COMMANDS)}")
@@ -213,6 +220,9 @@ def validate_args(command: str, raw: Any) -> BaseModel:
 def execute(store: FileEventStore, command: str, raw: Any) -> Answer:
     """Run a command; ordinary failures come back as `{ok: false, ...}`, never as exceptions."""
     args = validate_args(command, raw)
+    if store.remote_name is not None and command in REWRITING:
+        return Refused("READ_ONLY", f"{command}: remote store {store.remote_name!r} is append-only; quarantine "
+                       "and compaction rewrite a file and only apply to local stores (pull it first)").to_json()
     try:
         return COMMANDS[command][1](store, args)
     except StoreError as error:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from astra_ls.core.codes import CODES, Severity
 from astra_ls.core.problems import Problem
+from astra_ls.remote.settings import RemoteConfig
 from astra_ls.schemas.families import default_family
 
 
@@ -40,6 +41,7 @@ class WorkspaceConfig(BaseModel):
     max_problems_per_file: int = Field(default=1000, gt=0)
     id_field: str = "id"
     time_field: str = "timestamp"
+    remote: list[RemoteConfig] = Field(default_factory=list)  # stores on NATS JetStream ([[remote]])
 
     @field_validator("severity")
     @classmethod

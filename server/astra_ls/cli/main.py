@@ -36,14 +36,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"astra-ls {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    def command(name: str, help_text: str, store: bool = True) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help_text, description=help_text)
-        if store:
-            sub.add_argument("store", help="a .jsonl file, or a stream name in --workspace")
+    def common(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--workspace", type=Path, default=Path.cwd(), help="workspace root (default: .)")
         sub.add_argument("--format", choices=("text", "json"), default="text")
         sub.add_argument("--trust", action="store_true",
                          help="allow importing workspace code (package.module:Name schemas and projectors)")
+        sub.add_argument("--remote", metavar="NAME",
+                         help="a remote store declared in astra-ls.toml ([[remote]]); names are its streams")
+
+    def command(name: str, help_text: str, store: bool = True) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        if store:
+            sub.add_argument("store", help="a .jsonl file, or a stream name in --workspace")
+        common(sub)
         return sub
 
     check = command("check", "report every problem in the given stores", store=False)
@@ -66,6 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
     command("quarantine", "move malformed and invalid lines into .astra/quarantine/")
     compact = command("compact", "replace old events by a snapshot; archive the original")
     compact.add_argument("--up-to-line", type=int, help="compact through this 1-based line (default: all)")
+    for name, text in (("push", "copy workspace streams into the --remote store (idempotent, resumable)"),
+                       ("pull", "copy streams of the --remote store into workspace files (idempotent, resumable)")):
+        transfer = commands.add_parser(name, help=text, description=text)
+        transfer.add_argument("streams", nargs="*", help="stream names (default: every stream of the source)")
+        transfer.add_argument("--to", help="the target stream's name, when it differs (one stream only)")
+        common(transfer)
     commands.add_parser("serve", help="run the language server over stdio")
     return parser
 
@@ -78,6 +89,10 @@ def main(argv: list[str] | None = None) -> int:
 
             serve()
             return EXIT_OK
+        if args.command in ("push", "pull") or getattr(args, "remote", None):
+            from astra_ls.cli.remote import run_remote
+
+            return run_remote(args, _command_args, execute, _print_text)
         if args.command == "check":
             return run_check(args)
         return run_store_command(args)

@@ -45,8 +45,11 @@ class StreamSetup:
 
 
 class FileEventStore(EventStore):
+    remote_name: str | None = None  # set by stores whose events live elsewhere and are read through a mirror
+
     def __init__(self, root: Path, config: WorkspaceConfig | None = None, trusted: bool = False) -> None:
         self.root = root.absolute()
+        self.home = self.root  # where workspace schemas and projectors are found (a remote store's differs)
         self.config = config if config is not None else load_config(self.root)
         self.trusted = trusted
         self._followed: dict[str, FollowedFile] = {}
@@ -97,6 +100,9 @@ class FileEventStore(EventStore):
             check_stream_name(part)
         return confine(self.root, astra_dir(self.root) / f"{stream}.jsonl")
 
+    def uri_of(self, stream: str) -> str:
+        return self.path_of(stream).absolute().as_uri()
+
     # --- configuration ------------------------------------------------------------------------------
 
     def setup(self, stream: str) -> StreamSetup:
@@ -109,8 +115,8 @@ class FileEventStore(EventStore):
         rule = self.config.rule_for(stream.rsplit("/", 1)[-1])
         assert rule.schema_ is not None and rule.projector is not None
         try:
-            schema = load_schema(rule.schema_, self.root, self.trusted)
-            projector = load_projector(rule.projector, self.root, self.trusted)
+            schema = load_schema(rule.schema_, self.home, self.trusted)
+            projector = load_projector(rule.projector, self.home, self.trusted)
         except (SchemaError, ProjectorError) as error:
             raise ConfigError(str(error)) from None
         line = LineRules(schema, self.config.max_line_bytes, self.config.id_field, self.config.time_field)

@@ -1,0 +1,1 @@
+"""Remote stores: event streams kept in NATS JetStream, read through a local mirror file."""
