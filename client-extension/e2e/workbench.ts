@@ -71,10 +71,16 @@ export class Workbench {
     return (await lines.innerText()).replace(/\u00a0/g, ' ');
   }
 
+  /** Polls the rendered text (spaces render as no-break spaces, which selectors would not match). */
   async waitForActiveEditorText(pattern: RegExp, timeout = LONG): Promise<string> {
-    const lines = this.page.locator('.editor-group-container.active .monaco-editor .view-lines').first();
-    await lines.filter({ hasText: pattern }).waitFor({ state: 'visible', timeout });
-    return this.activeEditorText();
+    const deadline = Date.now() + timeout;
+    let text = '';
+    while (Date.now() < deadline) {
+      text = await this.activeEditorText().catch(() => '');
+      if (pattern.test(text)) return text;
+      await this.page.waitForTimeout(250);
+    }
+    throw new Error(`the active editor never showed ${String(pattern)}; it shows:\n${text.slice(0, 1500)}`);
   }
 
   async escape(times = 2): Promise<void> {

@@ -15,6 +15,8 @@ await esbuild.build({
   format: 'cjs',
   target: 'node20',
   external: ['vscode'],
+  // Prefer ES module builds: jsonc-parser's UMD entry requires its files dynamically, which a bundle cannot follow.
+  mainFields: ['module', 'main'],
   minify: production,
   sourcemap: production ? false : 'linked',
   logLevel: 'warning',

@@ -28,11 +28,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   context.subscriptions.push(output, server, active, drafts, projections, statusBar, timeline);
 
   /** Palette commands report failures as one notification: never a stack trace, never silence. */
-  const command = (id: string, run: (...args: never[]) => Promise<unknown>): void => {
+  const command = (id: string, run: (argument?: unknown) => Promise<unknown>): void => {
     context.subscriptions.push(
-      vscode.commands.registerCommand(id, async (...args: never[]) => {
+      // The server's code lenses and hover links call these ids with one argument object.
+      vscode.commands.registerCommand(id, async (argument?: unknown) => {
         try {
-          await run(...args);
+          await run(argument);
         } catch (e) {
           // Unavailable was already explained by the start-up notification.
           if (e instanceof ServerUnavailable) return;
@@ -43,16 +44,17 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     );
   };
 
-  command('astra-ls.appendEvent', () => drafts.start());
-  command('astra-ls.submitDraft', (uri?: vscode.Uri) => drafts.submit(uri));
-  command('astra-ls.discardDraft', (uri?: vscode.Uri) => drafts.discard(uri));
-  command('astra-ls.countEvents', () => countEvents(server, active, output));
-  command('astra-ls.showProjection', () => projections.show());
+  command('astra-ls.appendEvent', (a) => drafts.start(a));
+  command('astra-ls.submitDraft', (uri) => drafts.submit(uri));
+  command('astra-ls.discardDraft', (uri) => drafts.discard(uri));
+  command('astra-ls.countEvents', (a) => countEvents(server, active, output, a));
+  command('astra-ls.showProjection', (a) => projections.show(a));
   command('astra-ls.showStateAtCursor', () => projections.showAtCursor());
-  command('astra-ls.queryEvents', () => queryEvents(server, active));
-  command('astra-ls.showTimeline', () => timeline.show());
-  command('astra-ls.quarantine', () => quarantine(server, active));
-  command('astra-ls.compact', () => compact(server, active));
+  command('astra-ls.showStateAtLine', (a) => projections.showAtLine(a));
+  command('astra-ls.queryEvents', (a) => queryEvents(server, active, a));
+  command('astra-ls.showTimeline', (a) => timeline.show(a));
+  command('astra-ls.quarantine', (a) => quarantine(server, active, a));
+  command('astra-ls.compact', (a) => compact(server, active, a));
   command('astra-ls.restartServer', () => server.restart());
   command('astra-ls.showOutput', () => {
     output.show();

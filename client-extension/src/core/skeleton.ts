@@ -39,7 +39,7 @@ export function skeletonFor(schema: EventTypeSchema): Record<string, unknown> {
 /** Full draft text: a short header comment, then the skeleton pretty-printed. */
 export function draftText(storeName: string, schema: EventTypeSchema): string {
   const header = [
-    `// New ${schema.name} event for store "${storeName}".`,
+    `// ${schema.name} event for ${storeName}`,
     '// Edit the fields, then run "Astra: Append This Event Draft" (Ctrl+Enter).',
     '// Nothing is written until the server accepts the event.',
   ];

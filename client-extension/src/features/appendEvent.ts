@@ -36,8 +36,8 @@ export class EventDrafts implements vscode.Disposable, vscode.CodeLensProvider {
   }
 
   /** Palette command: store → type → draft editor. */
-  async start(): Promise<void> {
-    const store = await pickStore(this.session, this.active, 'Append Event');
+  async start(argument?: unknown): Promise<void> {
+    const store = await pickStore(this.session, this.active, 'Append Event', argument);
     if (!store) return;
     const schema = await this.session.execute<SchemaAnswer>(ServerCommand.schemaFor, { store: store.uri });
     if (schema.types.length === 0) {
@@ -61,8 +61,8 @@ export class EventDrafts implements vscode.Disposable, vscode.CodeLensProvider {
   }
 
   /** Sends the draft in the active editor (or `uri`) to the server. */
-  async submit(uri?: vscode.Uri): Promise<void> {
-    const doc = uri
+  async submit(uri?: unknown): Promise<void> {
+    const doc = uri instanceof vscode.Uri
       ? vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString())
       : vscode.window.activeTextEditor?.document;
     const draft = doc && this.drafts.get(doc.uri.toString());
@@ -91,8 +91,8 @@ export class EventDrafts implements vscode.Disposable, vscode.CodeLensProvider {
   }
 
   /** Closes the draft without a save prompt. */
-  async discard(uri?: vscode.Uri): Promise<void> {
-    const doc = uri ? vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString()) : vscode.window.activeTextEditor?.document;
+  async discard(uri?: unknown): Promise<void> {
+    const doc = uri instanceof vscode.Uri ? vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString()) : vscode.window.activeTextEditor?.document;
     if (doc && this.drafts.has(doc.uri.toString())) {
       this.forget(doc.uri);
       await this.close(doc);

@@ -8,8 +8,13 @@ import type { ServerSession } from '../server/session';
 import type { ActiveStore } from './activeStore';
 import { pickStore } from './storePicker';
 
-export async function countEvents(session: ServerSession, active: ActiveStore, output: vscode.LogOutputChannel): Promise<void> {
-  const store = await pickStore(session, active, 'Count Events');
+export async function countEvents(
+  session: ServerSession,
+  active: ActiveStore,
+  output: vscode.LogOutputChannel,
+  argument?: unknown,
+): Promise<void> {
+  const store = await pickStore(session, active, 'Count Events', argument);
   if (!store) return;
   const answer = await session.execute<CountAnswer>(ServerCommand.count, { store: store.uri });
   const text = formatCount(store.name, answer);

@@ -8,8 +8,8 @@ import type { ServerSession } from '../server/session';
 import type { ActiveStore } from './activeStore';
 import { pickStore } from './storePicker';
 
-export async function quarantine(session: ServerSession, active: ActiveStore): Promise<void> {
-  const store = await pickStore(session, active, 'Quarantine Malformed Lines');
+export async function quarantine(session: ServerSession, active: ActiveStore, argument?: unknown): Promise<void> {
+  const store = await pickStore(session, active, 'Quarantine Malformed Lines', argument);
   if (!store) return;
   const go = 'Quarantine';
   const ok = await vscode.window.showWarningMessage(
@@ -26,8 +26,8 @@ export async function quarantine(session: ServerSession, active: ActiveStore): P
   );
 }
 
-export async function compact(session: ServerSession, active: ActiveStore): Promise<void> {
-  const store = await pickStore(session, active, 'Compact Store');
+export async function compact(session: ServerSession, active: ActiveStore, argument?: unknown): Promise<void> {
+  const store = await pickStore(session, active, 'Compact Store', argument);
   if (!store) return;
   const go = 'Compact';
   const ok = await vscode.window.showWarningMessage(

@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import { type ProjectAnswer, ServerCommand } from '../core/protocol';
 import { errorText, type ServerSession } from '../server/session';
 import { type ActiveStore, sameUri, storeRefOf, type StoreRef } from './activeStore';
-import { pickStore } from './storePicker';
+import { givenStore, pickStore } from './storePicker';
 
 export const PROJECTION_SCHEME = 'astra-projection';
 
@@ -62,8 +62,8 @@ export class ProjectionDocuments implements vscode.TextDocumentContentProvider, 
   }
 
   /** Palette command: the live projection of a store, beside the editor. */
-  async show(): Promise<void> {
-    const store = await pickStore(this.session, this.active, 'Show Projection');
+  async show(argument?: unknown): Promise<void> {
+    const store = await pickStore(this.session, this.active, 'Show Projection', argument);
     if (!store) return;
     await this.open(projectionUri(store));
   }
@@ -77,6 +77,17 @@ export class ProjectionDocuments implements vscode.TextDocumentContentProvider, 
       return;
     }
     await this.open(projectionUri(store, editor.selection.active.line + 1));
+  }
+
+  /** Hover link from the server: `{store, line}` with a 1-based line. */
+  async showAtLine(argument?: unknown): Promise<void> {
+    const store = givenStore(argument);
+    const line = (argument as { line?: unknown } | undefined)?.line;
+    if (!store || typeof line !== 'number') {
+      await this.showAtCursor();
+      return;
+    }
+    await this.open(projectionUri(store, line));
   }
 
   dispose(): void {

@@ -11,8 +11,8 @@ import { pickStore } from './storePicker';
 /** Enough to browse; the title says when there are more. */
 const RESULT_LIMIT = 1000;
 
-export async function queryEvents(session: ServerSession, active: ActiveStore): Promise<void> {
-  const store = await pickStore(session, active, 'Query Events');
+export async function queryEvents(session: ServerSession, active: ActiveStore, argument?: unknown): Promise<void> {
+  const store = await pickStore(session, active, 'Query Events', argument);
   if (!store) return;
   let types: string[] = [];
   try {
@@ -30,10 +30,10 @@ export async function queryEvents(session: ServerSession, active: ActiveStore): 
   });
   if (whereText === undefined) return;
   const where = parseWhere(whereText);
-  const argument: Record<string, unknown> = { store: store.uri, limit: RESULT_LIMIT };
-  if (typePick !== anyType) argument.type = typePick;
-  if (typeof where === 'object' && Object.keys(where).length > 0) argument.where = where;
-  const answer = await session.execute<QueryAnswer>(ServerCommand.query, argument);
+  const request: Record<string, unknown> = { store: store.uri, limit: RESULT_LIMIT };
+  if (typePick !== anyType) request.type = typePick;
+  if (typeof where === 'object' && Object.keys(where).length > 0) request.where = where;
+  const answer = await session.execute<QueryAnswer>(ServerCommand.query, request);
   if (answer.events.length === 0) {
     void vscode.window.showInformationMessage(`Astra: no events in ${store.name} match.`);
     return;

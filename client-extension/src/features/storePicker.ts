@@ -4,11 +4,31 @@
  */
 import * as vscode from 'vscode';
 import { type ListStoresAnswer, ServerCommand } from '../core/protocol';
+import { storeNameOf } from '../core/stores';
 import type { ServerSession } from '../server/session';
 import type { ActiveStore, StoreRef } from './activeStore';
 import { sameUri } from './activeStore';
 
-export async function pickStore(session: ServerSession, active: ActiveStore, purpose: string): Promise<StoreRef | undefined> {
+/**
+ * The store named in a command argument (`{store: uri}`), as the server's code lenses and hover
+ * links pass it; undefined when the command came from the palette.
+ */
+export function givenStore(argument: unknown): StoreRef | undefined {
+  if (typeof argument !== 'object' || argument === null) return undefined;
+  const store = (argument as { store?: unknown }).store;
+  if (typeof store !== 'string' || store === '') return undefined;
+  const uri = vscode.Uri.parse(store);
+  return { uri: store, name: storeNameOf(uri.fsPath) };
+}
+
+export async function pickStore(
+  session: ServerSession,
+  active: ActiveStore,
+  purpose: string,
+  argument?: unknown,
+): Promise<StoreRef | undefined> {
+  const given = givenStore(argument);
+  if (given) return given;
   const answer = await session.execute<ListStoresAnswer>(ServerCommand.listStores, {});
   const stores = answer.stores;
   if (stores.length === 0) {

@@ -8,7 +8,7 @@ import { ServerCommand, type TimelineAnswer } from '../core/protocol';
 import { escapeXml, formatTime, timelineSvg } from '../core/timelineSvg';
 import { errorText, type ServerSession } from '../server/session';
 import { type ActiveStore, sameUri, type StoreRef } from './activeStore';
-import { pickStore } from './storePicker';
+import { givenStore, pickStore } from './storePicker';
 
 export class TimelinePanel implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
@@ -33,8 +33,8 @@ export class TimelinePanel implements vscode.Disposable {
     ];
   }
 
-  async show(): Promise<void> {
-    const store = this.active.store ?? (await pickStore(this.session, this.active, 'Show Timeline'));
+  async show(argument?: unknown): Promise<void> {
+    const store = givenStore(argument) ?? this.active.store ?? (await pickStore(this.session, this.active, 'Show Timeline'));
     if (!store) return;
     this.store = store;
     if (!this.panel) {

@@ -159,6 +159,8 @@ export class ServerSession implements vscode.Disposable {
       revealOutputChannelOn: RevealOutputChannelOn.Never,
       initializationOptions: { trusted },
       diagnosticCollectionName: 'astra',
+      // Hovers link to "Open the full state"; only that command may run from server markdown.
+      markdown: { isTrusted: { enabledCommands: ['astra-ls.showStateAtLine'] } },
     };
     const client = new LanguageClient('astra', 'Astra Language Server', serverOptions, clientOptions);
     client.onNotification(STORE_CHANGED_NOTIFICATION, (payload: StoreChanged) => this.storeChanged.fire(payload));

@@ -36,7 +36,7 @@ describe('event skeletons', () => {
 
   it('writes a draft whose comments explain the next step and which parses back to the skeleton', () => {
     const text = draftText('conversation', message);
-    assert.match(text, /^\/\/ New MessageAdded event for store "conversation"\./);
+    assert.match(text, /^\/\/ MessageAdded event for conversation\n/, 'the first line names the untitled tab');
     assert.match(text, /Ctrl\+Enter/);
     assert.match(text, /ts: When it happened/);
     const parsed = parseDraft(text);
