@@ -7,6 +7,8 @@ durability section) and its own store folder, on free 127.0.0.1 ports.
 from __future__ import annotations
 
 import asyncio
+import itertools
+import json
 import os
 import shutil
 import signal
@@ -17,6 +19,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import nats
 import pytest
@@ -144,6 +147,26 @@ async def wait_for_jetstream(urls: list[str], seconds: float = 30) -> None:
                 await asyncio.sleep(0.1)
     finally:
         await client.close()
+
+
+_names = itertools.count()
+
+
+def _make_workspace(root: Path, urls: list[str], replicas: int = 1, **extra: Any) -> tuple[Path, str]:
+    """A workspace declaring one remote store of its own (a fresh JetStream stream per test)."""
+    name = f"r{next(_names)}-{root.name[-12:].replace('_', '-').lower()}".rstrip("-")
+    root.mkdir(parents=True, exist_ok=True)
+    servers = ", ".join(f'"{u}"' for u in urls)
+    lines = ["[[remote]]", f'name = "{name}"', f"servers = [{servers}]", f"replicas = {replicas}"]
+    lines += [f"{key} = {json.dumps(value)}" for key, value in extra.items()]
+    (root / "astra-ls.toml").write_text("\n".join(lines) + "\n")
+    return root, name
+
+
+
+@pytest.fixture(name="make_workspace")
+def make_workspace_fixture() -> Any:
+    return _make_workspace
 
 
 def _binary() -> str:

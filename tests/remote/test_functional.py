@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import itertools
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,18 +14,7 @@ from astra_ls.config import load_config
 from astra_ls.remote.jetstream import WrongLastSequence, publish
 from astra_ls.remote.store import RemoteStore, find_remote
 
-_names = itertools.count()
-
-
-def make_workspace(root: Path, urls: list[str], replicas: int = 1, **extra: Any) -> tuple[Path, str]:
-    """A workspace declaring one remote store of its own (a fresh JetStream stream per test)."""
-    name = f"r{next(_names)}-{root.name[-12:].replace('_', '-').lower()}".rstrip("-")
-    root.mkdir(parents=True, exist_ok=True)
-    servers = ", ".join(f'"{u}"' for u in urls)
-    lines = ["[[remote]]", f'name = "{name}"', f"servers = [{servers}]", f"replicas = {replicas}"]
-    lines += [f"{key} = {json.dumps(value)}" for key, value in extra.items()]
-    (root / "astra-ls.toml").write_text("\n".join(lines) + "\n")
-    return root, name
+MakeWorkspace = Callable[..., tuple[Path, str]]
 
 
 def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any]:
@@ -38,7 +27,8 @@ def event(n: int, **fields: Any) -> str:
     return json.dumps({"type": "Noted", "id": f"e-{n}", "timestamp": 1_700_000_000_000 + n, **fields})
 
 
-def test_append_count_project_query_on_a_remote_store(tmp_path: Path, single: Any,
+def test_append_count_project_query_on_a_remote_store(make_workspace: MakeWorkspace, tmp_path: Path,
+        single: Any,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     root, remote = make_workspace(tmp_path / "ws", single.urls)
     common = ["--workspace", str(root), "--remote", remote]
@@ -55,7 +45,8 @@ def test_append_count_project_query_on_a_remote_store(tmp_path: Path, single: An
     assert [e["event"]["id"] for e in answer["events"]] == ["e-1"]
 
 
-def test_expected_count_is_enforced_by_jetstream(tmp_path: Path, single: Any,
+def test_expected_count_is_enforced_by_jetstream(make_workspace: MakeWorkspace, tmp_path: Path,
+        single: Any,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     root, remote = make_workspace(tmp_path / "ws", single.urls)
     common = ["--workspace", str(root), "--remote", remote]
@@ -66,7 +57,8 @@ def test_expected_count_is_enforced_by_jetstream(tmp_path: Path, single: Any,
     assert cli(capsys, "append", "notes", event(1), "--expected-count", "1", *common)[0] == 0
 
 
-def test_a_writer_that_raced_us_is_caught_by_the_server(tmp_path: Path, single: Any) -> None:
+def test_a_writer_that_raced_us_is_caught_by_the_server(make_workspace: MakeWorkspace, tmp_path: Path,
+        single: Any) -> None:
     """Two stores (two machines) read the same count; only the first expected-count append lands."""
     root, remote = make_workspace(tmp_path / "ws", single.urls)
     config = load_config(root)
@@ -89,7 +81,8 @@ def test_a_writer_that_raced_us_is_caught_by_the_server(tmp_path: Path, single: 
         second.close()
 
 
-def test_a_retried_append_is_not_duplicated(tmp_path: Path, single: Any) -> None:
+def test_a_retried_append_is_not_duplicated(make_workspace: MakeWorkspace, tmp_path: Path,
+        single: Any) -> None:
     root, remote = make_workspace(tmp_path / "ws", single.urls)
     config = load_config(root)
     store = RemoteStore(find_remote(config, remote), root, config)
@@ -103,7 +96,8 @@ def test_a_retried_append_is_not_duplicated(tmp_path: Path, single: Any) -> None
         store.close()
 
 
-def test_check_reports_the_engines_problems_for_remote_events(tmp_path: Path, single: Any,
+def test_check_reports_the_engines_problems_for_remote_events(make_workspace: MakeWorkspace, tmp_path: Path,
+        single: Any,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
     root, remote = make_workspace(tmp_path / "ws", single.urls)
     local = root / ".astra"
@@ -121,7 +115,8 @@ def test_check_reports_the_engines_problems_for_remote_events(tmp_path: Path, si
     assert len({p["code"] for p in remote_file["problems"]}) >= 3  # syntax, duplicate id, order
 
 
-def test_push_and_pull_are_idempotent_and_resumable(tmp_path: Path, single: Any,
+def test_push_and_pull_are_idempotent_and_resumable(make_workspace: MakeWorkspace, tmp_path: Path,
+        single: Any,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     root, remote = make_workspace(tmp_path / "ws", single.urls)
     common = ["--workspace", str(root), "--remote", remote]
@@ -147,7 +142,8 @@ def test_push_and_pull_are_idempotent_and_resumable(tmp_path: Path, single: Any,
     assert pulled.read_text().splitlines()[-1] == event(99).replace(" ", "")
 
 
-def test_push_refuses_a_remote_stream_that_is_something_else(tmp_path: Path, single: Any,
+def test_push_refuses_a_remote_stream_that_is_something_else(make_workspace: MakeWorkspace, tmp_path: Path,
+        single: Any,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
     root, remote = make_workspace(tmp_path / "ws", single.urls)
     common = ["--workspace", str(root), "--remote", remote]
@@ -159,7 +155,8 @@ def test_push_refuses_a_remote_stream_that_is_something_else(tmp_path: Path, sin
     assert cli(capsys, "count", "notes", *common)[1]["count"] == 1
 
 
-def test_remote_stores_are_append_only(tmp_path: Path, single: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_remote_stores_are_append_only(make_workspace: MakeWorkspace, tmp_path: Path,
+        single: Any, capsys: pytest.CaptureFixture[str]) -> None:
     root, remote = make_workspace(tmp_path / "ws", single.urls)
     common = ["--workspace", str(root), "--remote", remote]
     assert cli(capsys, "append", "notes", event(1), *common)[0] == 0
@@ -167,7 +164,8 @@ def test_remote_stores_are_append_only(tmp_path: Path, single: Any, capsys: pyte
     assert code == 1 and answer["code"] == "READ_ONLY"
 
 
-def test_an_unreachable_server_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_unreachable_server_is_a_clear_error(make_workspace: MakeWorkspace, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
     root, remote = make_workspace(tmp_path / "ws", ["nats://127.0.0.1:1"], timeout=1.0, retry_seconds=0)
     code, answer = cli(capsys, "count", "notes", "--workspace", str(root), "--remote", remote)
     assert code == 1 and answer["code"] == "UNREACHABLE"

@@ -59,6 +59,9 @@ class Link:
         try:
             return future.result(timeout)
         except FutureTimeout:
+            # nats-py's own timeouts are TimeoutErrors too: only a future still running is ours.
+            if future.done():
+                raise
             future.cancel()
             raise self.unreachable("no answer in time") from None
 

@@ -10,9 +10,11 @@ workspace (`home`), and the workspace's configuration (globs, severities) applie
 from __future__ import annotations
 
 import hashlib
+import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import nats.js.errors
 
@@ -36,6 +38,8 @@ from astra_ls.store.file_store import FileEventStore
 from astra_ls.store.locking import stream_lock
 from astra_ls.store.paths import ASTRA_DIR, PathRefused, check_stream_name, stream_path
 from astra_ls.store.results import Appended, AppendResult, Refused, StoreError
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +75,7 @@ class RemoteStore(FileEventStore):
 
     def streams(self) -> list[str]:
         prefix = self.remote.prefix + "."
-        found = self._run(subjects(self.link.jetstream(), self.remote))
+        found = self._run(lambda: subjects(self.link.jetstream(), self.remote))
         names = []
         for subject in found:
             name = subject.removeprefix(prefix)
@@ -107,21 +111,28 @@ class RemoteStore(FileEventStore):
 
     # --- reading ------------------------------------------------------------------------------------
 
-    def _run(self, coroutine: Any, timeout: float | None = None) -> Any:
-        """Run a JetStream request; a server that cannot be reached becomes UNREACHABLE."""
-        try:
-            return self.link.run(coroutine, timeout)
-        except TRANSIENT as error:
-            raise self.link.unreachable(f"{type(error).__name__}: {error}") from None
-        except nats.js.errors.APIError as error:
-            raise StoreError("REMOTE_ERROR", f"remote store {self.remote.name!r}: JetStream answered "
-                             f"{error.description or error} (code {error.err_code})") from None
+    def _run(self, make: Callable[[], Coroutine[Any, Any, T]], retry: bool = True) -> T:
+        """Run a JetStream request made by `make`, again with backoff while the cluster cannot answer
+        (a node restarting, a leader being elected), when `retry`: reads and set-up are idempotent."""
+        deadline = time.monotonic() + self.remote.retry_seconds
+        delay = 0.1
+        while True:
+            try:
+                return self.link.run(make())
+            except TRANSIENT as error:
+                if not retry or time.monotonic() + delay > deadline:
+                    raise self.link.unreachable(f"{type(error).__name__}: {error or 'no answer'}") from None
+            except nats.js.errors.APIError as error:
+                raise StoreError("REMOTE_ERROR", f"remote store {self.remote.name!r}: JetStream answered "
+                                 f"{error.description or error} (code {error.err_code})") from None
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
 
     def sync(self, stream: str) -> list[Message]:
         """Bring the stream's mirror up to date with JetStream; the messages it did not have before."""
         subject = self.remote.subject_of(stream)
         js = self.link.jetstream()
-        last = self._run(last_sequence(js, self.remote, subject))
+        last = self._run(lambda: last_sequence(js, self.remote, subject))
         mirror = self.mirror(stream)
         with stream_lock(mirror.path):
             mirror.load()
@@ -137,8 +148,7 @@ class RemoteStore(FileEventStore):
                     new.extend(batch)
                 return new
 
-            fetched: list[Message] = self._run(fetch())
-            return fetched
+            return self._run(fetch)
 
     def analysis(self, stream: str) -> StoreAnalysis:
         self.sync(stream)
@@ -155,7 +165,7 @@ class RemoteStore(FileEventStore):
         payload = self._validated_line(stream, event).rstrip(b"\n")
         subject = self.remote.subject_of(stream)
         js = self.link.jetstream()
-        self._run(ensure_stream(js, self.remote))
+        self._run(lambda: ensure_stream(js, self.remote))
         self.sync(stream)
         mirror = self.mirror(stream)
         expected_last = None
@@ -166,7 +176,7 @@ class RemoteStore(FileEventStore):
             expected_last = mirror.last_seq
         msg_id = self.msg_id(stream, event, payload, expected_count)
         try:
-            published: Published = self._run(publish(js, self.remote, subject, payload, msg_id, expected_last))
+            published = self.publish(subject, payload, msg_id, expected_last)
         except WrongLastSequence:
             # Either another writer came first, or an earlier attempt of ours landed before its answer got
             # lost: only our Msg-Id among the new messages tells the two apart.
@@ -179,6 +189,11 @@ class RemoteStore(FileEventStore):
         line = mirror.line_of_seq(published.seq)
         return RemoteAppended(self.uri_of(stream), (line if line is not None else mirror.count - 1) + 1,
                               self._count(stream), sequence=published.seq, duplicate=published.duplicate)
+
+    def publish(self, subject: str, payload: bytes, msg_id: str, expected_last: int | None) -> Published:
+        """One publish; it retries by itself, where the Msg-Id makes that safe."""
+        js = self.link.jetstream()
+        return self._run(lambda: publish(js, self.remote, subject, payload, msg_id, expected_last), retry=False)
 
     def _count(self, stream: str) -> int:
         return super().analysis(stream).event_count() if self.mirror(stream).count else 0

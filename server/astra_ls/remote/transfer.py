@@ -12,7 +12,7 @@ import hashlib
 import os
 from typing import Any
 
-from astra_ls.remote.jetstream import WrongLastSequence, ensure_stream, publish
+from astra_ls.remote.jetstream import WrongLastSequence, ensure_stream
 from astra_ls.remote.store import RemoteStore
 from astra_ls.store.file_store import FileEventStore
 from astra_ls.store.follow import read_range
@@ -44,7 +44,7 @@ def push(local: FileEventStore, stream: str, remote: RemoteStore, target: str | 
     # An unterminated last line may be a write in progress: it is pushed once it is complete.
     lines = analysis.line_count - (0 if analysis.terminated else 1)
     js = remote.link.jetstream()
-    remote._run(ensure_stream(js, remote.remote))
+    remote._run(lambda: ensure_stream(js, remote.remote))
     remote.sync(name)
     mirror = remote.mirror(name)
     have = mirror.count
@@ -65,7 +65,7 @@ def push(local: FileEventStore, stream: str, remote: RemoteStore, target: str | 
         # The position is part of the id: identical lines at different places are distinct messages.
         msg_id = hashlib.sha256(f"{subject}\0push\0{line}\0".encode() + payload).hexdigest()
         try:
-            last = remote._run(publish(js, remote.remote, subject, payload, msg_id, last)).seq
+            last = remote.publish(subject, payload, msg_id, last).seq
         except WrongLastSequence:
             ours = [m for m in remote.sync(name) if m.msg_id == msg_id]
             if not ours:
