@@ -102,6 +102,7 @@ class Checks:
         if token is not None:
             self.server.work_done_progress.end(token, lsp.WorkDoneProgressEnd(
                 message=f"checked {len(stores)} store(s)"))
+        await self.server.remote.scan()  # remote stores (if any are configured) after the local ones
 
     async def _begin_progress(self, total: int) -> str | None:
         window = self.server.client_capabilities.window

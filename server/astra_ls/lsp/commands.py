@@ -105,6 +105,7 @@ class Commands:
                 if not answer.get("ok"):
                     return answer
                 listed.extend(answer["stores"])
+            listed.extend(self.server.remote.listed())  # remote stores, beside the local ones
             return {"ok": True, "stores": listed}
 
         return await self.server.checks.run(work)

@@ -13,6 +13,7 @@ from astra_ls import __version__
 from astra_ls.lsp.checks import Checks
 from astra_ls.lsp.documents import OpenDocuments
 from astra_ls.lsp.lifecycle import Lifecycle
+from astra_ls.lsp.remote import RemoteStores
 from astra_ls.lsp.text_sync import TextSync
 from astra_ls.lsp.watching import StoreWatcher
 from astra_ls.lsp.workspace_state import Workspaces
@@ -29,6 +30,7 @@ class AstraServer(LanguageServer):
         self.lifecycle = Lifecycle(self)
         self.watcher = StoreWatcher(self)
         self.text_sync = TextSync(self)
+        self.remote = RemoteStores(self)
 
     def log(self, message: str, level: lsp.MessageType = lsp.MessageType.Info) -> None:
         """A line in the client's output panel (never a pop-up)."""
@@ -53,6 +55,7 @@ def build() -> AstraServer:
         hover,
         inlay_hints,
         lifecycle,
+        remote,
         symbols,
         text_sync,
         watching,
@@ -61,7 +64,7 @@ def build() -> AstraServer:
 
     server = AstraServer()
     for feature in (lifecycle, watching, text_sync, commands, hover, code_actions, completion, code_lens,
-                    inlay_hints, symbols):
+                    inlay_hints, symbols, remote):
         feature.register(server)
     return server
 

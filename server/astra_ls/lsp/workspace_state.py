@@ -10,11 +10,15 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from astra_ls.config import ConfigError, WorkspaceConfig, load_config
+from astra_ls.remote.settings import SCHEME, parse_remote_uri
 from astra_ls.store.file_store import SKIPPED_DIRS, FileEventStore
 from astra_ls.store.paths import ASTRA_DIR, PathRefused, path_from_uri, split_store_path
+
+if TYPE_CHECKING:
+    from astra_ls.remote.store import RemoteStore
 
 DEFAULT_GLOBS = ("**/.astra/**/*.jsonl",)
 
@@ -30,6 +34,15 @@ class Located:
     @property
     def uri(self) -> str:
         return self.path.absolute().as_uri()
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteLocated(Located):
+    """A stream of a remote store: `path` is its local mirror, the URI is `astra-remote://<remote>/<stream>`."""
+
+    @property
+    def uri(self) -> str:
+        return self.store.uri_of(self.stream)
 
 
 @dataclass
@@ -57,6 +70,7 @@ class Workspaces:
         self._stores: dict[Path, FileEventStore] = {}
         self._locks: dict[Path, threading.Lock] = {}
         self._guard = threading.Lock()
+        self._remotes: dict[str, RemoteStore] | None = None  # by remote name; built on first use
 
     def configure(self, folders: list[Path], settings: dict[str, Any], trusted: bool) -> None:
         """Start over with these folders and settings: every store is re-created (and re-checked later)."""
@@ -66,6 +80,9 @@ class Workspaces:
             self.trusted = trusted
             self._stores = {}
             self.config_errors = []
+            old, self._remotes = self._remotes, None
+        for remote in (old or {}).values():
+            remote.close()
 
     def _config_for(self, root: Path) -> WorkspaceConfig:
         try:
@@ -96,7 +113,43 @@ class Workspaces:
         with self._guard:
             return self._locks.setdefault(key, threading.Lock())
 
+    def remote_stores(self) -> dict[str, RemoteStore]:
+        """The remote stores the folders' configurations declare (the first folder naming one wins)."""
+        with self._guard:
+            if self._remotes is not None:
+                return self._remotes
+        found: dict[str, RemoteStore] = {}
+        for folder in self.folders:
+            config = self.store_at(folder).config
+            if config.remote:
+                from astra_ls.remote.store import RemoteStore  # the NATS client only when a remote is declared
+
+                for remote in config.remote:
+                    found.setdefault(remote.name, RemoteStore(remote, folder, config, self.trusted))
+        with self._guard:
+            if self._remotes is None:
+                self._remotes = found
+                return found
+        for store in found.values():
+            store.close()
+        return self._remotes
+
+    def locate_remote(self, uri: str) -> Located | None:
+        parsed = parse_remote_uri(uri)
+        if parsed is None:
+            return None
+        store = self.remote_stores().get(parsed[0])
+        if store is None:
+            return None
+        try:
+            stream = store.resolve(uri)
+            return RemoteLocated(store, stream, store.path_of(stream))
+        except PathRefused:
+            return None
+
     def locate_uri(self, uri: str) -> Located | None:
+        if uri.startswith(f"{SCHEME}:"):
+            return self.locate_remote(uri)
         try:
             return self.locate_path(path_from_uri(uri))
         except PathRefused:
@@ -118,6 +171,9 @@ class Workspaces:
 
     def locate_ref(self, ref: str) -> FileEventStore | None:
         """The engine store a command's `store` argument points into (a name means the first folder)."""
+        if ref.startswith(f"{SCHEME}:"):
+            located = self.locate_remote(ref)
+            return located.store if located is not None else None
         if ref.startswith("file:") or Path(ref).is_absolute():
             path = path_from_uri(ref) if ref.startswith("file:") else Path(ref)
             located = self.locate_path(path)

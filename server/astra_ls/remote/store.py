@@ -35,6 +35,7 @@ from astra_ls.remote.link import TRANSIENT, Link
 from astra_ls.remote.mirror import Mirror
 from astra_ls.remote.settings import RemoteConfig, mirror_root, parse_remote_uri, remote_uri
 from astra_ls.store.file_store import FileEventStore
+from astra_ls.store.follow import Change
 from astra_ls.store.locking import stream_lock
 from astra_ls.store.paths import ASTRA_DIR, PathRefused, check_stream_name, stream_path
 from astra_ls.store.results import Appended, AppendResult, Refused, StoreError
@@ -150,13 +151,15 @@ class RemoteStore(FileEventStore):
 
             return self._run(fetch)
 
-    def analysis(self, stream: str) -> StoreAnalysis:
+    def refresh(self, stream: str) -> Change:
+        """Mirror what JetStream has, then bring the analysis up to date (reading only the new tail)."""
         self.sync(stream)
-        return super().analysis(stream)
+        return super().refresh(stream)
 
-    def mirrored_analysis(self, stream: str) -> StoreAnalysis:
-        """The analysis of what is mirrored, without asking the server (e.g. while it is unreachable)."""
-        return super().analysis(stream)
+    def mirrored(self, stream: str) -> StoreAnalysis | None:
+        """The analysis of what is already mirrored, without asking the server."""
+        super().refresh(stream)
+        return self.followed(stream).analysis
 
     # --- appending ----------------------------------------------------------------------------------
 
@@ -196,7 +199,8 @@ class RemoteStore(FileEventStore):
         return self._run(lambda: publish(js, self.remote, subject, payload, msg_id, expected_last), retry=False)
 
     def _count(self, stream: str) -> int:
-        return super().analysis(stream).event_count() if self.mirror(stream).count else 0
+        analysis = self.mirrored(stream)
+        return analysis.event_count() if analysis is not None else 0
 
     def msg_id(self, stream: str, event: dict[str, Any], payload: bytes, expected_count: int | None) -> str:
         """A Nats-Msg-Id that is the same for every attempt of one append, even across processes.
