@@ -143,6 +143,52 @@ function checks(storePath: string): Check[] {
         await wb.waitForActiveEditorText(new RegExp(escapeRegExp(EXTERNAL_CONTENT)));
       },
     },
+    {
+      name: 'Show State at Cursor travels back to the cursor line',
+      run: async (wb) => {
+        await wb.openFile(`${STORE}.jsonl`);
+        await wb.page.locator('.editor-group-container.active .view-line span[class*="mtk"]', { hasText: HOVER_TEXT }).first().click();
+        await wb.runCommand('Astra: Show State at Cursor');
+        await wb.page.locator(`.tab[aria-label^="${STORE}@line-2.projection.jsonc"]`).first().waitFor({ timeout: LONG });
+        const text = await wb.waitForActiveEditorText(new RegExp(escapeRegExp(HOVER_TEXT)));
+        expect(!text.includes(VALID_CONTENT), `the state at line 2 contains a later event:\n${text}`);
+      },
+    },
+    {
+      name: 'Query Events lists matches and jumps to the chosen line',
+      run: async (wb) => {
+        await wb.runCommand('Astra: Query Events');
+        await wb.pick(STORE);
+        await wb.pick('UserMessageSent');
+        await wb.quickInput.filter({ hasText: 'Optional filters' }).waitFor({ timeout: LONG });
+        await wb.page.keyboard.press('Enter');
+        await wb.quickInput.filter({ hasText: `3 events in ${STORE}` }).waitFor({ timeout: LONG });
+        await wb.pick(`line ${STORE_LINES.length + 1}`);
+        await wb.page.locator('.statusbar-item', { hasText: new RegExp(`Ln ${STORE_LINES.length + 1},`) }).first().waitFor({ timeout: LONG });
+      },
+    },
+    {
+      name: 'Show Timeline draws the events by type',
+      run: async (wb) => {
+        await wb.openFile(`${STORE}.jsonl`);
+        await wb.runCommand('Astra: Show Timeline');
+        await wb.page.locator('.tab', { hasText: `Timeline: ${STORE}` }).first().waitFor({ timeout: LONG });
+        const view = wb.page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
+        await view.locator('svg rect.bar').first().waitFor({ timeout: LONG });
+        const types = await view.locator('svg rect.bar').evaluateAll((els) => [...new Set(els.map((e) => e.getAttribute('data-type')))]);
+        expect(types.includes('UserMessageSent') && types.includes('ConversationStarted'), `bars for ${JSON.stringify(types)}`);
+      },
+    },
+    {
+      name: 'Quarantine moves the malformed line out of the store',
+      run: async (wb) => {
+        await wb.runCommand('Astra: Quarantine Malformed Lines');
+        await wb.pick(STORE);
+        await wb.page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Quarantine' }).first().click({ timeout: LONG });
+        await wb.notification(/moved 1 line/);
+        await eventually('the malformed line gone from the store', () => !readLines(storePath).some((l) => l.includes('cut short')));
+      },
+    },
   ];
 }
 
