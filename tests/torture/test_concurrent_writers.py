@@ -32,7 +32,7 @@ class Plan:
         return sum(self.engine) + sum(self.cli) + sum(self.server)
 
 
-FAST = Plan(engine=(300, 300, 300), cli=(8, 8), server=(150, 150, 150))
+FAST = Plan(engine=(200, 200, 200), cli=(6, 6), server=(100, 100, 100))
 FULL = Plan(engine=(2000,) * 4, cli=(2000,) * 2, server=(2000,) * 2)
 
 
@@ -140,7 +140,7 @@ def run_plan(workspace: Workspace, server: RawServer | None, plan: Plan, board: 
 @pytest.mark.scenario("concurrent writers")
 def test_engine_cli_and_server_writers_race_while_the_server_watches(workspace: Workspace, server: RawServer,
                                                                     board: Board) -> None:
-    """8 writers (engine, CLI, server) append at once: 1,366 whole events, ordered, server agrees with check."""
+    """8 writers (engine, CLI, server) append at once: 912 whole events, ordered, server agrees with check."""
     run_plan(workspace, server, FAST, board)
 
 

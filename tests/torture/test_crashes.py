@@ -89,8 +89,8 @@ def crash_many(workspace: Workspace, board: Board, kills: int, seed: int) -> Non
 
 @pytest.mark.scenario("crash: SIGKILL writers")
 def test_killed_writers_lose_nothing_acknowledged(workspace: Workspace, board: Board) -> None:
-    """12 writers killed at random during append/quarantine/compaction: every acked event kept once."""
-    crash_many(workspace, board, kills=12, seed=6)
+    """8 writers killed at random during append/quarantine/compaction: every acked event kept once."""
+    crash_many(workspace, board, kills=8, seed=6)
 
 
 @pytest.mark.soak

@@ -91,7 +91,7 @@ def test_out_of_range_positions_and_foreign_uris_are_harmless(server: RawServer,
 def test_wrong_parameter_shapes_get_invalid_params(server: RawServer, board: Board) -> None:
     """textDocument/hover with {'x': 1} or a negative character is answered with InvalidParams."""
     board.ran()
-    rawlsp.WAIT_S, saved = 10.0, rawlsp.WAIT_S  # the bug is a missing answer: wait briefly for it
+    rawlsp.WAIT_S, saved = 3.0, rawlsp.WAIT_S  # the bug is a missing answer: wait briefly for it
     try:
         assert error_of(server.request_raw("textDocument/hover", {"x": 1})) == INVALID_PARAMS
     finally:
@@ -105,7 +105,7 @@ def test_requests_after_shutdown_are_refused(server: RawServer, board: Board) ->
     """After shutdown every request gets InvalidRequest (-32600); exit then ends the process with 0."""
     board.ran()
     assert server.request("shutdown") is None
-    rawlsp.WAIT_S, saved = 10.0, rawlsp.WAIT_S
+    rawlsp.WAIT_S, saved = 3.0, rawlsp.WAIT_S
     try:
         answer = server.request_raw("workspace/executeCommand",
                                     {"command": "astra.count", "arguments": [{"store": "s"}]})
