@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -44,8 +45,10 @@ class LspClient:
         self._stderr_path = stderr_path
         self._stderr = stderr_path.open("wb")
         self.started_at = time.perf_counter()
+        # Its own process group, so closing also reaps any worker processes the server forked.
         self.proc = subprocess.Popen(
-            list(argv), cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr
+            list(argv), cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
+            start_new_session=True,
         )
         self._ids = itertools.count(1)
         self._received: list[Received] = []
@@ -86,10 +89,15 @@ class LspClient:
         except (LspError, TimeoutError, OSError, subprocess.TimeoutExpired):
             pass
         finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
-                self.proc.wait()
+            self._kill_group()
             self._stderr.close()
+
+    def _kill_group(self) -> None:
+        """Kill whatever is left of the server's process group (a stuck server, orphaned workers)."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        if self.proc.poll() is None:
+            self.proc.wait()
 
     # --- sending ---------------------------------------------------------------------------------
 
