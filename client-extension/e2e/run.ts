@@ -170,6 +170,7 @@ function checks(storePath: string): Check[] {
     {
       name: 'Show Timeline draws the events by type',
       run: async (wb) => {
+        await wb.runCommand('View: Close All Editor Groups');
         await wb.openFile(`${STORE}.jsonl`);
         await wb.runCommand('Astra: Show Timeline');
         await wb.page.locator('.tab', { hasText: `Timeline: ${STORE}` }).first().waitFor({ timeout: LONG });
@@ -187,6 +188,24 @@ function checks(storePath: string): Check[] {
         await wb.page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Quarantine' }).first().click({ timeout: LONG });
         await wb.notification(/moved 1 line/);
         await eventually('the malformed line gone from the store', () => !readLines(storePath).some((l) => l.includes('cut short')));
+        // The server's astra/storeChanged notification updates the status bar.
+        const item = wb.page.locator('.statusbar-item', { hasText: `${STORE}:` }).first();
+        try {
+          await item.filter({ hasText: new RegExp(`${STORE}: 5 events\\s*$`) }).waitFor({ timeout: LONG });
+        } catch {
+          const shown = (await item.innerText().catch(() => '')).replace(/\s+/g, ' ').trim();
+          throw new Error(`the status bar still shows "${shown}": no astra/storeChanged with the new counts arrived after astra.quarantine`);
+        }
+      },
+    },
+    {
+      name: 'Restart Server brings the server back',
+      run: async (wb) => {
+        await wb.clearNotifications();
+        await wb.runCommand('Astra: Restart Server');
+        await wb.runCommand('Astra: Count Events');
+        await wb.pick(STORE);
+        await wb.notification(new RegExp(`${STORE}: 5 events`));
       },
     },
   ];
@@ -266,6 +285,8 @@ async function main(): Promise<number> {
     installExtension(scratch, findVsix());
     writeUserSettings(scratch, {
       'astra.server.python': serverPython(),
+      // The protocol trace lands in the kept logs: a failed check can be traced to a request.
+      'astra.trace.server': 'verbose',
       'workbench.startupEditor': 'none',
       'telemetry.telemetryLevel': 'off',
       'update.mode': 'none',
@@ -294,6 +315,8 @@ async function main(): Promise<number> {
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
     const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    // Actions (fill, click) wait as long as conditions do: a busy machine is slow, not wrong.
+    page.setDefaultTimeout(LONG);
     await page.goto(`${server.url}/?folder=${encodeURIComponent(workspace)}`);
     const wb = new Workbench(page);
     await wb.waitReady();
@@ -318,6 +341,8 @@ async function main(): Promise<number> {
         gateFailed = check.gate === true;
         await wb.screenshot(`${shot}-FAILED.png`).catch(() => undefined);
         console.log(`  FAIL ${check.name} (${((Date.now() - t0) / 1000).toFixed(1)}s)\n       ${firstLines(e)}`);
+        const state = await wb.describe().catch(() => '');
+        if (state) console.log(`       page: ${state}`);
       }
     }
   } catch (e) {

@@ -87,6 +87,18 @@ export class Workbench {
     for (let i = 0; i < times; i++) await this.page.keyboard.press('Escape');
   }
 
+  /** What blocks or shows in the page, for failure messages: dialogs, quick input, toasts. */
+  async describe(): Promise<string> {
+    const texts = async (selector: string): Promise<string[]> =>
+      this.page.locator(selector).evaluateAll((els) => els.map((el) => (el as HTMLElement).innerText.replace(/\s+/g, ' ').trim()).filter((t) => t !== ''));
+    const parts = [
+      ...(await texts('.monaco-dialog-box')).map((t) => `dialog "${t}"`),
+      ...(await texts('.quick-input-widget:visible')).map((t) => `quick input "${t.slice(0, 200)}"`),
+      ...(await texts('.notifications-toasts .notification-toast')).map((t) => `toast "${t.slice(0, 200)}"`),
+    ];
+    return parts.join('; ');
+  }
+
   async screenshot(path: string): Promise<void> {
     // Notifications and hovers fade in; let them settle so the picture shows what was checked.
     await this.page.waitForTimeout(400);

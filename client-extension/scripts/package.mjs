@@ -10,8 +10,9 @@ const repo = join(root, '..');
 
 function run(command, args, options = {}) {
   console.log(`$ ${command} ${args.join(' ')}`);
-  const result = spawnSync(command, args, { stdio: 'inherit', cwd: root, ...options });
+  const result = spawnSync(command, args, { stdio: 'inherit', cwd: root, encoding: 'utf8', ...options });
   if (result.status !== 0) {
+    if (options.stdio === 'pipe') console.error(`${result.stdout}${result.stderr}`);
     console.error(`package: FAILED (${command} exited with ${result.status ?? result.signal})`);
     process.exit(1);
   }
@@ -27,7 +28,8 @@ export function repoPython() {
 const wheelDir = join(root, 'server-wheel');
 rmSync(wheelDir, { recursive: true, force: true });
 mkdirSync(wheelDir);
-run(repoPython(), ['-m', 'pip', 'wheel', repo, '--no-deps', '--disable-pip-version-check', '-q', '-w', wheelDir]);
+// pip's build backend is chatty (deprecation banners); its output is shown only if it fails.
+run(repoPython(), ['-m', 'pip', 'wheel', repo, '--no-deps', '--disable-pip-version-check', '-q', '-w', wheelDir], { stdio: 'pipe' });
 const wheels = readdirSync(wheelDir).filter((f) => f.endsWith('.whl'));
 if (wheels.length !== 1) {
   console.error(`package: FAILED (expected one wheel in ${wheelDir}, found ${wheels.length})`);

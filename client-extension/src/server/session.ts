@@ -71,6 +71,7 @@ export class ServerSession implements vscode.Disposable {
   }
 
   async restart(): Promise<boolean> {
+    this.output.info('Restarting the server');
     await this.stop();
     return this.start();
   }
@@ -81,8 +82,9 @@ export class ServerSession implements vscode.Disposable {
     if (client) {
       try {
         await client.stop(5_000);
+        this.output.info('Server stopped');
       } catch (e) {
-        this.output.warn(`Stopping the server: ${String(e)}`);
+        this.output.warn(`Stopping the server: ${errorText(e)}`);
       }
     }
   }
