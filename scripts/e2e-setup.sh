@@ -75,4 +75,11 @@ fi
 # The server itself is not installed here: the test runs it with the interpreter named by
 # ASTRA_PYTHON (default: the repo's .venv), which the project's own setup provides.
 
+# The extension's tools (vsce, playwright-core) need Node >= 20 for `npm run ...`.
+node_major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
+if [ "$node_major" -lt 20 ]; then
+  log "WARNING: node on PATH is older than 20; run npm with Node 24 first on PATH:"
+  log "  export PATH=\"$NODE24_DIR/bin:\$PATH\""
+fi
+
 log "ready: chromium=$(command -v chromium) code-server=$TOOLS/code-server/node_modules/.bin/code-server"

@@ -357,8 +357,9 @@ async function main(): Promise<number> {
   if (failed > 0) {
     const errors = extensionHostErrors();
     if (errors) console.log(`--- extension host errors about astra ---\n${errors}`);
-    const log = astraLog();
-    if (log) console.log(`--- Astra output channel (last 40 lines) ---\n${log.split('\n').slice(-40).join('\n')}`);
+    // The protocol trace is in the kept logs; here only the extension's own lines and errors.
+    const log = astraLog().split('\n').filter((l) => /^\d{4}-\d\d-\d\d /.test(l) && !l.includes('[Trace') && !/\] (Params|Result): /.test(l));
+    if (log.length > 0) console.log(`--- Astra output channel (last 20 entries) ---\n${log.slice(-20).join('\n')}`);
   }
   console.log(`e2e: screenshots and logs in ${ARTIFACTS}; took ${((Date.now() - started) / 1000).toFixed(1)}s`);
   console.log(`e2e: ${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`);
