@@ -68,7 +68,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def write_results(ctx: Context, rows: list[Row], quick: bool, elapsed_s: float) -> Path:
+def write_results(ctx: Context, rows: list[Row], quick: bool, elapsed_s: float,
+                  load: dict[str, list[float]]) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     payload = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -76,7 +77,7 @@ def write_results(ctx: Context, rows: list[Row], quick: bool, elapsed_s: float) 
         "sizes": vars(ctx.sizes),
         "engine": list(ctx.engine.argv) if ctx.engine else None,
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
-                    "cpus": os.cpu_count()},
+                    "cpus": os.cpu_count(), "loadAverage": load},
         "elapsedS": elapsed_s,
         "rows": [row.as_json() for row in rows],
     }
@@ -89,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     sizes = QUICK_SIZES if args.quick else FULL_SIZES
     started = time.perf_counter()
+    # The machine may be shared: the load around the run says how much to trust absolute figures.
+    load = {"start": list(os.getloadavg())}
     for events in sorted({sizes.small, sizes.mid, sizes.big, sizes.edit_doc}):
         ensure_log(events)
     env = child_env()
@@ -100,10 +103,13 @@ def main(argv: list[str] | None = None) -> int:
     if not args.keep_scratch:
         shutil.rmtree(SCRATCH, ignore_errors=True)
     elapsed = time.perf_counter() - started
-    out = write_results(ctx, rows, args.quick, elapsed)
+    load["end"] = list(os.getloadavg())
+    out = write_results(ctx, rows, args.quick, elapsed, load)
     print()
     print(render_table(rows))
-    print(f"\n{summary(rows)}; {elapsed:.0f} s; results in {out}")
+    loads = ", ".join(f"{when} {values[0]:.1f}" for when, values in load.items())
+    print(f"\n{summary(rows)}; {elapsed:.0f} s on {os.cpu_count()} CPUs (1-min load average: {loads}); "
+          f"results in {out}")
     return 0
 
 
