@@ -250,18 +250,22 @@ def engine_api_available(ctx: Context) -> str | None:
     return None if probe.returncode == 0 else probe.stderr.strip().splitlines()[-1][:120]
 
 
-def single_appender(ctx: Context) -> Row:
-    workspace = fresh_workspace("append-single", {STREAM: ctx.log(ctx.sizes.small)})
+def single_appender(ctx: Context, events: int, target: str, goal: str) -> Row:
+    workspace = fresh_workspace(f"append-single-{label(events)}", {STREAM: ctx.log(events)})
     stamp = last_timestamp(store_path(workspace)) + 1_000
     run = run_child(append_probe_argv(workspace, SINGLE_APPENDS, "single", stamp), env=ctx.env).check_ok()
     data = run.json()
     assert isinstance(data, dict)
-    rate = data["appended"] / (data["elapsedMs"] / 1000)
-    figure = f"{rate:,.0f} appends/s ({data['appended']} fsynced in {seconds(data['elapsedMs'] / 1000)})"
+    rate = data["timedAppends"] / (data["elapsedMs"] / 1000)
+    figure = (f"{rate:,.0f} appends/s ({data['timedAppends']} fsynced in {seconds(data['elapsedMs'] / 1000)}; "
+              f"first append {seconds(data['firstAppendMs'] / 1000)})")
     if data["failures"]:
         figure += f", failures: {data['failures'][:1]}"
-    return floor_row("5", "1 appender, fsynced appends", figure, f">= {APPEND_RATE_TARGET:,.0f}/s",
-                     rate / APPEND_RATE_TARGET, 1.0, rate=rate, **data)
+    row = floor_row(target, f"1 appender, fsynced appends, {label(events)} store", figure, goal,
+                    rate / APPEND_RATE_TARGET, 1.0, rate=rate, **data)
+    if target == "-":
+        row.status = INFO
+    return row
 
 
 def concurrent_appenders(ctx: Context) -> list[Row]:
@@ -276,7 +280,8 @@ def concurrent_appenders(ctx: Context) -> list[Row]:
     ]
     outputs = [proc.communicate() for proc in procs]
     reports = [orjson.loads(out.strip().splitlines()[-1]) for out, _ in outputs if out.strip()]
-    slowest = max((r["elapsedMs"] for r in reports), default=math.nan) / 1000
+    # Wall time of the whole burst, first appends included: the writers overlap, so no per-writer clock.
+    slowest = max((r["elapsedMs"] + r["firstAppendMs"] for r in reports), default=math.nan) / 1000
     audit = audit_appends(store, before)
     expected = CONCURRENT_WRITERS * APPENDS_PER_WRITER
     ok = audit["missing"] == 0 and audit["duplicated"] == 0 and audit["broken_lines"] == 0
@@ -329,4 +334,8 @@ def appends(ctx: Context) -> list[Row]:
     missing = engine_api_available(ctx)
     if missing:
         return [floor, not_available("5", "append throughput", f"engine append API missing: {missing}")]
-    return [floor, single_appender(ctx), *concurrent_appenders(ctx)]
+    rows = [floor, single_appender(ctx, ctx.sizes.small, "5", f">= {APPEND_RATE_TARGET:,.0f}/s")]
+    rows.extend(concurrent_appenders(ctx))
+    # The same sustained rate on the big store: appends must not slow down as the store grows.
+    rows.append(single_appender(ctx, ctx.sizes.big, "-", f"info (>= {APPEND_RATE_TARGET:,.0f}/s)"))
+    return rows
