@@ -65,17 +65,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="100k events as the big size (about a minute)")
     parser.add_argument("--only", nargs="+", choices=sorted(SECTIONS), help="run only these sections")
     parser.add_argument("--keep-scratch", action="store_true", help="keep bench/data/work for inspection")
+    parser.add_argument("--engine-env", action="append", default=[], metavar="KEY=VALUE",
+                        help="extra environment for every engine process (e.g. ASTRA_LS_WORKERS=1); recorded")
     return parser.parse_args(argv)
 
 
 def write_results(ctx: Context, rows: list[Row], quick: bool, elapsed_s: float,
-                  load: dict[str, list[float]]) -> Path:
+                  load: dict[str, list[float]], engine_env: dict[str, str]) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     payload = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "mode": "quick" if quick else "full",
         "sizes": vars(ctx.sizes),
         "engine": list(ctx.engine.argv) if ctx.engine else None,
+        "engineEnv": engine_env,
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
                     "cpus": os.cpu_count(), "loadAverage": load},
         "elapsedS": elapsed_s,
@@ -95,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     for events in sorted({sizes.small, sizes.mid, sizes.big, sizes.edit_doc}):
         ensure_log(events)
     env = child_env()
+    extra = dict(item.split("=", 1) for item in args.engine_env)
+    env.update(extra)
     engine, engine_missing = find_engine(env)
     ctx = Context(sizes=sizes, engine=engine, env=env, figures={}, engine_missing=engine_missing)
     rows: list[Row] = []
@@ -104,8 +109,10 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(SCRATCH, ignore_errors=True)
     elapsed = time.perf_counter() - started
     load["end"] = list(os.getloadavg())
-    out = write_results(ctx, rows, args.quick, elapsed, load)
+    out = write_results(ctx, rows, args.quick, elapsed, load, extra)
     print()
+    if extra:
+        print(f"engine environment: {' '.join(f'{k}={v}' for k, v in extra.items())}")
     print(render_table(rows))
     loads = ", ".join(f"{when} {values[0]:.1f}" for when, values in load.items())
     print(f"\n{summary(rows)}; {elapsed:.0f} s on {os.cpu_count()} CPUs (1-min load average: {loads}); "
