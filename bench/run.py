@@ -60,12 +60,19 @@ def run_section(ctx: Context, key: str) -> list[Row]:
         return [Row("?", title, f"n/a (error: {type(error).__name__}: {str(error)[:160]})", status=NA)]
 
 
+def key_value(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key, value
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="astra-ls benchmark")
     parser.add_argument("--quick", action="store_true", help="100k events as the big size (about a minute)")
     parser.add_argument("--only", nargs="+", choices=sorted(SECTIONS), help="run only these sections")
     parser.add_argument("--keep-scratch", action="store_true", help="keep bench/data/work for inspection")
-    parser.add_argument("--engine-env", action="append", default=[], metavar="KEY=VALUE",
+    parser.add_argument("--engine-env", action="append", default=[], metavar="KEY=VALUE", type=key_value,
                         help="extra environment for every engine process (e.g. ASTRA_LS_WORKERS=1); recorded")
     return parser.parse_args(argv)
 
@@ -98,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     for events in sorted({sizes.small, sizes.mid, sizes.big, sizes.edit_doc}):
         ensure_log(events)
     env = child_env()
-    extra = dict(item.split("=", 1) for item in args.engine_env)
+    extra = dict(args.engine_env)
     env.update(extra)
     engine, engine_missing = find_engine(env)
     ctx = Context(sizes=sizes, engine=engine, env=env, figures={}, engine_missing=engine_missing)
