@@ -50,6 +50,17 @@ def test_garbage_bodies_do_not_stop_the_server(server: RawServer, body: bytes, b
 
 
 @pytest.mark.scenario("hostile protocol")
+def test_a_body_that_is_not_json_gets_a_parse_error(server: RawServer, board: Board) -> None:
+    """JSON-RPC answers an unparsable body with Parse error (-32700) and a null id."""
+    server.expect_box(None)  # type: ignore[arg-type]
+    server.send_bytes(frame(b"{not json"))
+    answer = server.wait_answer(None)  # type: ignore[arg-type]
+    assert error_of(answer) == -32700 and answer["id"] is None, answer
+    still_serving(server)
+    board.ran()
+
+
+@pytest.mark.scenario("hostile protocol")
 def test_unknown_methods_and_commands_get_their_errors(server: RawServer, board: Board) -> None:
     """Unknown methods: MethodNotFound; unknown commands and malformed command arguments: InvalidParams."""
     assert error_of(server.request_raw("astra/noSuchMethod", {})) == METHOD_NOT_FOUND
@@ -86,8 +97,6 @@ def test_out_of_range_positions_and_foreign_uris_are_harmless(server: RawServer,
 
 
 @pytest.mark.scenario("hostile protocol")
-@pytest.mark.xfail(strict=True, reason="server bug: a request whose params do not fit the method's shape "
-                   "(pygls fails to structure it) is logged but never answered; the client waits forever")
 def test_wrong_parameter_shapes_get_invalid_params(server: RawServer, board: Board) -> None:
     """textDocument/hover with {'x': 1} or a negative character is answered with InvalidParams."""
     board.ran()
@@ -99,8 +108,6 @@ def test_wrong_parameter_shapes_get_invalid_params(server: RawServer, board: Boa
 
 
 @pytest.mark.scenario("hostile protocol")
-@pytest.mark.xfail(strict=True, reason="server bug: requests after shutdown are never answered "
-                   "(LSP requires InvalidRequest); the client waits forever")
 def test_requests_after_shutdown_are_refused(server: RawServer, board: Board) -> None:
     """After shutdown every request gets InvalidRequest (-32600); exit then ends the process with 0."""
     board.ran()

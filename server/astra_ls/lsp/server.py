@@ -13,6 +13,7 @@ from astra_ls import __version__
 from astra_ls.lsp.checks import Checks
 from astra_ls.lsp.documents import OpenDocuments
 from astra_ls.lsp.lifecycle import Lifecycle
+from astra_ls.lsp.protocol import AstraProtocol
 from astra_ls.lsp.remote import RemoteStores
 from astra_ls.lsp.text_sync import TextSync
 from astra_ls.lsp.watching import StoreWatcher
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 
 class AstraServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("astra-ls", __version__)
+        super().__init__("astra-ls", __version__, protocol_cls=AstraProtocol)
         self.workspaces = Workspaces()
         self.documents = OpenDocuments()
         self.checks = Checks(self)
@@ -40,6 +41,8 @@ class AstraServer(LanguageServer):
             log.exception("could not log to the client: %s", message)
 
     def report_server_error(self, error: Exception, source: Any) -> None:
+        if isinstance(self.protocol, AstraProtocol) and self.protocol.answer_parse_error(error):
+            return
         # A failing handler must not take the server down or pester the user with pop-ups: the request
         # already carries the error; the details go to the output panel.
         details = "".join(traceback.format_exception(type(error), error, error.__traceback__)).strip()

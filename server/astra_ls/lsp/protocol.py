@@ -1,0 +1,62 @@
+"""JSON-RPC edge cases pygls leaves unanswered: every request gets an answer, as LSP requires.
+
+pygls logs a request whose params do not fit the method's shape and never responds, and ignores
+requests after `shutdown`; a client would wait forever. Here the first gets InvalidParams (-32602),
+the second InvalidRequest (-32600), and an unparsable body a Parse error (-32700, id null).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from lsprotocol.types import EXIT, ResponseError
+from pygls.exceptions import JsonRpcInvalidParams
+from pygls.protocol import LanguageServerProtocol
+
+INVALID_REQUEST, INVALID_PARAMS, PARSE_ERROR = -32600, -32602, -32700
+
+
+@dataclass(frozen=True, slots=True)
+class UnfitRequest:
+    """A request that could not be structured; answered with InvalidParams instead of handled."""
+
+    id: int | str
+    method: str
+    reason: str
+    jsonrpc: str = "2.0"
+
+
+class AstraProtocol(LanguageServerProtocol):
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        try:
+            return super().structure_message(data)
+        except JsonRpcInvalidParams as error:
+            if "id" in data and isinstance(data.get("method"), str):
+                reason = str(error.__cause__ or error).splitlines()[0]
+                return UnfitRequest(data["id"], data["method"], reason)
+            raise
+
+    def handle_message(self, message: Any) -> None:
+        if isinstance(message, UnfitRequest):
+            text = f"{message.method}: the params do not have the shape the method takes ({message.reason})"
+            self._send_response(message.id, error=ResponseError(INVALID_PARAMS, text))
+            return
+        is_request = getattr(message, "method", None) is not None and getattr(message, "id", None) is not None
+        if self._shutdown and is_request and message.method != EXIT:
+            text = f"{message.method}: the server is shutting down and takes no more requests"
+            self._send_response(message.id, error=ResponseError(INVALID_REQUEST, text))
+            return
+        super().handle_message(message)
+
+    def answer_parse_error(self, error: Exception) -> bool:
+        """Answer a body that is not JSON (the reader hands such errors to the server's error handler)."""
+        if not isinstance(error, json.JSONDecodeError):
+            return False
+        # sent as a plain dict: the typed message would drop the null id, which JSON-RPC requires here
+        self._send_data({"jsonrpc": "2.0", "id": None,
+                         "error": {"code": PARSE_ERROR, "message": f"the message body is not JSON: {error}"}})
+        return True
+
+
