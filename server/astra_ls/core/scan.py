@@ -193,19 +193,34 @@ def _lines_needing_care(data: bytes, ends: np.ndarray, lengths: np.ndarray, max_
     return sorted(set(marks))
 
 
+_NUMBER_END = np.zeros(256, bool)
+_NUMBER_END[list(b",}] \t\r\n")] = True
+_NUMBER_START = np.zeros(256, bool)
+_NUMBER_START[list(b":,[ \t-.")] = True
+
+
 def _risky_numbers(view: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Positions of runs of 19+ digits (maybe beyond 64 bits) and of 3-digit exponents (maybe beyond a
-    double): the decoder skips unknown fields without range checks, the precise path judges them."""
+    """Positions of runs of 19+ digits (maybe beyond 64 bits) and of numbers with a 3-digit exponent (maybe
+    beyond a double): the decoder skips unknown fields without range checks, the precise path judges them.
+    An exponent counts only where a JSON number can be (a structural character before its mantissa and
+    after its exponent), so hex ids like "3e7229c5" do not send their lines down the slow path."""
+    size = len(view)
     digit = (view >= 48) & (view <= 57)
     edges = np.diff(digit.view(np.int8), prepend=np.int8(0), append=np.int8(0))
     run_starts, run_ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
     long_runs = run_starts[(run_ends - run_starts) >= 19]
     exponent = np.flatnonzero((view | 0x20) == ord("e"))
-    exponent = exponent[(exponent > 0) & (exponent + 4 < len(view))]
+    exponent = exponent[(exponent > 0) & (exponent + 4 < size)]
     exponent = exponent[digit[exponent - 1]]
     first = exponent + 1 + ((view[exponent + 1] == ord("+")) | (view[exponent + 1] == ord("-")))
-    three = digit[first] & digit[np.minimum(first + 1, len(view) - 1)] & digit[np.minimum(first + 2, len(view) - 1)]
-    return long_runs, exponent[three]
+    three = digit[first] & digit[np.minimum(first + 1, size - 1)] & digit[np.minimum(first + 2, size - 1)]
+    exponent, first = exponent[three], first[three]
+    if not len(exponent):
+        return long_runs, exponent
+    after = run_ends[np.searchsorted(run_starts, first, "right") - 1]
+    before = run_starts[np.searchsorted(run_ends, exponent, "left")] - 1
+    number = _NUMBER_END[view[np.minimum(after, size - 1)]] & _NUMBER_START[view[np.maximum(before, 0)]]
+    return long_runs, exponent[number]
 
 
 _OPEN, _CLOSE = ord("{"), ord("}")
