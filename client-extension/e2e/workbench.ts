@@ -107,9 +107,19 @@ export class Workbench {
 
   private async openQuickInput(text: string): Promise<void> {
     await this.escape();
-    await this.page.keyboard.press('F1');
     const input = this.quickInput.locator('input').first();
-    await input.waitFor({ state: 'visible', timeout: LONG });
+    const deadline = Date.now() + LONG;
+    // F1 is lost when focus sits inside a webview's frame: focus the active tab and press again.
+    for (;;) {
+      await this.page.keyboard.press('F1');
+      try {
+        await input.waitFor({ state: 'visible', timeout: 5_000 });
+        break;
+      } catch (e) {
+        if (Date.now() > deadline) throw e;
+        await this.page.locator('.editor-group-container.active .tab.active').first().click({ timeout: 5_000 }).catch(() => undefined);
+      }
+    }
     await input.fill(text);
   }
 

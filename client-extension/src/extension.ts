@@ -9,6 +9,7 @@ import { countEvents } from './features/countEvents';
 import { compact, quarantine } from './features/maintenance';
 import { ProjectionDocuments } from './features/projection';
 import { queryEvents } from './features/queryEvents';
+import { RemoteStoreDocuments } from './features/remoteStores';
 import { StoreStatusBar } from './features/statusBar';
 import { TimelinePanel } from './features/timelinePanel';
 import { installPrivateServer } from './server/installer';
@@ -25,7 +26,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const projections = new ProjectionDocuments(server, active);
   const statusBar = new StoreStatusBar(server, active);
   const timeline = new TimelinePanel(server, active);
-  context.subscriptions.push(output, server, active, drafts, projections, statusBar, timeline);
+  const remotes = new RemoteStoreDocuments(server);
+  context.subscriptions.push(output, server, active, drafts, projections, statusBar, timeline, remotes);
 
   /** Palette commands report failures as one notification: never a stack trace, never silence. */
   const command = (id: string, run: (argument?: unknown) => Promise<unknown>): void => {

@@ -12,6 +12,11 @@ export interface StoreRef {
 }
 
 export function storeRefOf(uri: vscode.Uri): StoreRef | undefined {
+  // astra-remote://<remote>/<stream>: the stream is the store's name.
+  if (uri.scheme === 'astra-remote') {
+    const stream = uri.path.split('/').filter((p) => p !== '').pop();
+    return stream ? { uri: uri.toString(), name: stream.replace(/\.jsonl$/, '') } : undefined;
+  }
   if (uri.scheme !== 'file' || !isStorePath(uri.fsPath)) return undefined;
   return { uri: uri.toString(), name: storeNameOf(uri.fsPath) };
 }
@@ -38,7 +43,8 @@ export class ActiveStore implements vscode.Disposable {
 
   private update(editor: vscode.TextEditor | undefined): void {
     // Focus moving to a panel or a virtual document keeps the last store: the views still refer to it.
-    if (editor?.document.uri.scheme === 'file') {
+    const scheme = editor?.document.uri.scheme;
+    if (editor && (scheme === 'file' || scheme === 'astra-remote')) {
       this.current = storeRefOf(editor.document.uri);
       this.changed.fire(this.current);
     } else if (!this.current) {

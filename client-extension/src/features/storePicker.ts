@@ -7,7 +7,7 @@ import { type ListStoresAnswer, ServerCommand } from '../core/protocol';
 import { storeNameOf } from '../core/stores';
 import type { ServerSession } from '../server/session';
 import type { ActiveStore, StoreRef } from './activeStore';
-import { sameUri } from './activeStore';
+import { sameUri, storeRefOf } from './activeStore';
 
 /**
  * The store named in a command argument (`{store: uri}`), as the server's code lenses and hover
@@ -18,7 +18,7 @@ export function givenStore(argument: unknown): StoreRef | undefined {
   const store = (argument as { store?: unknown }).store;
   if (typeof store !== 'string' || store === '') return undefined;
   const uri = vscode.Uri.parse(store);
-  return { uri: store, name: storeNameOf(uri.fsPath) };
+  return storeRefOf(uri) ?? { uri: store, name: storeNameOf(uri.fsPath) };
 }
 
 export async function pickStore(

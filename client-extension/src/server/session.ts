@@ -41,6 +41,8 @@ export class ServerUnavailable extends Error {}
 export const DOCUMENT_SELECTOR = [
   { language: 'jsonl', pattern: '**/.astra/*.jsonl' },
   { scheme: 'file', pattern: '**/.astra/*.jsonl' },
+  // Remote stores, mirrored by the server as read-only virtual documents.
+  { scheme: 'astra-remote' },
 ];
 
 export class ServerSession implements vscode.Disposable {
@@ -103,6 +105,16 @@ export class ServerSession implements vscode.Disposable {
       throw new Error(`The server gave no answer to ${command}.`);
     }
     return answer as T;
+  }
+
+  /** A custom request (e.g. `astra/remoteDocument`); answers are returned as they come. */
+  async request<T>(method: string, params: Record<string, unknown>): Promise<T> {
+    if (!this.isRunning && !(await this.start())) {
+      throw new ServerUnavailable('The Astra language server is not running.');
+    }
+    const client = this.client;
+    if (!client) throw new ServerUnavailable('The Astra language server is not running.');
+    return client.sendRequest<T>(method, params);
   }
 
   dispose(): void {
