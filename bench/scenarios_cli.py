@@ -139,7 +139,8 @@ def baseline_rows(ctx: Context, log: Path, runs: dict[str, list[ChildRun]]) -> l
         ctx.figures[f"{key}_wall_s"] = wall
         peak = max(r.peak_rss_bytes for r in runs[key])
         rows.append(Row("-", name, f"{seconds(wall)} wall ({seconds(inner)} in loop), {megabytes(peak)} RSS",
-                        detail={"wall_s": wall, "inner_s": inner, "peak_rss": peak}))
+                        detail={"wall_s": wall, "inner_s": inner, "peak_rss": peak,
+                                "runs_wall_s": [r.wall_s for r in runs[key]]}))
     return rows
 
 
@@ -153,6 +154,7 @@ def check_rows(ctx: Context, log: Path, runs: dict[str, list[ChildRun]]) -> list
     return [
         verdict_row("1", name, figure, "<= 1.0x Node reference", wall / node, 1.0,
                     wall_s=wall, node_wall_s=node, problems=problems,
+                    runs_wall_s=[r.wall_s for r in runs["check"]],
                     problems_by_code=problems_by_code(runs["check"][-1])),
         verdict_row("1*", "check vs Python orjson loop (stretch)", figure, "<= 1.5x orjson loop",
                     wall / loop, 1.5, wall_s=wall, loop_wall_s=loop),
