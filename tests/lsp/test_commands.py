@@ -43,9 +43,13 @@ async def test_every_command_happy_path(workspace: Path) -> None:
         assert "bad line" in Path(moved["quarantinePath"]).read_text()
         assert "bad line" not in path.read_text()
         await editor.diagnostics(path, lambda d: len(d) == 0, "a clean store after quarantine")
+        await editor.until(lambda: [c for c in editor.store_changes if c["problems"] == 0],
+                           "astra/storeChanged after quarantine")
 
+        announced = len(editor.store_changes)
         compacted = await editor.command("astra.compact", {"store": uri})
         assert compacted["ok"] and compacted["compactedEvents"] == 4
+        await editor.until(lambda: len(editor.store_changes) > announced, "astra/storeChanged after compaction")
         assert (await editor.command("astra.count", {"store": uri}))["count"] == 4
 
 

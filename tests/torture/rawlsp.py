@@ -42,8 +42,11 @@ def server_unavailable() -> str | None:
 
 
 class RawServer:
-    def __init__(self, root: Path, *, trusted: bool = False, watch_by_client: bool = False) -> None:
+    def __init__(self, root: Path, *, trusted: bool = False, watch_by_client: bool = False,
+                 hold: frozenset[str] = frozenset()) -> None:
         self.root = root
+        self.hold = hold  # server requests left unanswered until the test answers them
+        self.held: list[dict[str, Any]] = []
         self.process = subprocess.Popen([*ASTRA_LS, "serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, env=child_env(), cwd=root)
         self._ids = itertools.count(1)
@@ -122,6 +125,11 @@ class RawServer:
 
     def _answer_server_request(self, message: dict[str, Any]) -> None:
         method = message["method"]
+        if method in self.hold:
+            with self.changed:
+                self.held.append(message)
+                self.changed.notify_all()
+            return
         result: Any = None
         if method == "workspace/configuration":
             result = [{} for _ in message["params"]["items"]]

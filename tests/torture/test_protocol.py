@@ -61,6 +61,31 @@ def test_a_body_that_is_not_json_gets_a_parse_error(server: RawServer, board: Bo
 
 
 @pytest.mark.scenario("hostile protocol")
+def test_a_late_answer_to_an_abandoned_request_is_not_an_error(workspace: Workspace, board: Board) -> None:
+    """A settings change cancels the start-up scan while its progress request waits for the client; the
+    client's answer arriving afterwards is dropped quietly, not reported as a server error."""
+    reason = server_unavailable()
+    if reason:
+        pytest.skip(reason)
+    workspace.write("s", b'{"type":"T","id":"1"}\n')
+    server = RawServer(workspace.root, hold=frozenset({"window/workDoneProgress/create"}))
+    try:
+        server.initialize()
+        server.wait_for(lambda: bool(server.held), "the scan's progress request")
+        server.notify("workspace/didChangeConfiguration", {"settings": {}})
+        still_serving(server)  # the reload (and the cancellation) happened before this answer
+        for request in server.held:
+            server.send({"id": request["id"], "result": None})
+        still_serving(server)
+        errors = [n for n in server.notifications
+                  if n.get("method") == "window/logMessage" and n["params"]["type"] == 1]
+        assert errors == [], errors
+    finally:
+        server.kill()
+    board.ran()
+
+
+@pytest.mark.scenario("hostile protocol")
 def test_unknown_methods_and_commands_get_their_errors(server: RawServer, board: Board) -> None:
     """Unknown methods: MethodNotFound; unknown commands and malformed command arguments: InvalidParams."""
     assert error_of(server.request_raw("astra/noSuchMethod", {})) == METHOD_NOT_FOUND

@@ -64,8 +64,11 @@ class Checks:
             checked = Checked(store.problems(stream), analysis.event_count(), store.config.max_problems_per_file)
             return change, checked
 
-    async def check_disk(self, located: Located, announce: bool = True) -> None:
-        """Re-check a store file after a change on disk; the open buffer (if any) keeps its diagnostics."""
+    async def check_disk(self, located: Located, announce: bool = True, changed: bool = False) -> None:
+        """Re-check a store file after a change on disk; the open buffer (if any) keeps its diagnostics.
+
+        `changed`: the caller knows the store changed (its own command already brought the engine up to
+        date, so the engine sees nothing new) and the change must still be announced."""
         try:
             change, checked = await self.run(lambda: self._check_disk(located))
         except OSError as error:
@@ -83,7 +86,7 @@ class Checks:
         if open_doc is None:
             self.counts[uri] = (checked.events, len(checked.problems))
             self.publish(uri, to_diagnostics(uri, checked.problems, checked.limit))
-        if announce and change is not Change.UNCHANGED:
+        if announce and (changed or change is not Change.UNCHANGED):
             self.server.protocol.notify(STORE_CHANGED, counts_payload(uri, checked.events, len(checked.problems)))
 
     async def scan_all(self) -> None:

@@ -47,7 +47,7 @@ class Commands:
         if command in CHANGING and path is not None and answer.get("ok"):
             located = self.server.workspaces.locate_path(path)
             if located is not None:
-                await self.server.checks.check_disk(located)
+                await self.server.checks.check_disk(located, changed=True)
         return answer
 
     @staticmethod

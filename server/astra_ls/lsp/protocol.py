@@ -1,4 +1,5 @@
-"""JSON-RPC edge cases pygls leaves unanswered: every request gets an answer, as LSP requires.
+"""JSON-RPC edge cases pygls gets wrong: every request gets an answer, as LSP requires, and a late
+answer to a request the server gave up on is dropped quietly.
 
 pygls logs a request whose params do not fit the method's shape and never responds, and ignores
 requests after `shutdown`; a client would wait forever. Here the first gets InvalidParams (-32602),
@@ -49,6 +50,15 @@ class AstraProtocol(LanguageServerProtocol):
             self._send_response(message.id, error=ResponseError(INVALID_REQUEST, text))
             return
         super().handle_message(message)
+
+    def _handle_response(self, msg_id: Any, result: Any | None = None, error: ResponseError | None = None) -> None:
+        # The client's answer to a request of ours that we stopped waiting for (a settings reload cancels
+        # the running scan, and with it its pending progress request): nothing to deliver, not an error.
+        future = self._request_futures.get(msg_id)
+        if future is not None and future.cancelled():
+            self._request_futures.pop(msg_id, None)
+            return
+        super()._handle_response(msg_id, result, error)
 
     def answer_parse_error(self, error: Exception) -> bool:
         """Answer a body that is not JSON (the reader hands such errors to the server's error handler)."""
