@@ -239,7 +239,7 @@ def damage_single_quotes(event: Event, state: GenState) -> bytes:
 
 
 def damage_array(event: Event, state: GenState) -> bytes:
-    return dumps([event["type"], event["id"], event["timestamp"]])
+    return orjson.dumps([event["type"], event["id"], event["timestamp"]])
 
 
 def damage_number(event: Event, state: GenState) -> bytes:

@@ -75,7 +75,7 @@ class LspClient:
         }
         result = self.request("initialize", params, timeout_s=timeout_s)
         self.notify("initialized", {})
-        return result
+        return result if isinstance(result, dict) else {}
 
     def close(self, timeout_s: float = 5.0) -> None:
         if self._closed:
