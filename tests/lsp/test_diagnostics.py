@@ -136,3 +136,18 @@ async def test_pull_diagnostics_for_open_documents(workspace: Path) -> None:
             lsp.TextDocumentIdentifier(uri), previous_result_id=report.result_id))
         assert isinstance(fixed, lsp.RelatedFullDocumentDiagnosticReport)
         assert list(fixed.items) == []
+
+
+async def test_unicode_line_separators_inside_strings_do_not_shift_edits(workspace: Path) -> None:
+    """U+2028, U+2029 and U+0085 are legal inside JSON strings and are not line breaks for LSP: an edit
+    below such a line lands on the line the editor means."""
+    odd = message(1, "one\u2028two\u2029three\x85four")
+    path = write_store(workspace, "conversation", [odd, message(2), message(3)])
+    async with start_editor(workspace) as editor:
+        await editor.diagnostics(path, lambda d: len(d) == 0)
+        editor.open(path)
+        editor.edit(path, (2, 0), (2, 1), "x")  # break line 3 (0-based 2) in the buffer
+        found = await editor.diagnostics(path, lambda d: codes(d) == ["ASTRA001"])
+        assert found[0].range.start.line == 2
+        editor.edit(path, (2, 0), (2, 1), "{")
+        await editor.diagnostics(path, lambda d: len(d) == 0, "the repaired buffer")

@@ -9,12 +9,14 @@ the second InvalidRequest (-32600), and an unparsable body a Parse error (-32700
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from lsprotocol.types import EXIT, ResponseError
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.protocol import LanguageServerProtocol
+from pygls.workspace import TextDocument, Workspace
 
 INVALID_REQUEST, INVALID_PARAMS, PARSE_ERROR = -32600, -32602, -32700
 
@@ -29,7 +31,36 @@ class UnfitRequest:
     jsonrpc: str = "2.0"
 
 
+# LSP's line breaks are \r\n, \n and \r only; str.splitlines (which pygls uses) also breaks on U+2028,
+# U+2029, U+0085 and a few control characters, all legal inside JSON strings.
+_LSP_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+
+
+class LspLinesDocument(TextDocument):
+    @property
+    def lines(self) -> tuple[str, ...]:
+        return tuple(_LSP_LINE.findall(self.source))
+
+
+class LspLinesWorkspace(Workspace):
+    def _create_text_document(self, doc_uri: str, source: str | None = None, version: int | None = None,
+                              language_id: str | None = None) -> TextDocument:
+        return LspLinesDocument(doc_uri, source=source, version=version, language_id=language_id,
+                                sync_kind=self._sync_kind, position_codec=self._position_codec)
+
+
 class AstraProtocol(LanguageServerProtocol):
+    @property
+    def _workspace(self) -> Workspace | None:
+        return self.__dict__.get("_lsp_workspace")
+
+    @_workspace.setter
+    def _workspace(self, value: Workspace | None) -> None:
+        # pygls builds its Workspace inside `initialize`; give it documents that split lines as LSP does
+        if value is not None and type(value) is Workspace:
+            value.__class__ = LspLinesWorkspace
+        self.__dict__["_lsp_workspace"] = value
+
     def structure_message(self, data: dict[str, Any]) -> Any:
         try:
             return super().structure_message(data)
