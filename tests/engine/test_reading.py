@@ -47,6 +47,14 @@ def test_malformed_json_message_says_what_was_expected() -> None:
     assert "trailing comma" in verdict.problems[0].message
 
 
+@pytest.mark.parametrize(("raw", "column"), [(b'{"a" 1}', 6), (b'{"a"{}}', 5)])
+def test_malformed_json_message_keeps_a_quoted_colon(raw: bytes, column: int) -> None:
+    """The parser's reason is quoted whole (its own ':' included); only its trailing position is dropped."""
+    verdict = check_line(raw, 0, GENERIC)
+    assert verdict.problems[0].message == \
+        f"malformed JSON: unexpected character, expected ':' after key (at column {column})"
+
+
 @pytest.mark.parametrize(
     ("raw", "where"),
     [

@@ -26,6 +26,7 @@ BOM = b"\xef\xbb\xbf"
 INT64_MIN, UINT64_MAX = -(2**63), 2**64 - 1
 BIG_INT = re.compile(rb"-?\d{19,}")
 _ORJSON_POS = re.compile(r"\(char (\d+)\)")
+_ORJSON_WHERE = re.compile(r": line \d+ column \d+ \(char \d+\)$")  # the position orjson appends
 _WS = b" \t\r\n"
 
 
@@ -124,7 +125,7 @@ def _malformed(text: str, lead: int, raw: bytes, line: int, reason: str) -> Prob
     char = min(int(match.group(1)), len(text)) if match else 0
     start = utf16_col_of_byte(raw, lead) + utf16_col_of_char(text, char)
     end = utf16_col_of_byte(raw, len(raw.rstrip(b"\r")))
-    detail = reason.split(":", 1)[0] if match else reason
+    detail = _ORJSON_WHERE.sub("", reason)
     width = utf16_col_of_byte(raw, len(raw))  # at least one unit wide, but never past the line's end
     return make_problem("ASTRA001", line, start, min(max(end, start + 1), width),
                         f"malformed JSON: {detail} (at column {start + 1})", data={"reason": detail})
