@@ -9,13 +9,15 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+import threading
 from pathlib import Path
 
 from astra_ls.core.analysis import AnalysisRules, StoreAnalysis
 from astra_ls.core.blocks import iter_blocks
 
 MIN_PARALLEL_BYTES = 32 * 1024 * 1024
-_job: tuple[Path, AnalysisRules] | None = None  # what forked workers scan
+_job: tuple[Path, AnalysisRules] | None = None  # what forked workers scan (set only while they are forked)
+_forking = threading.Lock()  # one pool forked at a time: each inherits its own `_job`
 
 
 def worker_count(size: int) -> int:
@@ -74,13 +76,20 @@ def scan_parallel(path: Path, rules: AnalysisRules, size: int) -> StoreAnalysis 
     if len(points) < 2:
         return None
     bounds = [(start, end) for start, end in zip(points[1:], [*points[2:], size], strict=True)]
-    _job = (path, rules)
-    try:
-        with multiprocessing.get_context("fork").Pool(len(bounds), initializer=_quiet_worker) as pool:
-            pending = pool.map_async(_scan_part, bounds)
-            head = scan_range(path, rules, 0, points[1])
-            for part in pending.get():
-                head.adopt(part)
-    finally:
-        _job = None
+    with _forking:
+        _job = (path, rules)
+        stdin = sys.stdin
+        # A forked process starts by closing its copy of sys.stdin; if another thread was blocked reading
+        # it at the fork (a language server's message reader always is), the copy's lock is held forever
+        # and the worker hangs. Workers never read stdin: they are forked without one.
+        sys.stdin = None
+        try:
+            pool = multiprocessing.get_context("fork").Pool(len(bounds), initializer=_quiet_worker)
+        finally:
+            sys.stdin, _job = stdin, None
+    with pool:
+        pending = pool.map_async(_scan_part, bounds)
+        head = scan_range(path, rules, 0, points[1])
+        for part in pending.get():
+            head.adopt(part)
     return head
