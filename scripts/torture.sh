@@ -6,9 +6,27 @@ PY="${PYTHON:-.venv/bin/python}"
 REPORT="$(mktemp -t astra-torture-XXXXXX.json)"
 ASTRA_SOAK=1 ASTRA_TORTURE_REPORT="$REPORT" "$PY" -m pytest tests/torture -q -p no:cacheprovider "$@"
 status=$?
-"$PY" - "$REPORT" <<'PYEOF'
-import json, sys
-rows = json.load(open(sys.argv[1]))
+# Coverage-guided fuzzing of the reader's entry points, when atheris is installed (ASTRA_FUZZ_SECONDS, default 60).
+FUZZ_LOG="$(mktemp -t astra-fuzz-XXXXXX.log)"
+FUZZ_DIR="$(mktemp -d -t astra-fuzz-XXXXXX)"
+fuzz_status=skipped
+if "$PY" -c "import atheris" 2>/dev/null; then
+  PYTHONPATH="server${PYTHONPATH:+:$PYTHONPATH}" "$PY" tests/fuzz/fuzz_reader.py \
+    -max_total_time="${ASTRA_FUZZ_SECONDS:-60}" -dict=tests/fuzz/json.dict -artifact_prefix="$FUZZ_DIR/" \
+    "$FUZZ_DIR" tests/fuzz/seeds >"$FUZZ_LOG" 2>&1
+  fuzz_status=$?
+  [ "$fuzz_status" -eq 0 ] || status=1
+fi
+"$PY" - "$REPORT" "$fuzz_status" "$FUZZ_LOG" <<'PYEOF'
+import json, re, sys
+rows = json.load(open(sys.argv[1])) if open(sys.argv[1]).read().strip() else []
+fuzz_status, log = sys.argv[2], open(sys.argv[3], errors="replace").read()
+done = re.findall(r"Done (\d+)", log)
+rows.append({"scenario": "fuzz: reader (atheris)", "test": "tests/fuzz/fuzz_reader.py",
+             "checked": "check_line, block scanner, splice: no crash, lines accounted once, malformed iff RFC 8259",
+             "runs": int(done[-1]) if done else 0,
+             "outcome": {"skipped": "skipped", "0": "passed"}.get(fuzz_status, "failed"),
+             "failure": "\n".join(l for l in log.splitlines() if "Error" in l or "==" in l)[-300:]})
 by = {}
 for r in rows:
     key = r["scenario"]
@@ -30,5 +48,5 @@ bad = [r for r in rows if r["outcome"] == "failed" or r["outcome"].startswith("e
 for r in bad:
     print(f"FAILED {r['scenario']} :: {r['test']}: {r['failure']}")
 PYEOF
-rm -f "$REPORT"
+rm -rf "$REPORT" "$FUZZ_LOG" "$FUZZ_DIR"
 exit $status
