@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 from lsprotocol import types as lsp
@@ -151,3 +154,22 @@ async def test_unicode_line_separators_inside_strings_do_not_shift_edits(workspa
         assert found[0].range.start.line == 2
         editor.edit(path, (2, 0), (2, 1), "{")
         await editor.diagnostics(path, lambda d: len(d) == 0, "the repaired buffer")
+
+
+async def test_a_store_big_enough_for_a_parallel_scan_gets_its_diagnostics(workspace: Path) -> None:
+    """Over 64 MB the CLI scans on every core; the server is threaded, where a forked scan worker can wait
+    forever on a lock another thread held at the fork: the server must still finish its first scan and
+    report what `astra-ls check` reports."""
+    path = workspace / ".astra" / "conversation.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    generator = Path(__file__).parents[2] / "bench" / "generate.py"
+    subprocess.run([sys.executable, str(generator), "--events", "520000", "--out", str(path)], check=True,
+                   capture_output=True, timeout=120)
+    checked = subprocess.run([sys.executable, "-m", "astra_ls", "check", str(path), "--format", "json"],
+                             capture_output=True, timeout=120)
+    expected = json.loads(checked.stdout)["files"][0]["problems"]
+    assert len(expected) > 100
+    async with start_editor(workspace) as editor:
+        found = await editor.diagnostics(path, lambda d: len(d) > 100, "diagnostics of a 70 MB store")
+        first = [(p["code"], p["line"] - 1) for p in expected][:100]
+        assert [(str(d.code), d.range.start.line) for d in found][:100] == first
