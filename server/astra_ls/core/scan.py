@@ -7,6 +7,7 @@ to be appended to the compact arrays of a `StoreAnalysis`.
 
 from __future__ import annotations
 
+import re
 from array import array
 from dataclasses import dataclass, field
 from operator import attrgetter
@@ -21,6 +22,8 @@ from astra_ls.schemas.fastpath import FastDecoder
 
 BATCH = 128
 LEAF = 4
+SMALL_BLOCK = 16 * 1024
+_RISKY_NUMBER = re.compile(rb"\d{19}|\d[eE][+-]?\d{3}")  # over-approximates `_risky_numbers`, for short blocks
 class TypeTable:
     """Event type names interned to small integers (0: no type)."""
 
@@ -88,6 +91,14 @@ class BlockScanner:
         out.offsets.frombytes((starts + base).astype(np.int64).tobytes())
         if self.fast is None:
             self._slow_range(0, len(ends), out)
+            return
+        if len(data) < SMALL_BLOCK:  # an append or an edit: array set-up would cost more than the lines
+            for index in range(len(ends)):
+                raw = data[starts[index] : ends[index]]
+                if _line_needs_care(raw, self.rules.max_line_bytes):
+                    self._add_slow(index, out)
+                else:
+                    self._one_line(index, out)
             return
         odd = _lines_needing_care(data, ends, ends - starts, self.rules.max_line_bytes, base == 0)
         first = 0
@@ -174,6 +185,20 @@ def _id_keys(values: list[Any]) -> list[int]:
     if set(map(type, values)) <= {str}:
         return list(map(hash, values))
     return [id_key(v) for v in values]
+
+
+def _line_needs_care(raw: bytes, max_line: int) -> bool:
+    """`_lines_needing_care` for one line, without arrays (a BOM fails the framing test)."""
+    if len(raw) > max_line or b"\r" in raw or raw[:1] != b"{" or raw[-1:] != b"}":
+        return True
+    if _RISKY_NUMBER.search(raw):
+        return True
+    if not raw.isascii():
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return True
+    return False
 
 
 def _lines_needing_care(data: bytes, ends: np.ndarray, lengths: np.ndarray, max_line: int,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +57,7 @@ class FileEventStore(EventStore):
         self._followed: dict[str, FollowedFile] = {}
         self._setups: dict[str, StreamSetup] = {}
         self._replayers: dict[str, Replayer] = {}
+        self._paths: dict[str, tuple[tuple[int, int], Path]] = {}
 
     # --- names and paths ----------------------------------------------------------------------------
 
@@ -94,11 +97,29 @@ class FileEventStore(EventStore):
         return name
 
     def path_of(self, stream: str) -> Path:
+        """The stream's file, confined to `.astra/`. A checked path is reused while `.astra` is the same
+        real directory (one lstat); the file itself is opened for writing with O_NOFOLLOW."""
+        cached = self._paths.get(stream)
+        if cached is not None and self._astra_identity() == cached[0]:
+            return cached[1]
         if "/" not in stream:
-            return stream_path(self.root, stream)
-        for part in stream.split("/"):
-            check_stream_name(part)
-        return confine(self.root, astra_dir(self.root) / f"{stream}.jsonl")
+            path = stream_path(self.root, stream)
+        else:
+            for part in stream.split("/"):
+                check_stream_name(part)
+            path = confine(self.root, astra_dir(self.root) / f"{stream}.jsonl")
+        identity = self._astra_identity()
+        if identity is not None:
+            self._paths[stream] = (identity, path)
+        return path
+
+    def _astra_identity(self) -> tuple[int, int] | None:
+        """(device, inode) of `.astra` when it is a real directory, not a link."""
+        try:
+            info = os.lstat(self.root / ASTRA_DIR)
+        except OSError:
+            return None
+        return (info.st_dev, info.st_ino) if stat.S_ISDIR(info.st_mode) else None
 
     def uri_of(self, stream: str) -> str:
         return self.path_of(stream).absolute().as_uri()
@@ -182,19 +203,26 @@ class FileEventStore(EventStore):
         stream = self.resolve(stream)
         data = self._validated_line(stream, event)
         path = self.path_of(stream)
-        if not self.root.is_dir():
-            return Refused("STORE_NOT_FOUND", f"workspace {self.root} does not exist")
-        path.parent.mkdir(exist_ok=True)
+        if stream not in self._paths:
+            if not self.root.is_dir():
+                return Refused("STORE_NOT_FOUND", f"workspace {self.root} does not exist")
+            path.parent.mkdir(exist_ok=True)
         with stream_lock(path):
-            analysis = self.analysis(stream) if path.exists() else None
+            analysis = self.analysis(stream) if self._exists(stream, path) else None
             count = analysis.event_count() if analysis else 0
             if expected_count is not None and expected_count != count:
                 return Refused("EXPECTED_COUNT_MISMATCH",
                                f"{stream} has {count} events, not the expected {expected_count}: "
                                "another writer appended first; re-read and retry",
                                {"expected": expected_count, "actual": count})
-            write_line(path, data)
-        return Appended(str(path), (analysis.line_count if analysis else 0) + 1, count + 1)
+            line = (analysis.line_count if analysis else 0) + 1
+            offset, written, after = write_line(path, data)
+            self.followed(stream).note_own_append(offset, written, after)
+        return Appended(str(path), line, count + 1)
+
+    def _exists(self, stream: str, path: Path) -> bool:
+        followed = self._followed.get(stream)
+        return (followed is not None and followed.analysis is not None) or path.exists()
 
     def _validated_line(self, stream: str, event: Any) -> bytes:
         if not isinstance(event, dict):
@@ -212,12 +240,19 @@ class FileEventStore(EventStore):
             raise StoreError("INVALID_EVENT", f"event is not JSON-serialisable: {error}") from None
 
 
-def write_line(path: Path, data: bytes) -> None:
-    """Append one line in one write, after a newline if the file ends torn, then fsync.
+def write_line(path: Path, data: bytes) -> tuple[int, bytes, os.stat_result]:
+    """Append one line in one write, after a newline if the file ends torn, then fsync; answers where the
+    bytes went, the bytes written and the file's stat after the write.
 
     Callers hold the stream lock. On failure the file is cut back to its old size: nothing half-written.
+    O_NOFOLLOW: a store that became a link since its path was checked is refused, not written through.
     """
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise PathRefused(f"{path} is a symbolic link: astra-ls never writes through one") from None
+        raise
     try:
         size = os.fstat(fd).st_size
         if size and os.pread(fd, 1, size - 1) != b"\n":
@@ -230,5 +265,6 @@ def write_line(path: Path, data: bytes) -> None:
         except OSError:
             os.ftruncate(fd, size)
             raise
+        return size, data, os.fstat(fd)
     finally:
         os.close(fd)

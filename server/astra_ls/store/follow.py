@@ -66,6 +66,16 @@ class FollowedFile:
         self.rescan(stamp)
         return Change.RESCANNED
 
+    def note_own_append(self, offset: int, data: bytes, after: os.stat_result) -> None:
+        """Take in bytes this process just appended (under the stream lock) without reading them back."""
+        analysis = self.analysis
+        known = self.stamp is not None and self.stamp.inode == after.st_ino
+        if analysis is None or not known or analysis.size != offset or not analysis.terminated:
+            return  # the next refresh reads the new tail from the disk
+        analysis.feed([Block(offset, data)])
+        self._signature = (self._signature + data)[-SIGNATURE_BYTES:]
+        self.stamp = FileStamp(after.st_ino, after.st_size, after.st_mtime_ns)
+
     def _grew_in_place(self, stamp: FileStamp) -> bool:
         if self.analysis is None or self.stamp is None or stamp.inode != self.stamp.inode:
             return False

@@ -16,8 +16,11 @@ from pathlib import Path
 @contextmanager
 def stream_lock(store: Path) -> Iterator[None]:
     locks = store.parent / ".locks"
-    locks.mkdir(exist_ok=True)
-    fd = os.open(locks / f"{store.name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(locks / f"{store.name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except FileNotFoundError:
+        locks.mkdir(exist_ok=True)
+        fd = os.open(locks / f"{store.name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
