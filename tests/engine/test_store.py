@@ -122,6 +122,35 @@ def test_a_symlink_out_of_astra_is_refused(workspace: Workspace, tmp_path: Path)
         workspace.store().path_of("linked")
 
 
+def test_a_store_swapped_for_a_link_after_its_first_append_is_refused(workspace: Workspace,
+                                                                    tmp_path: Path) -> None:
+    """The checked path of a stream is reused between appends; a link put in its place meanwhile is
+    still never written through."""
+    store = workspace.store()
+    assert store.append("swapped", {"id": "a"}).ok
+    outside = tmp_path / "outside.jsonl"
+    outside.write_bytes(b"")
+    workspace.path("swapped").unlink()
+    workspace.path("swapped").symlink_to(outside)
+    answer = store.append("swapped", {"id": "b"}).to_json()
+    assert answer["code"] == "PATH_REFUSED", answer
+    assert outside.read_bytes() == b""
+
+
+def test_an_astra_folder_swapped_for_a_link_after_an_append_is_refused(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    root = tmp_path / "ws3"
+    (root / ".astra").mkdir(parents=True)
+    store = FileEventStore(root)
+    assert store.append("feed", {"id": "a"}).ok
+    (root / ".astra").rename(root / "old-astra")
+    (root / ".astra").symlink_to(elsewhere)
+    answer = store.append("feed", {"id": "b"}).to_json()
+    assert answer["code"] == "PATH_REFUSED", answer
+    assert list(elsewhere.iterdir()) == []
+
+
 def test_an_astra_folder_linked_out_of_the_workspace_is_refused(tmp_path: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
