@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from lsp_client import LspClient, LspError, Received, file_uri, is_diagnostics_for
+from lsp_client import LspClient, LspError, Received, file_uri, is_diagnostics_for, same_uri
 from measure import median
 from report import MISS, NA, PASS, Row, not_available, seconds, verdict_row
 from scenarios_cli import append_one_cli, label, run_check
@@ -209,7 +209,9 @@ def count_command(client: LspClient) -> tuple[float, int]:
 
 
 def recheck_after_append(ctx: Context, client: LspClient, workspace: Path, tag: str) -> float:
-    """Another process appends one event; time until the server republishes that store's diagnostics.
+    """Another process appends one event; time until the server has re-checked that store: its new
+    diagnostics, or (when they did not change, and the server does not resend them) its
+    `astra/storeChanged` notification with the new counts.
 
     The clock starts when the appending process has exited, and the file-watcher notification an
     editor would forward is sent at once (a server with its own watcher may answer even earlier).
@@ -219,8 +221,15 @@ def recheck_after_append(ctx: Context, client: LspClient, workspace: Path, tag: 
     append_one_cli(ctx, workspace, tag)
     appended_at = time.perf_counter()
     client.notify("workspace/didChangeWatchedFiles", {"changes": [{"uri": uri, "type": 2}]})
-    got = wait_diagnostics(client, uri, since=since, timeout_s=REPLY_TIMEOUT_S)
+    got = client.wait_for(lambda m: is_diagnostics_for(uri)(m) or _store_changed(uri, m), REPLY_TIMEOUT_S,
+                          since=since)
     return got.at - appended_at
+
+
+def _store_changed(uri: str, message: Any) -> bool:
+    params = message.get("params") if isinstance(message, dict) else None
+    return (message.get("method") == "astra/storeChanged" and isinstance(params, dict)
+            and same_uri(str(params.get("uri", "")), uri))
 
 
 def change_figures(ctx: Context, events: int) -> ChangeFigures:

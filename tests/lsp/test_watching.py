@@ -47,6 +47,23 @@ async def test_client_watched_files_follow_appends_creations_and_deletions(works
         await editor.diagnostics(created, lambda d: len(d) == 0, "cleared diagnostics of a deleted store")
 
 
+async def test_an_append_that_changes_no_problem_is_announced_but_not_republished(workspace: Path) -> None:
+    """A valid event appended to a store changes its counts, not its problems: the client hears
+    astra/storeChanged, and the unchanged diagnostics are not sent again (a big store's list is large)."""
+    path = write_store(workspace, "conversation", [message(1), "not json", message(2)])
+    uri = path.as_uri()
+    async with start_editor(workspace, watch=True) as editor:
+        published = await editor.diagnostics(path, lambda d: len(d) == 1)
+        append_line(path, message(3))
+        editor.watched(path, lsp.FileChangeType.Changed)
+        await editor.until(lambda: [c for c in editor.store_changes if c["events"] == 3], "the append's announcement")
+        assert editor.client.diagnostics[uri] is published, "unchanged diagnostics were sent again"
+        append_line(path, "[4]")
+        editor.watched(path, lsp.FileChangeType.Changed)
+        found = await editor.diagnostics(path, lambda d: len(d) == 2, "a new problem, published")
+        assert [str(d.code) for d in found] == ["ASTRA001", "ASTRA002"]
+
+
 async def test_without_client_watching_the_server_polls(workspace: Path) -> None:
     path = write_store(workspace, "conversation", [message(1)])
     async with start_editor(workspace, watch=False) as editor:

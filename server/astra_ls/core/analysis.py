@@ -48,6 +48,7 @@ class StoreAnalysis:
         self.duplicates = DuplicateIds()
         self.order = TimeOrder()
         self._type_counts: Counter[int] = Counter()
+        self._cross_cache: dict[tuple[str, int, int], Problem] = {}  # emptied whenever lines change in place
 
     # --- building -----------------------------------------------------------------------------------
 
@@ -121,6 +122,7 @@ class StoreAnalysis:
 
     def finish_full_scan(self) -> None:
         """After a scan from byte 0: index cross-line facts in bulk (cheaper than line by line)."""
+        self._cross_cache.clear()
         mask = self.event_mask()
         if self.rules.unique_ids:
             self.duplicates.rebuild(self.id_hashes, mask)
@@ -135,6 +137,7 @@ class StoreAnalysis:
 
     def truncate(self, line: int) -> None:
         """Forget line `line` and everything after it."""
+        self._cross_cache.clear()
         if line >= self.line_count:
             return
         for index in range(line, self.line_count):
@@ -231,13 +234,22 @@ class StoreAnalysis:
     def problems(self, read: ReadRange) -> list[Problem]:
         """All problems, in line order; cross-line ones read the lines they name to point at them."""
         found = [p for line in sorted(self.line_problems) for p in self.line_problems[line]]
-        found.extend(self._duplicate_problem(line, first, read)
+        found.extend(self._cross("dup", line, first, read, self._duplicate_problem)
                      for line, first in self.duplicates.duplicates.items())
-        found.extend(self._order_problem(line, previous, read)
+        found.extend(self._cross("order", line, previous, read, self._order_problem)
                      for line, previous in self.order.backwards.items())
         if not self.terminated and self.offsets:
             found.append(self._missing_newline(read))
         found.sort(key=lambda p: (p.line, p.start))
+        return found
+
+    def _cross(self, kind: str, line: int, other: int, read: ReadRange,
+               build: Callable[[int, int, ReadRange], Problem]) -> Problem:
+        """A cross-line problem, built once: it reads both lines, which only a rescan or an edit changes."""
+        key = (kind, line, other)
+        found = self._cross_cache.get(key)
+        if found is None:
+            found = self._cross_cache[key] = build(line, other, read)
         return found
 
     def problems_on(self, line: int, read: ReadRange) -> list[Problem]:

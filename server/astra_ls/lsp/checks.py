@@ -48,6 +48,7 @@ class Checks:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._flush_locks: dict[str, asyncio.Lock] = {}
         self.counts: dict[str, tuple[int, int]] = {}  # (events, problems) of each store's latest check
+        self._sent: dict[str, tuple[tuple[int, bool], list[Problem]]] = {}  # what each URI last got
 
     async def run(self, work: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.pool, work)
@@ -85,7 +86,7 @@ class Checks:
             return
         if open_doc is None:
             self.counts[uri] = (checked.events, len(checked.problems))
-            self.publish(uri, to_diagnostics(uri, checked.problems, checked.limit))
+            self.publish_problems(uri, checked.problems, checked.limit)
         if announce and (changed or change is not Change.UNCHANGED):
             self.server.protocol.notify(STORE_CHANGED, counts_payload(uri, checked.events, len(checked.problems)))
 
@@ -154,7 +155,7 @@ class Checks:
             checked = await self.run(lambda: self._check_buffer(doc, text, region, whole))
         if self.server.documents.get(uri) is doc:  # dropped if it was closed meanwhile
             self.counts[uri] = (checked.events, len(checked.problems))
-            self.publish(uri, to_diagnostics(uri, checked.problems, checked.limit), open_doc=True, refresh=refresh)
+            self.publish_problems(uri, checked.problems, checked.limit, open_doc=True, refresh=refresh)
 
     @staticmethod
     def _check_buffer(doc: OpenDocument, text: str, region: Region | None, whole: bool) -> Checked:
@@ -169,12 +170,24 @@ class Checks:
         self._generation.pop(uri, None)
         self._tasks.pop(uri, None)
         self._flush_locks.pop(uri, None)
+        self._sent.pop(uri, None)
         self.reports.forget(uri)
 
     # --- transport ----------------------------------------------------------------------------------
 
+    def publish_problems(self, uri: str, problems: list[Problem], limit: int, open_doc: bool = False,
+                         refresh: bool = False) -> None:
+        """Publish unless the editor already has exactly these problems (an append of a valid event
+        changes none of a million-line store's diagnostics: sending them all again is wasted work)."""
+        sent = self._sent.get(uri)
+        if sent is not None and sent[0] == (limit, open_doc) and sent[1] == problems:
+            return
+        self.publish(uri, to_diagnostics(uri, problems, limit), open_doc, refresh)
+        self._sent[uri] = ((limit, open_doc), problems)
+
     def publish(self, uri: str, diagnostics: list[lsp.Diagnostic], open_doc: bool = False,
                 refresh: bool = False) -> None:
+        self._sent.pop(uri, None)
         if open_doc and self.pull:
             self.reports.store(uri, diagnostics)
             if refresh and self.refresh_support:
