@@ -39,7 +39,12 @@ _LSP_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 class LspLinesDocument(TextDocument):
     @property
     def lines(self) -> tuple[str, ...]:
-        return tuple(_LSP_LINE.findall(self.source))
+        source = self.source
+        lines = source.splitlines(True)
+        breaks = source.count("\n") + source.count("\r") - source.count("\r\n")
+        if len(lines) == breaks + (0 if not lines or lines[-1][-1:] in "\r\n" else 1):
+            return tuple(lines)  # only LSP's own line breaks: C-speed splitting gives the same lines
+        return tuple(_LSP_LINE.findall(source))
 
 
 class LspLinesWorkspace(Workspace):
