@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from astra_ls.projections.base import Event, Projector, State
+from astra_ls.projections.base import Event, State, dispatching_projector
 
 
 def initial() -> State:
@@ -63,13 +63,4 @@ _HANDLERS = {
     "TaskCompleted": _completed,
 }
 
-
-def apply(state: State, event: Event) -> State:
-    handler = _HANDLERS.get(str(event.get("type")))
-    if handler is not None:
-        handler(state, event)
-    state["events"] += 1
-    return state
-
-
-PROJECTOR = Projector("agent", initial, apply)
+PROJECTOR = dispatching_projector("agent", initial, _HANDLERS)

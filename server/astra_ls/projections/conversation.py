@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from astra_ls.projections.base import Event, Projector, State
+from astra_ls.projections.base import Event, State, dispatching_projector
 
 
 def initial() -> State:
@@ -89,13 +89,4 @@ _HANDLERS = {
     "ToolCallCompleted": _tool_completed,
 }
 
-
-def apply(state: State, event: Event) -> State:
-    handler = _HANDLERS.get(str(event.get("type")))
-    if handler is not None:
-        handler(state, event)
-    state["events"] += 1
-    return state
-
-
-PROJECTOR = Projector("conversation", initial, apply)
+PROJECTOR = dispatching_projector("conversation", initial, _HANDLERS)
