@@ -134,3 +134,14 @@ def test_compaction_refuses_a_range_with_errors(workspace: Workspace) -> None:
     answer = run(workspace, "astra.compact", store="feed")
     assert (answer["ok"], answer["code"]) == (False, "HAS_PROBLEMS")
     assert workspace.read("feed") == b'{"id":"a"}\n{"id":\n{"id":"b"}\n'
+
+
+def test_compaction_refuses_a_duplicate_id_in_range(workspace: Workspace) -> None:
+    """A duplicated event (often a retried append) would be folded into the snapshot twice, its diagnostic
+    gone: compaction refuses until it is dealt with."""
+    content = b'{"id":"a","type":"T"}\n{"id":"b","type":"T"}\n{"id":"a","type":"T"}\n'
+    workspace.write("feed", content)
+    answer = run(workspace, "astra.compact", store="feed")
+    assert (answer["ok"], answer["code"]) == (False, "HAS_PROBLEMS"), answer
+    assert answer["details"]["lines"] == [3]
+    assert workspace.read("feed") == content

@@ -61,6 +61,7 @@ def compact(root: Path, store: Path, name: str, analysis: StoreAnalysis, rules: 
 def _refuse_bad_lines(analysis: StoreAnalysis, last: int, name: str) -> None:
     bad = [line + 1 for line, problems in analysis.line_problems.items()
            if line <= last and any(CODES[p.code].severity is Severity.ERROR for p in problems)]
+    bad.extend(line + 1 for line in analysis.duplicates.duplicates if line <= last)  # would be folded in twice
     if bad:
         shown = ", ".join(str(n) for n in sorted(bad)[:10])
         raise StoreError("HAS_PROBLEMS", f"{name} has lines with errors in the range to compact (lines "
