@@ -92,3 +92,20 @@ async def test_command_failures_are_clear(workspace: Path, tmp_path: Path) -> No
         assert accepted["ok"] is True
         # The server is still serving.
         assert (await editor.command("astra.count", {"store": uri}))["count"] == 2
+
+
+async def test_time_travel_in_a_big_store_matches_a_fresh_replay(workspace: Path) -> None:
+    """The server makes time-travel checkpoints ahead of the user for big stores; whatever it has made
+    by the time of asking, the state at a line is the one a fresh replay from line 1 gives."""
+    import subprocess
+    import sys
+
+    path = write_store(workspace, "conversation", [message(n) for n in range(1, 9001)])
+    uri = path.as_uri()
+    async with start_editor(workspace) as editor:
+        await editor.diagnostics(path, lambda d: len(d) == 0)
+        for line in (8999, 4500, 7000, 20, 8000):
+            answer = await editor.command("astra.projectAt", {"store": uri, "line": line})
+            fresh = subprocess.run([sys.executable, "-m", "astra_ls", "project", str(path), "--at-line",
+                                    str(line), "--format", "json"], capture_output=True, check=True, timeout=60)
+            assert answer["state"] == json.loads(fresh.stdout)["state"], f"state after line {line}"
