@@ -53,6 +53,15 @@ async def test_hover_shows_event_state_field_and_problem(workspace: Path) -> Non
         assert await editor.hover(workspace / ".astra" / "nothere.jsonl", 0) == ""
 
 
+async def test_hover_on_a_long_history_shows_its_latest_items(workspace: Path) -> None:
+    """A projected list longer than the preview keeps its end (the latest messages), not its start."""
+    path = write_store(workspace, "conversation", [message(n) for n in range(1, 26)])
+    async with start_editor(workspace) as editor:
+        await editor.diagnostics(path, lambda d: len(d) == 0)
+        text = await editor.hover(path, 24, 0)
+        assert "20 earlier" in text and '"hello 25"' in text and '"hello 1"' not in text
+
+
 async def test_each_quick_fix_is_applied_and_rechecked(workspace: Path) -> None:
     bom = "\ufeff" + message(1)
     typo = message(2).replace('"UserMessageSent"', '"UserMesageSent"')

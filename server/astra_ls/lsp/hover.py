@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 
 MAX_STATE_LINES = 40
 MAX_STRING = 120
-MAX_ITEMS = 20
+MAX_ITEMS = 20  # keys of an object
+MAX_LIST_ITEMS = 5  # the latest items of a list: what fits the preview's lines
 MAX_DEPTH = 6
 SHOW_STATE_COMMAND = "astra-ls.showStateAtLine"
 
@@ -60,9 +61,10 @@ def trim(value: Any, depth: int = 0) -> Any:
     if isinstance(value, list):
         if depth >= MAX_DEPTH:
             return f"[… {len(value):,} items]"
-        items = [trim(item, depth + 1) for item in value[:MAX_ITEMS]]
-        if len(value) > MAX_ITEMS:
-            items.append(f"… {len(value) - MAX_ITEMS:,} more")
+        # the latest items: in a projected state the end of a list (the last messages) is the news
+        items = [trim(item, depth + 1) for item in value[-MAX_LIST_ITEMS:]]
+        if len(value) > MAX_LIST_ITEMS:
+            items.insert(0, f"… {len(value) - MAX_LIST_ITEMS:,} earlier")
         return items
     if isinstance(value, dict):
         if depth >= MAX_DEPTH:
