@@ -8,6 +8,7 @@ import os
 import resource
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,23 +118,30 @@ def logical_events(root: Path, data: bytes) -> list[dict[str, Any]]:
     """Every event a store's bytes stand for: each snapshot is replaced by the archived lines it covers.
 
     Raises AssertionError when a snapshot names an archive that is missing or covers unreadable lines.
+    Walks the chain of archives with its own stack: a store compacted a thousand times nests as deep.
     """
     found: list[dict[str, Any]] = []
-    for raw in lines_of(data):
+    # frames: the lines still to read, where this frame's events start in `found`, the count it must give
+    frames: list[tuple[Iterator[bytes], int, dict[str, Any] | None]] = [(iter(lines_of(data)), 0, None)]
+    while frames:
+        lines, start, snapshot = frames[-1]
+        raw = next(lines, None)
+        if raw is None:
+            frames.pop()
+            if snapshot is not None:
+                assert len(found) - start == int(snapshot["events"]), \
+                    f"snapshot says {snapshot['events']} events, its archive holds {len(found) - start}"
+            continue
         event = parse_event(raw)
         if event is None:
             continue
-        if event.get("type") == "$snapshot":
-            archive = root / ".astra" / str(event["archive"])
-            assert archive.is_file(), f"snapshot names archive {archive}, which is missing"
-            archived = gzip.decompress(archive.read_bytes())
-            covered = b"\n".join(lines_of(archived)[: int(event["upToLine"])]) + b"\n"
-            inner = logical_events(root, covered)
-            assert len(inner) == int(event["events"]), \
-                f"snapshot says {event['events']} events, its archive holds {len(inner)}"
-            found.extend(inner)
-        else:
+        if event.get("type") != "$snapshot":
             found.append(event)
+            continue
+        archive = root / ".astra" / str(event["archive"])
+        assert archive.is_file(), f"snapshot names archive {archive}, which is missing"
+        archived = gzip.decompress(archive.read_bytes())
+        frames.append((iter(lines_of(archived)[: int(event["upToLine"])]), len(found), event))
     return found
 
 
