@@ -95,8 +95,8 @@ async def test_command_failures_are_clear(workspace: Path, tmp_path: Path) -> No
 
 
 async def test_time_travel_in_a_big_store_matches_a_fresh_replay(workspace: Path) -> None:
-    """The server makes time-travel checkpoints ahead of the user for big stores; whatever it has made
-    by the time of asking, the state at a line is the one a fresh replay from line 1 gives."""
+    """Time travel through the server's checkpoints, in any order of lines, gives the state a fresh replay
+    from line 1 gives."""
     import subprocess
     import sys
 

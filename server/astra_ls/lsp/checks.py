@@ -106,7 +106,6 @@ class Checks:
         if token is not None:
             self.server.work_done_progress.end(token, lsp.WorkDoneProgressEnd(
                 message=f"checked {len(stores)} store(s)"))
-        self.server.warmer.start(stores)
         await self.server.remote.scan()  # remote stores (if any are configured) after the local ones
 
     async def _begin_progress(self, total: int) -> str | None:

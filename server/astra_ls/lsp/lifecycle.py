@@ -97,7 +97,6 @@ class Lifecycle:
 
     def shutdown(self) -> None:
         self.server.watcher.stop()
-        self.server.warmer.stop()
         if self.scan is not None:
             self.scan.cancel()
         self.server.checks.pool.shutdown(wait=False, cancel_futures=True)
