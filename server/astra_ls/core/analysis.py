@@ -225,9 +225,6 @@ class StoreAnalysis:
                 counts[self.types.names[type_id] or "(untyped)"] += number
         return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
-    def problem_lines(self) -> int:
-        return len(self.line_problems) + len(self.duplicates.duplicates) + len(self.order.backwards)
-
     def is_event(self, line: int) -> bool:
         return 0 <= line < self.line_count and self.kinds[line] in (EVENT, SNAPSHOT)
 

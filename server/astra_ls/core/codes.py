@@ -68,9 +68,3 @@ CODES: dict[str, CodeInfo] = {
         CodeInfo("ASTRA039", "invalid snapshot record", _E),
     )
 }
-
-MALFORMED_CODES = frozenset(code for code, info in CODES.items() if info.malformed)
-
-
-def code_info(code: str) -> CodeInfo:
-    return CODES[code]

@@ -6,7 +6,6 @@ not judge, like the first line and lines with a CR) is classified here, so diagn
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +17,7 @@ from astra_ls.core.facts import NO_ID, NO_TIME, id_key, timestamp_ms
 from astra_ls.core.locate import locate
 from astra_ls.core.positions import utf16_col_of_byte, utf16_col_of_char
 from astra_ls.core.problems import Problem, make_problem
-from astra_ls.schemas.base import EventSchema, SchemaIssue
+from astra_ls.schemas.base import EventSchema, SchemaIssue, json_kind
 
 EVENT, SNAPSHOT, BLANK, BAD = 0, 1, 2, 3
 SNAPSHOT_TYPE = "$snapshot"
@@ -113,7 +112,7 @@ def _parse(body: bytes, lead: int, raw: bytes, line: int, problems: list[Problem
         return LineVerdict(BAD, problems=problems)
     if not isinstance(value, dict):
         start, end = _trimmed_cols(text, lead, raw)
-        kind = _json_kind(value)
+        kind = json_kind(value)
         problems.append(make_problem("ASTRA002", line, start, end,
                                      f"valid JSON but {kind}, not an object: every event is a JSON object"))
         return LineVerdict(BAD, problems=problems)
@@ -234,17 +233,3 @@ def _issue_cols(issue: SchemaIssue, text: str, offset: int) -> tuple[int, int]:
 
 def _span_cols(text: str, offset: int, start: int, end: int) -> tuple[int, int]:
     return offset + utf16_col_of_char(text, start), offset + utf16_col_of_char(text, end)
-
-
-def _json_kind(value: Any) -> str:
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, bool):
-        return "a boolean"
-    if value is None:
-        return "null"
-    if isinstance(value, int | float) and not (isinstance(value, float) and math.isnan(value)):
-        return "a number"
-    return "a value"

@@ -86,6 +86,15 @@ class GenericSchema(EventSchema):
         return generic_decoder()
 
 
+_KINDS = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "an integer",
+          float: "a number", type(None): "null"}
+
+
+def json_kind(value: Any) -> str:
+    """How a message names the kind of a parsed JSON value ("an array", "a string", ...)."""
+    return _KINDS.get(type(value), type(value).__name__)
+
+
 def suggest(name: str, known: list[str]) -> str | None:
     import difflib
 

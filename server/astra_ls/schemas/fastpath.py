@@ -57,9 +57,7 @@ def _convert(annotation: Any) -> Any:
 def _struct_for(model: type[BaseModel], tag_field: str | None) -> type[msgspec.Struct]:
     if model.model_config.get("strict") is not True or model.model_config.get("extra") == "forbid":
         raise Unsupported(model)
-    if model.__pydantic_validator__ is None or any(
-        getattr(model, name, None) for name in ("model_post_init",) if name in model.__dict__
-    ):
+    if "model_post_init" in model.__dict__:  # a hook can reject what the plain field types accept
         raise Unsupported(model)
     fields: list[Any] = []
     tag: str | None = None

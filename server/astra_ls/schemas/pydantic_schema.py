@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
-from astra_ls.schemas.base import EventSchema, FieldInfo, SchemaIssue, TypeInfo, suggest
+from astra_ls.schemas.base import EventSchema, FieldInfo, SchemaIssue, TypeInfo, json_kind, suggest
 from astra_ls.schemas.fastpath import FastDecoder, derive_decoder
 
 TAG = "type"
@@ -49,7 +49,7 @@ class PydanticSchema(EventSchema):
             return SchemaIssue((), f"missing field 'type': expected one of {', '.join(known)}", "missing",
                                expected="one of " + ", ".join(known))
         if not isinstance(tag, str):
-            return SchemaIssue((TAG,), f"'type' must be a string, got {_json_kind(tag)}", "invalid",
+            return SchemaIssue((TAG,), f"'type' must be a string, got {json_kind(tag)}", "invalid",
                                expected="string")
         if tag not in self._by_tag:
             hint = suggest(tag, known)
@@ -117,14 +117,6 @@ def type_label(annotation: Any) -> str:
     return getattr(annotation, "__name__", str(annotation))
 
 
-_KINDS = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "an integer",
-          float: "a number", type(None): "null"}
-
-
-def _json_kind(value: Any) -> str:
-    return _KINDS.get(type(value), type(value).__name__)
-
-
 def _issue(error: Any, tagged: bool) -> SchemaIssue:
     loc = tuple(error["loc"])
     if tagged and loc and isinstance(loc[0], str):
@@ -137,7 +129,7 @@ def _issue(error: Any, tagged: bool) -> SchemaIssue:
     if kind == "extra_forbidden":
         return SchemaIssue(path, f"unexpected field '{field}'", "extra")
     expected = _expected(error)
-    got = _json_kind(error.get("input"))
+    got = json_kind(error.get("input"))
     message = f"field '{field}': {error['msg'][:1].lower()}{error['msg'][1:]}, got {got}"
     return SchemaIssue(path, message, "invalid", expected=expected)
 
