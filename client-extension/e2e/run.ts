@@ -183,6 +183,8 @@ function checks(storePath: string): Check[] {
     {
       name: 'Quarantine moves the malformed line out of the store',
       run: async (wb) => {
+        // The timeline's webview can keep keyboard focus inside its frame; close it before typing into pickers.
+        await wb.runCommand('View: Close All Editor Groups');
         await wb.runCommand('Astra: Quarantine Malformed Lines');
         await wb.pick(STORE);
         await wb.page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Quarantine' }).first().click({ timeout: LONG });
