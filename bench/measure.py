@@ -19,7 +19,7 @@ from pathlib import Path
 
 import orjson
 
-# How often the tree-RSS sampler looks at /proc: often enough to catch a one-second peak, rarely
+# How often the tree-memory sampler looks at /proc: often enough to catch a one-second peak, rarely
 # enough to stay invisible next to the process being measured.
 SAMPLE_INTERVAL_S = 0.01
 
@@ -63,26 +63,32 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _rss_bytes(pid: int) -> int:
+def _pss_bytes(pid: int) -> int:
+    """Proportional set size: each page shared with other processes (a forked worker shares its parent's
+    libraries and data until either writes them) counts as its share, so a tree's sum is its real footprint,
+    where a sum of RSS would count every shared page once per process."""
     try:
-        with open(f"/proc/{pid}/statm", "rb") as handle:
-            return int(handle.read().split()[1]) * resource.getpagesize()
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
     except (OSError, IndexError, ValueError):
-        return 0
+        pass
+    return 0
 
 
-def tree_rss_bytes(pid: int) -> int:
-    """Resident memory of a process plus all its descendants (worker pools count too)."""
+def tree_memory_bytes(pid: int) -> int:
+    """Memory of a process plus all its descendants (worker pools count too)."""
     total, stack = 0, [pid]
     while stack:
         current = stack.pop()
-        total += _rss_bytes(current)
+        total += _pss_bytes(current)
         stack.extend(_children(current))
     return total
 
 
-class TreeRssSampler:
-    """Samples the summed RSS of a process tree on a thread until stopped; keeps the peak.
+class TreeMemorySampler:
+    """Samples the summed PSS of a process tree on a thread until stopped; keeps the peak.
 
     `wait4`'s ru_maxrss only reports the largest single process, which would under-report an engine
     that fans work out to worker processes.
@@ -94,7 +100,7 @@ class TreeRssSampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self) -> TreeRssSampler:
+    def __enter__(self) -> TreeMemorySampler:
         self._thread.start()
         return self
 
@@ -104,7 +110,7 @@ class TreeRssSampler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, tree_rss_bytes(self.pid))
+            self.peak = max(self.peak, tree_memory_bytes(self.pid))
             self._stop.wait(SAMPLE_INTERVAL_S)
 
 
@@ -121,7 +127,7 @@ def run_child(
         proc = subprocess.Popen(
             list(argv), cwd=cwd, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL
         )
-        with TreeRssSampler(proc.pid) as sampler:
+        with TreeMemorySampler(proc.pid) as sampler:
             status, usage = _wait_with_timeout(proc, timeout_s)
         wall = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)

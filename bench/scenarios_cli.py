@@ -138,7 +138,7 @@ def baseline_rows(ctx: Context, log: Path, runs: dict[str, list[ChildRun]]) -> l
         inner = median([internal_ms(r) for r in runs[key]]) / 1000
         ctx.figures[f"{key}_wall_s"] = wall
         peak = max(r.peak_rss_bytes for r in runs[key])
-        rows.append(Row("-", name, f"{seconds(wall)} wall ({seconds(inner)} in loop), {megabytes(peak)} RSS",
+        rows.append(Row("-", name, f"{seconds(wall)} wall ({seconds(inner)} in loop), {megabytes(peak)} peak memory",
                         detail={"wall_s": wall, "inner_s": inner, "peak_rss": peak,
                                 "runs_wall_s": [r.wall_s for r in runs[key]]}))
     return rows
@@ -164,7 +164,7 @@ def check_rows(ctx: Context, log: Path, runs: dict[str, list[ChildRun]]) -> list
 def memory_rows(ctx: Context, big_runs: list[ChildRun]) -> list[Row]:
     size = ctx.figures["file_bytes"]
     peak_big = max(r.peak_rss_bytes for r in big_runs)
-    rows = [verdict_row("2", f"peak RSS of check {label(ctx.sizes.big)}", megabytes(peak_big),
+    rows = [verdict_row("2", f"peak memory of check {label(ctx.sizes.big)}", megabytes(peak_big),
                         "<= 0.5x file size", peak_big / size, 0.5, peak_rss=peak_big, file_bytes=size)]
     mid = ctx.sizes.mid
     mid_ws = fresh_workspace(f"check-{label(mid)}", {STREAM: ctx.log(mid)})
@@ -173,7 +173,7 @@ def memory_rows(ctx: Context, big_runs: list[ChildRun]) -> list[Row]:
     events_ratio = ctx.sizes.big / mid
     exponent = math.log(growth) / math.log(events_ratio) if growth > 0 else math.nan
     rows.append(Row(
-        "2", f"peak RSS growth {label(mid)} -> {label(ctx.sizes.big)}",
+        "2", f"peak memory growth {label(mid)} -> {label(ctx.sizes.big)}",
         f"{megabytes(peak_mid)} -> {megabytes(peak_big)} (exponent {exponent:.2f})",
         f"< {events_ratio:.0f}x (sub-linear)", growth, PASS if growth < events_ratio else MISS,
         {"peak_mid": peak_mid, "peak_big": peak_big, "exponent": exponent},

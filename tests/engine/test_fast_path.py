@@ -11,6 +11,7 @@ import json
 import pytest
 
 from astra_ls.core.linecheck import EVENT, LineRules, check_line
+from astra_ls.core.scan import UTF8_WINDOW
 from astra_ls.schemas.families import builtin_schema
 
 from .conftest import analyse, codes_by_line
@@ -79,3 +80,15 @@ def test_invalid_utf8_in_an_unknown_field_is_reported_wherever_the_line_is() -> 
     data = store_with("generic", [b'{"id":"t","note":"\xff"}'])
     codes = codes_by_line(analyse(data).problems(lambda o, n: data[o : o + n]))
     assert codes == {PADDING + 1: ["ASTRA003"]}
+
+
+def test_invalid_utf8_is_found_on_every_line_of_a_block_bigger_than_one_validation_window() -> None:
+    """Bytes are checked a window at a time: bad lines in later windows and at a window's edge count too."""
+    filler = '{"id":"e%d","timestamp":%d,"note":"안녕 🙂 %s"}'
+    lines = [(filler % (n, n, "x" * 200)).encode() for n in range(4 * UTF8_WINDOW // 200)]
+    bad = [len(lines) // 3, len(lines) // 3 + 1, len(lines) - 1]
+    for line in bad:
+        lines[line] = b'{"id":"b%d","note":"\xff"}' % line
+    data = b"\n".join(lines) + b"\n"
+    codes = codes_by_line(analyse(data).problems(lambda o, n: data[o : o + n]))
+    assert codes == {line + 1: ["ASTRA003"] for line in bad}  # numbered from 1, as an editor shows them

@@ -11,6 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from astra_ls.core.analysis import StoreAnalysis
+from astra_ls.core.blocks import Block
+from astra_ls.core.crossline import REBUILD_CHUNK
 from astra_ls.store.follow import Change, FollowedFile
 
 from .conftest import analyse, reader, rules_for
@@ -141,3 +143,29 @@ def test_a_deleted_file_is_reported(tmp_path: Path) -> None:
     path.unlink()
     assert followed.refresh() is Change.DELETED
     assert followed.analysis is None
+
+
+def test_bulk_indexing_across_chunk_boundaries_equals_line_by_line_indexing() -> None:
+    """Backward timestamps and repeated ids right at the bulk indexer's chunk edges are found exactly as
+    when the same lines arrive one append at a time."""
+    count = 2 * REBUILD_CHUNK + 10
+    stamps = list(range(count))
+    for edge in (REBUILD_CHUNK, 2 * REBUILD_CHUNK):
+        stamps[edge] = stamps[edge - 1] - 1  # the first event of a chunk goes back in time
+    ids = [f"e{i}" for i in range(count)]
+    ids[REBUILD_CHUNK] = ids[REBUILD_CHUNK - 1]
+    ids[2 * REBUILD_CHUNK + 1] = "e3"
+    data = b"".join(b'{"id":"%s","timestamp":%d}\n' % (i.encode(), t) for i, t in zip(ids, stamps, strict=True))
+    bulk = analyse(data)
+    one_by_one = StoreAnalysis(rules_for())
+    one_by_one.feed(Block(offset, line) for offset, line in _lines_with_offsets(data))
+    assert snapshot(bulk, data) == snapshot(one_by_one, data)
+    assert len(snapshot(bulk, data)["problems"]) == 4
+
+
+def _lines_with_offsets(data: bytes) -> list[tuple[int, bytes]]:
+    found, offset = [], 0
+    for line in data.splitlines(keepends=True):
+        found.append((offset, line))
+        offset += len(line)
+    return found

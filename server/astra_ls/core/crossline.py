@@ -32,7 +32,8 @@ class DuplicateIds:
         self._hashes, self._mask = hashes, event_mask
         values = np.frombuffer(hashes, np.int64) if len(hashes) else np.empty(0, np.int64)
         wanted = event_mask[: len(values)] & (values != NO_ID)
-        keys = np.sort(values[wanted])
+        keys = values[wanted]
+        keys.sort()  # in place: at a million events every temporary copy is 8 MB of peak memory
         repeated = keys[1:] == keys[:-1]
         repeats = np.unique(keys[1:][repeated])
         self.duplicates = {}
@@ -44,7 +45,7 @@ class DuplicateIds:
                     self.duplicates[line] = first_of[key]
                 else:
                     first_of[key] = line
-        self._sorted = keys[np.concatenate(([True], ~repeated))] if len(keys) else keys
+        self._sorted = keys[np.concatenate(([True], ~repeated))] if len(repeats) else keys
         self._recent = {}
 
     def add(self, line: int, key: int) -> None:
@@ -75,6 +76,9 @@ class DuplicateIds:
             self._sorted = np.unique(keys)
 
 
+REBUILD_CHUNK = 1 << 16
+
+
 class TimeOrder:
     """line -> previous event line, for every event whose timestamp is earlier than the one before it."""
 
@@ -84,13 +88,22 @@ class TimeOrder:
         self.last_line = -1
 
     def rebuild(self, times: array[float], event_mask: np.ndarray) -> None:
+        self.backwards, self.last_time, self.last_line = {}, math.nan, -1
         values = np.frombuffer(times, np.float64) if len(times) else np.empty(0)
+        for start in range(0, len(values), REBUILD_CHUNK):  # chunks bound the temporaries' size
+            self._rebuild_chunk(values[start : start + REBUILD_CHUNK], event_mask[start : start + REBUILD_CHUNK],
+                                start)
+
+    def _rebuild_chunk(self, values: np.ndarray, event_mask: np.ndarray, start: int) -> None:
         lines = np.flatnonzero(event_mask[: len(values)] & ~np.isnan(values))
+        if not len(lines):
+            return
         stamps = values[lines]
-        back = np.flatnonzero(stamps[1:] < stamps[:-1]) + 1
-        self.backwards = {int(lines[i]): int(lines[i - 1]) for i in back}
-        self.last_line = int(lines[-1]) if len(lines) else -1
-        self.last_time = float(stamps[-1]) if len(lines) else math.nan
+        if stamps[0] < self.last_time:  # against the last event of the chunk before
+            self.backwards[int(lines[0]) + start] = self.last_line
+        back = np.flatnonzero(stamps[1:] < stamps[:-1])
+        self.backwards.update(zip((lines[back + 1] + start).tolist(), (lines[back] + start).tolist(), strict=True))
+        self.last_line, self.last_time = int(lines[-1]) + start, float(stamps[-1])
 
     def add(self, line: int, stamp: float) -> None:
         if math.isnan(stamp):

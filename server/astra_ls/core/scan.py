@@ -23,6 +23,7 @@ from astra_ls.schemas.fastpath import FastDecoder
 BATCH = 128
 LEAF = 4
 SMALL_BLOCK = 16 * 1024
+UTF8_WINDOW = 256 * 1024  # bytes validated at a time: the decoded copy is up to 4x its size
 _RISKY_NUMBER = re.compile(rb"\d{19}|\d[eE][+-]?\d{3}")  # over-approximates `_risky_numbers`, for short blocks
 class TypeTable:
     """Event type names interned to small integers (0: no type)."""
@@ -273,9 +274,11 @@ def _invalid_utf8_lines(data: bytes, ends: np.ndarray) -> list[int]:
     view = memoryview(data)
     position = 0
     while position < len(data):
+        # a window ends at a line end, so a character never straddles two; it bounds the decoded copy
+        stop = int(ends[min(int(np.searchsorted(ends, position + UTF8_WINDOW)), len(ends) - 1)]) + 1
         try:
-            str(view[position:], "utf-8")
-            break
+            str(view[position:stop], "utf-8")
+            position = stop
         except UnicodeDecodeError as error:
             line = int(np.searchsorted(ends, position + error.start))
             found.append(line)
