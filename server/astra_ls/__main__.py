@@ -2,7 +2,7 @@
 
 import sys
 
-from astra_ls.cli.main import main
+from astra_ls.launch import main
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:] or ["serve"]))
+    sys.exit(main(default="serve"))

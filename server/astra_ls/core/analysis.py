@@ -129,6 +129,12 @@ class StoreAnalysis:
         if self.rules.ordered_timestamps:
             self.order.rebuild(self.timestamps, mask)
 
+    def recount(self) -> None:
+        """Count events by type afresh from the per-line arrays (after they were filled in bulk)."""
+        kinds = np.frombuffer(bytes(self.kinds), np.uint8)
+        types = np.frombuffer(self.type_ids, np.uint16)[kinds == EVENT] if len(kinds) else np.empty(0, np.uint16)
+        self._type_counts = Counter({i: n for i, n in enumerate(np.bincount(types).tolist()) if n})
+
     def resume_offset(self) -> int:
         """Where to read from to bring the analysis up to date with a grown store."""
         if self.terminated or not self.offsets:

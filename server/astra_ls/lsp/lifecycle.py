@@ -8,12 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as lsp
 
+from astra_ls.store.index_cache import open_index_cache
 from astra_ls.store.paths import PathRefused, path_from_uri
 
 if TYPE_CHECKING:
     from astra_ls.lsp.server import AstraServer
 
 SECTION = "astra"
+SAVE_TIMEOUT_S = 10.0  # at shutdown, for the index cache's writes
 
 
 class Lifecycle:
@@ -28,12 +30,23 @@ class Lifecycle:
             self.server.log("initializationOptions.trusted must be true or false; treating the workspace as "
                             "untrusted (workspace schemas and projectors are not imported)",
                             lsp.MessageType.Warning)
+        self.open_index_cache(params.initialization_options)
         self.server.workspaces.configure(self.folders(), {}, bool(trusted))
         self.server.checks.pull = params.capabilities.text_document is not None and \
             params.capabilities.text_document.diagnostic is not None
         workspace = params.capabilities.workspace
         self.server.checks.refresh_support = bool(
             workspace and workspace.diagnostics and workspace.diagnostics.refresh_support)
+
+    def open_index_cache(self, options: Any) -> None:
+        """initializationOptions.cacheDir: where the editor keeps this extension's files;
+        initializationOptions.indexCache: false turns the cache off."""
+        options = options if isinstance(options, dict) else {}
+        folder = options.get("cacheDir")
+        enabled = options.get("indexCache", True) is not False
+        cache = open_index_cache(folder if isinstance(folder, str) and folder else None, enabled)
+        self.server.workspaces.index_cache = cache
+        self.server.log(f"index cache: {cache.folder if cache else 'off'}", lsp.MessageType.Log)
 
     def folders(self) -> list[Path]:
         found = []
@@ -100,6 +113,7 @@ class Lifecycle:
         if self.scan is not None:
             self.scan.cancel()
         self.server.checks.pool.shutdown(wait=False, cancel_futures=True)
+        self.server.workspaces.save_indexes(SAVE_TIMEOUT_S)
 
 
 def _trusted(options: Any) -> bool | None:

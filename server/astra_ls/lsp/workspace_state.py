@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from astra_ls.config import ConfigError, WorkspaceConfig, load_config
 from astra_ls.remote.settings import SCHEME, parse_remote_uri
 from astra_ls.store.file_store import SKIPPED_DIRS, FileEventStore
+from astra_ls.store.index_cache import IndexCache
 from astra_ls.store.paths import ASTRA_DIR, PathRefused, path_from_uri, split_store_path
 
 if TYPE_CHECKING:
@@ -71,6 +72,7 @@ class Workspaces:
         self._locks: dict[Path, threading.Lock] = {}
         self._guard = threading.Lock()
         self._remotes: dict[str, RemoteStore] | None = None  # by remote name; built on first use
+        self.index_cache: IndexCache | None = None
 
     def configure(self, folders: list[Path], settings: dict[str, Any], trusted: bool) -> None:
         """Start over with these folders and settings: every store is re-created (and re-checked later)."""
@@ -101,8 +103,34 @@ class Workspaces:
         with self._guard:
             found = self._stores.get(root)
             if found is None:
-                found = self._stores[root] = FileEventStore(root, self._config_for(root), self.trusted)
+                found = self._stores[root] = FileEventStore(root, self._config_for(root), self.trusted,
+                                                            self._cache_for(root))
             return found
+
+    def _cache_for(self, root: Path) -> IndexCache | None:
+        """The index cache, unless it would live inside the workspace (which it must never write to)."""
+        cache = self.index_cache
+        if cache is None:
+            return None
+        folder = cache.folder.resolve()
+        return None if any(folder.is_relative_to(f.resolve()) for f in (*self.folders, root)) else cache
+
+    def save_indexes(self, timeout: float) -> None:
+        """Save what the index cache lacks (recent appends) and wait for the writes; a store another
+        thread is busy with is skipped (its own scan saves it)."""
+        if self.index_cache is None:
+            return
+        with self._guard:
+            stores = list(self._stores.values())
+        for store in stores:
+            for followed in store.followed_files():
+                lock = self.lock(followed.path)
+                if lock.acquire(timeout=0.1):
+                    try:
+                        followed.flush()
+                    finally:
+                        lock.release()
+        self.index_cache.wait(timeout)
 
     def default_store(self) -> FileEventStore | None:
         return self.store_at(self.folders[0]) if self.folders else None

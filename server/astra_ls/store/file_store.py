@@ -21,6 +21,7 @@ from astra_ls.schemas.base import EventSchema
 from astra_ls.schemas.loader import SchemaError, load_schema
 from astra_ls.store.base import EventStore
 from astra_ls.store.follow import Change, FollowedFile
+from astra_ls.store.index_cache import IndexCache
 from astra_ls.store.locking import stream_lock
 from astra_ls.store.paths import (
     ASTRA_DIR,
@@ -49,8 +50,10 @@ class StreamSetup:
 class FileEventStore(EventStore):
     remote_name: str | None = None  # set by stores whose events live elsewhere and are read through a mirror
 
-    def __init__(self, root: Path, config: WorkspaceConfig | None = None, trusted: bool = False) -> None:
+    def __init__(self, root: Path, config: WorkspaceConfig | None = None, trusted: bool = False,
+                 index_cache: IndexCache | None = None) -> None:
         self.root = root.absolute()
+        self.index_cache = index_cache
         self.home = self.root  # where workspace schemas and projectors are found (a remote store's differs)
         self.config = config if config is not None else load_config(self.root)
         self.trusted = trusted
@@ -149,8 +152,12 @@ class FileEventStore(EventStore):
     def followed(self, stream: str) -> FollowedFile:
         found = self._followed.get(stream)
         if found is None:
-            found = self._followed[stream] = FollowedFile(self.path_of(stream), self.setup(stream).rules)
+            found = self._followed[stream] = FollowedFile(self.path_of(stream), self.setup(stream).rules,
+                                                          self.index_cache)
         return found
+
+    def followed_files(self) -> list[FollowedFile]:
+        return list(self._followed.values())
 
     def refresh(self, stream: str) -> Change:
         followed = self.followed(stream)

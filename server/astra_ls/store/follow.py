@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import os
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -11,8 +13,10 @@ from pathlib import Path
 from astra_ls.core.analysis import AnalysisRules, StoreAnalysis
 from astra_ls.core.blocks import Block, LongLine, iter_blocks
 from astra_ls.core.parallel import scan_parallel
+from astra_ls.store.index_cache import IndexCache
 
 SIGNATURE_BYTES = 64
+SAVE_INTERVAL_S = 30.0  # appended tails are saved to the index cache at most this often (and at flush)
 
 
 class Change(StrEnum):
@@ -39,13 +43,17 @@ def read_range(path: Path, offset: int, length: int) -> bytes:
 class FollowedFile:
     """An analysis of `path` that `refresh` brings up to date with what is on disk."""
 
-    def __init__(self, path: Path, rules: AnalysisRules) -> None:
+    def __init__(self, path: Path, rules: AnalysisRules, cache: IndexCache | None = None) -> None:
         self.path = path
         self.rules = rules
         self.analysis: StoreAnalysis | None = None
         self.stamp: FileStamp | None = None
         self._signature = b""
         self.on_progress: Callable[[int, int], None] | None = None  # (bytes read, total) during rescans
+        self.cache = cache
+        self._cache_tried = False
+        self._saved_at = -math.inf  # time.monotonic() of the last save to the cache
+        self._unsaved = False
 
     def read(self, offset: int, length: int) -> bytes:
         return read_range(self.path, offset, length)
@@ -60,6 +68,8 @@ class FollowedFile:
         stamp = FileStamp(info.st_ino, info.st_size, info.st_mtime_ns)
         if stamp == self.stamp and self.analysis is not None:
             return Change.UNCHANGED
+        if self.analysis is None and self._load_cached(stamp):
+            return Change.RESCANNED
         if self._grew_in_place(stamp):
             self._resume(stamp)
             return Change.APPENDED
@@ -75,6 +85,7 @@ class FollowedFile:
         analysis.feed([Block(offset, data)])
         self._signature = (self._signature + data)[-SIGNATURE_BYTES:]
         self.stamp = FileStamp(after.st_ino, after.st_size, after.st_mtime_ns)
+        self._unsaved = True
 
     def _grew_in_place(self, stamp: FileStamp) -> bool:
         if self.analysis is None or self.stamp is None or stamp.inode != self.stamp.inode:
@@ -96,6 +107,7 @@ class FollowedFile:
         analysis.finish_full_scan()
         self.analysis = analysis
         self._settle(stamp)
+        self._save()
 
     def _reporting(self, blocks: Iterator[Block | LongLine], total: int) -> Iterator[Block | LongLine]:
         for piece in blocks:
@@ -110,6 +122,40 @@ class FollowedFile:
         with self.path.open("rb") as handle:
             self.analysis.resume(iter_blocks(handle, start, self.rules.line.max_line_bytes), start)
         self._settle(stamp)
+        self._unsaved = True
+        if time.monotonic() - self._saved_at >= SAVE_INTERVAL_S:
+            self._save()
+
+    # --- the index cache ----------------------------------------------------------------------------
+
+    def _load_cached(self, stamp: FileStamp) -> bool:
+        """The first scan starts from the cache when it holds this file's first bytes: an unchanged
+        file costs no read at all, a grown one only its new tail."""
+        if self.cache is None or self._cache_tried:
+            return False
+        self._cache_tried = True
+        loaded = self.cache.load(self.path, self.rules)
+        if loaded is None:
+            return False
+        self.analysis = loaded.analysis
+        if stamp.size > loaded.size:
+            self._resume(stamp)  # saved at once: the next start need not read this tail again
+        else:
+            self._settle(stamp)
+            self._saved_at = time.monotonic()
+        return True
+
+    def flush(self) -> None:
+        """Save what the cache does not have yet (appends since the last save)."""
+        if self._unsaved:
+            self._save()
+
+    def _save(self) -> None:
+        analysis, stamp = self.analysis, self.stamp
+        if self.cache is None or analysis is None or stamp is None:
+            return
+        self.cache.save(self.path, analysis, stamp.inode, stamp.mtime_ns if stamp.size == analysis.size else -1)
+        self._saved_at, self._unsaved = time.monotonic(), False
 
     def _settle(self, stamp: FileStamp | None) -> None:
         """Remember what was read; a file that moved on meanwhile is caught by the next refresh."""

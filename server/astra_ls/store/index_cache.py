@@ -1,0 +1,325 @@
+"""A saved copy of each store's analysis, so a restart with an unchanged (or only grown) store skips the
+full scan.
+
+One entry per store file in the user's cache folder, never in the workspace: a header saying which
+file and which bytes of it (inode, size, mtime, a fingerprint of sampled content), which rules, engine
+and string-hash seed produced it, then the per-line arrays written raw and the few per-line extras as
+JSON. Whatever does not match or does not add up is ignored: the caller scans as if there were no entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import struct
+import sys
+import threading
+import time
+import zlib
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+import astra_ls
+from astra_ls.core.analysis import AnalysisRules, StoreAnalysis
+from astra_ls.core.codes import Severity
+from astra_ls.core.facts import canonical_json
+from astra_ls.core.linecheck import BAD
+from astra_ls.core.problems import Problem, Related
+from astra_ls.hashseed import CACHE_DIR_ENV, cache_enabled, cache_home, hash_probe, hashes_are_stable
+
+FORMAT = 1
+MAGIC = b"ASTRAIX\x00"
+PREFIX = struct.Struct("<8sII")  # magic, header length, header CRC-32
+MAX_HEADER = 1 << 20
+ENTRY_SUFFIX = ".idx"
+MAX_ENTRIES = 64
+MAX_TOTAL_BYTES = 2 << 30
+STALE_TEMP_S = 3600.0
+EDGE_BYTES = 64 * 1024  # the fingerprint hashes the first and last 64 KiB of the file...
+SAMPLES, SAMPLE_BYTES = 64, 4096  # ...and this many blocks spread evenly in between
+COLUMNS = ("offsets", "kinds", "type_ids", "timestamps", "id_hashes")
+DTYPES = {"offsets": np.int64, "kinds": np.uint8, "type_ids": np.uint16, "timestamps": np.float64,
+          "id_hashes": np.int64}
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """An analysis of the file's first `size` bytes, as they were at (inode, mtime_ns)."""
+
+    analysis: StoreAnalysis
+    inode: int
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    """What an entry holds, copied out of an analysis while its store's lock is held."""
+
+    header: dict[str, Any]
+    sections: tuple[bytes, ...]
+
+
+class IndexCache:
+    """Entries in `folder`; writes run on one background thread, loads on the caller's."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="astra-index-cache")
+        self._pending: list[Future[None]] = []
+        self._guard = threading.Lock()
+
+    def entry(self, path: Path) -> Path:
+        key = hashlib.blake2b(str(path.absolute()).encode(), digest_size=16).hexdigest()
+        return self.folder / f"{key}{ENTRY_SUFFIX}"
+
+    # --- loading -------------------------------------------------------------------------------------
+
+    def load(self, path: Path, rules: AnalysisRules) -> Loaded | None:
+        """The saved analysis of `path` when it still describes the file's first bytes, else None."""
+        try:
+            return self._load(path, rules)
+        except Exception:  # an entry can hold anything at all: it is a hint, never a reason to fail
+            return None
+
+    def _load(self, path: Path, rules: AnalysisRules) -> Loaded | None:
+        target = self.entry(path)
+        with target.open("rb") as handle:
+            magic, length, crc = PREFIX.unpack(handle.read(PREFIX.size))
+            if magic != MAGIC or length > MAX_HEADER:
+                return None
+            raw = handle.read(length)
+            if zlib.crc32(raw) != crc:
+                return None
+            header = orjson.loads(raw)
+            if not self._describes(header, path, rules):
+                return None
+            sections = [handle.read(n) for n in header["lengths"]]
+        if [zlib.crc32(s) for s in sections] != header["crcs"] or [len(s) for s in sections] != header["lengths"]:
+            return None
+        analysis = rebuild(rules, header, sections)
+        if analysis is None:
+            return None
+        os.utime(target)  # recently used: evicted last
+        return Loaded(analysis, header["inode"], header["size"], header["mtime_ns"])
+
+    @staticmethod
+    def _describes(header: dict[str, Any], path: Path, rules: AnalysisRules) -> bool:
+        expected = {"format": FORMAT, "engine": engine_key(), "rules": rules_key(rules), "probe": hash_probe(),
+                    "byteorder": sys.byteorder, "path": str(path.absolute())}
+        if any(header.get(key) != value for key, value in expected.items()):
+            return False
+        info = os.stat(path)
+        size = header["size"]
+        if info.st_ino != header["inode"] or info.st_size < size:
+            return False
+        if info.st_size == size and info.st_mtime_ns != header["mtime_ns"]:
+            return False  # rewritten in place: any byte may differ
+        return bool(content_fingerprint(path, size) == header["fingerprint"])
+
+    # --- saving --------------------------------------------------------------------------------------
+
+    def save(self, path: Path, analysis: StoreAnalysis, inode: int, mtime_ns: int) -> None:
+        """Copy the analysis now (the caller holds its lock) and write it in the background."""
+        if not hashes_are_stable():
+            return  # id hashes salted for this process alone would mean nothing to the next one
+        try:
+            image = capture(path, analysis, inode, mtime_ns)
+        except OSError:
+            return
+        future = self._writer.submit(self._write, self.entry(path), image)
+        with self._guard:
+            self._pending = [f for f in self._pending if not f.done()] + [future]
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Until every save asked for so far is written (or has failed)."""
+        with self._guard:
+            pending = list(self._pending)
+        wait(pending, timeout)
+
+    def _write(self, target: Path, image: Image) -> None:
+        header = dict(image.header, lengths=[len(s) for s in image.sections],
+                      crcs=[zlib.crc32(s) for s in image.sections])
+        raw = orjson.dumps(header)
+        temp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as out:
+                out.write(PREFIX.pack(MAGIC, len(raw), zlib.crc32(raw)))
+                out.write(raw)
+                for section in image.sections:
+                    out.write(section)
+            os.replace(temp, target)
+            self._evict()
+        except OSError:  # an unwritable or full cache folder: the next start scans, that is all
+            temp.unlink(missing_ok=True)
+
+    def _evict(self) -> None:
+        """Keep the newest entries within the count and size bounds; drop leftovers of killed writers."""
+        now = time.time()
+        entries = []
+        for item in self.folder.iterdir():
+            try:
+                info = item.stat()
+            except OSError:
+                continue
+            if item.name.endswith(".tmp") and now - info.st_mtime > STALE_TEMP_S:
+                item.unlink(missing_ok=True)
+            elif item.name.endswith(ENTRY_SUFFIX):
+                entries.append((info.st_mtime, info.st_size, item))
+        entries.sort(key=lambda e: e[0], reverse=True)
+        total = 0
+        for index, (_, size, item) in enumerate(entries):
+            total += size
+            if index >= MAX_ENTRIES or total > MAX_TOTAL_BYTES:
+                item.unlink(missing_ok=True)
+
+
+def open_index_cache(folder: str | None, enabled: bool = True) -> IndexCache | None:
+    """The cache a language server uses: in $ASTRA_LS_CACHE_DIR, else `folder` (the editor's storage),
+    else the user cache folder; None when turned off or when this process's id hashes are not stable."""
+    if not (enabled and cache_enabled() and hashes_are_stable()):
+        return None
+    explicit = os.environ.get(CACHE_DIR_ENV)
+    base = Path(explicit) if explicit else Path(folder) if folder else cache_home()
+    return IndexCache(base.expanduser().absolute() / "index")
+
+
+# --- fingerprints ------------------------------------------------------------------------------------
+
+
+def content_fingerprint(path: Path, size: int) -> str:
+    """A hash of the file's first `size` bytes, sampled: both ends and blocks spread in between."""
+    digest = hashlib.blake2b(size.to_bytes(8, "little"), digest_size=16)
+    spans = [(0, EDGE_BYTES), (max(0, size - EDGE_BYTES), EDGE_BYTES)]
+    spans.extend((size * index // (SAMPLES + 1), SAMPLE_BYTES) for index in range(1, SAMPLES + 1))
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        for start, length in spans:
+            digest.update(os.pread(fd, min(length, size - start), start) if start < size else b"")
+    finally:
+        os.close(fd)
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def engine_key() -> str:
+    """The engine that wrote an entry: its version, the state of its source files, its parsers."""
+    import msgspec
+    import pydantic
+
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"{astra_ls.__version__} {sys.version} {orjson.__version__} {msgspec.__version__} "
+                  f"{pydantic.VERSION}".encode())
+    package = Path(astra_ls.__file__).parent
+    for source in sorted(package.rglob("*.py")):
+        info = source.stat()
+        digest.update(f"{source.relative_to(package)} {info.st_size} {info.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=64)
+def rules_key(rules: AnalysisRules) -> str:
+    """What the store's configuration contributes to its analysis (severities and ignores apply later)."""
+    line = rules.line
+    parts: list[Any] = [line.max_line_bytes, line.id_field, line.time_field, rules.unique_ids,
+                        rules.ordered_timestamps, *schema_parts(line.schema)]
+    return hashlib.blake2b(canonical_json(parts), digest_size=16).hexdigest()
+
+
+def schema_parts(schema: Any) -> list[Any]:
+    """A schema's identity: its class and name, a JSON Schema's document, the source files of models."""
+    kind = type(schema)
+    parts: list[Any] = [kind.__module__, kind.__qualname__, getattr(schema, "name", "")]
+    document = getattr(schema, "_root", None)  # the JSON Schema document a file-based schema holds
+    if isinstance(document, dict):
+        parts.append(document)
+    classes = [kind, *(c for model in getattr(schema, "models", ()) for c in model.__mro__)]
+    parts.extend(source_stamp(c) for c in classes if c is not object)
+    return parts
+
+
+def source_stamp(cls: type) -> list[Any]:
+    module = sys.modules.get(cls.__module__)
+    where = getattr(module, "__file__", None)
+    if not where:
+        return [cls.__module__, cls.__qualname__]
+    info = os.stat(where)
+    return [cls.__module__, cls.__qualname__, where, info.st_size, info.st_mtime_ns]
+
+
+# --- the entry's contents ----------------------------------------------------------------------------
+
+
+def capture(path: Path, analysis: StoreAnalysis, inode: int, mtime_ns: int) -> Image:
+    header = {"format": FORMAT, "engine": engine_key(), "rules": rules_key(analysis.rules), "probe": hash_probe(),
+              "byteorder": sys.byteorder, "path": str(path.absolute()), "inode": inode, "size": analysis.size,
+              "mtime_ns": mtime_ns, "fingerprint": content_fingerprint(path, analysis.size),
+              "lines": analysis.line_count, "terminated": analysis.terminated}
+    extras = {"types": analysis.types.names,
+              "problems": [[line, [problem_json(p) for p in found]] for line, found in analysis.line_problems.items()],
+              "snapshots": [[line, event] for line, event in analysis.snapshots.items()]}
+    columns = tuple(bytes(getattr(analysis, name)) for name in COLUMNS)
+    return Image(header, (*columns, canonical_json(extras)))
+
+
+def rebuild(rules: AnalysisRules, header: dict[str, Any], sections: list[bytes]) -> StoreAnalysis | None:
+    """An analysis from an entry's sections, or None when they do not add up."""
+    lines, size = header["lines"], header["size"]
+    arrays = {name: np.frombuffer(data, DTYPES[name]) for name, data in zip(COLUMNS, sections, strict=False)}
+    if len(sections) != len(COLUMNS) + 1 or any(len(a) != lines for a in arrays.values()):
+        return None
+    offsets, kinds = arrays["offsets"], arrays["kinds"]
+    if lines and (offsets[0] != 0 or np.any(np.diff(offsets) <= 0) or offsets[-1] > size or kinds.max() > BAD):
+        return None
+    extras = _json(sections[-1])
+    analysis = StoreAnalysis(rules)
+    mapping = np.array([analysis.types.id_of(name or None) for name in extras["types"]], np.uint16)
+    type_ids = arrays["type_ids"]
+    if lines and int(type_ids.max()) >= len(mapping):
+        return None
+    problems = {int(line): [problem_of(p) for p in found] for line, found in extras["problems"]}
+    snapshots = {int(line): event for line, event in extras["snapshots"]}
+    if any(not 0 <= line < lines for line in (*problems, *snapshots)):
+        return None
+    analysis.offsets.frombytes(sections[0])
+    analysis.kinds.extend(sections[1])
+    analysis.type_ids.frombytes(mapping[type_ids].tobytes() if lines else b"")
+    analysis.timestamps.frombytes(sections[3])
+    analysis.id_hashes.frombytes(sections[4])
+    analysis.line_problems, analysis.snapshots = problems, snapshots
+    analysis.size, analysis.terminated = size, bool(header["terminated"])
+    analysis.recount()
+    analysis.finish_full_scan()
+    return analysis
+
+
+def _json(data: bytes) -> Any:
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:  # integers beyond 64 bits, which orjson does not read
+        return json.loads(data)
+
+
+def problem_json(problem: Problem) -> list[Any]:
+    related = [[r.line, r.start, r.end, r.message] for r in problem.related]
+    return [problem.line, problem.start, problem.end, problem.code, problem.message, int(problem.severity),
+            problem.end_line, related, problem.data]
+
+
+def problem_of(item: Iterable[Any]) -> Problem:
+    line, start, end, code, message, severity, end_line, related, data = item
+    links = tuple(Related(int(a), int(b), int(c), str(d)) for a, b, c, d in related)
+    return Problem(int(line), int(start), int(end), str(code), str(message), Severity(severity), int(end_line),
+                   links, dict(data))
+
