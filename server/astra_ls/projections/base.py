@@ -8,6 +8,12 @@ from typing import Any
 
 State = dict[str, Any]
 Event = dict[str, Any]
+Edit = Callable[[Any, Any], Any]  # (container, key) -> the child container, safe to change in place
+
+
+def in_place(container: Any, key: Any) -> Any:
+    """The edit of a fold that owns its whole state."""
+    return container[key]
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,22 +21,29 @@ class Projector:
     name: str
     initial: Callable[[], State]
     apply: Callable[[State, Event], State]  # may update `state` in place; returns the new state
+    # The same fold for a state whose containers may be shared with time-travel checkpoints: it changes in
+    # place only the top-level dict and containers reached through `edit`. Without it checkpoints are
+    # serialised copies.
+    apply_shared: Callable[[State, Event, Edit], State] | None = None
 
 
-Handler = Callable[[State, Event], None]
+Handler = Callable[[State, Event, Edit], None]
 
 
 def dispatching_projector(name: str, initial: Callable[[], State], handlers: Mapping[str, Handler]) -> Projector:
     """A projector that hands each event to the handler for its `type` and counts every event."""
 
-    def apply(state: State, event: Event) -> State:
+    def apply_shared(state: State, event: Event, edit: Edit) -> State:
         handler = handlers.get(str(event.get("type")))
         if handler is not None:
-            handler(state, event)
+            handler(state, event, edit)
         state["events"] += 1
         return state
 
-    return Projector(name, initial, apply)
+    def apply(state: State, event: Event) -> State:
+        return apply_shared(state, event, in_place)
+
+    return Projector(name, initial, apply, apply_shared)
 
 
 def function_projector(name: str, function: Callable[[State, Event], State]) -> Projector:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from astra_ls.projections.base import Event, State, dispatching_projector
+from astra_ls.projections.base import Edit, Event, State, dispatching_projector
 
 
 def initial() -> State:
@@ -21,60 +21,61 @@ def initial() -> State:
     }
 
 
-def _finish(state: State, status: str, extra: dict[str, Any]) -> None:
-    state["messages"].append({"role": "assistant", "content": state["currentBuffer"], "status": status,
+def _finish(state: State, edit: Edit, status: str, extra: dict[str, Any]) -> None:
+    edit(state, "messages").append({"role": "assistant", "content": state["currentBuffer"], "status": status,
                               "model": state["currentModel"], **extra})
     state["streaming"], state["currentBuffer"] = False, ""
 
 
-def _started(state: State, event: Event) -> None:
+def _started(state: State, event: Event, edit: Edit) -> None:
     state["conversation"] = {k: event.get(k) for k in ("userId", "sessionId", "model", "timestamp")}
 
 
-def _user(state: State, event: Event) -> None:
+def _user(state: State, event: Event, edit: Edit) -> None:
     message = {"role": "user", "content": event.get("content", ""), "timestamp": event.get("timestamp")}
     if event.get("attachments"):
         message["attachments"] = event["attachments"]
-    state["messages"].append(message)
+    edit(state, "messages").append(message)
 
 
-def _stream_started(state: State, event: Event) -> None:
+def _stream_started(state: State, event: Event, edit: Edit) -> None:
     state["streaming"], state["currentBuffer"], state["currentModel"] = True, "", event.get("model")
 
 
-def _token(state: State, event: Event) -> None:
+def _token(state: State, event: Event, edit: Edit) -> None:
     state["currentBuffer"] += str(event.get("token", ""))
     state["totalTokens"] += 1
 
 
-def _completed(state: State, event: Event) -> None:
-    _finish(state, "complete", {"finishReason": event.get("finishReason"), "latencyMs": event.get("latencyMs"),
+def _completed(state: State, event: Event, edit: Edit) -> None:
+    _finish(state, edit, "complete", {"finishReason": event.get("finishReason"), "latencyMs": event.get("latencyMs"),
                                 "timestamp": event.get("timestamp")})
 
 
-def _cancelled(state: State, event: Event) -> None:
-    _finish(state, "cancelled", {"reason": event.get("reason"), "timestamp": event.get("timestamp")})
+def _cancelled(state: State, event: Event, edit: Edit) -> None:
+    _finish(state, edit, "cancelled", {"reason": event.get("reason"), "timestamp": event.get("timestamp")})
 
 
-def _feedback(state: State, event: Event) -> None:
-    state["feedback"].append({k: event.get(k) for k in ("messageIndex", "rating", "comment")})
+def _feedback(state: State, event: Event, edit: Edit) -> None:
+    edit(state, "feedback").append({k: event.get(k) for k in ("messageIndex", "rating", "comment")})
     index = event.get("messageIndex")
     if isinstance(index, int) and 0 <= index < len(state["messages"]):
-        state["messages"][index] = {**state["messages"][index], "rating": event.get("rating")}
+        messages = edit(state, "messages")
+        messages[index] = {**messages[index], "rating": event.get("rating")}
 
 
-def _tool_requested(state: State, event: Event) -> None:
-    state["toolCalls"]["pending"].append({"toolName": event.get("toolName"),
+def _tool_requested(state: State, event: Event, edit: Edit) -> None:
+    edit(edit(state, "toolCalls"), "pending").append({"toolName": event.get("toolName"),
                                           "arguments": event.get("arguments"),
                                           "requestedAt": event.get("timestamp")})
 
 
-def _tool_completed(state: State, event: Event) -> None:
-    calls = state["toolCalls"]
+def _tool_completed(state: State, event: Event, edit: Edit) -> None:
+    calls = edit(state, "toolCalls")
     name = event.get("toolName")
     match = next((i for i, call in enumerate(calls["pending"]) if call["toolName"] == name), None)
-    request = calls["pending"].pop(match) if match is not None else {"toolName": name}
-    calls["completed"].append({**request, "result": event.get("result"), "durationMs": event.get("durationMs")})
+    request = edit(calls, "pending").pop(match) if match is not None else {"toolName": name}
+    edit(calls, "completed").append({**request, "result": event.get("result"), "durationMs": event.get("durationMs")})
 
 
 _HANDLERS = {

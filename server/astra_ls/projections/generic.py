@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from astra_ls.projections.base import Event, Projector, State
+from astra_ls.projections.base import Edit, Event, Projector, State, in_place
 
 
 def initial() -> State:
     return {"events": 0, "byType": {}, "last": None}
 
 
-def apply(state: State, event: Event) -> State:
+def apply_shared(state: State, event: Event, edit: Edit) -> State:
     kind = str(event.get("type", "(untyped)"))
-    state["byType"][kind] = state["byType"].get(kind, 0) + 1
+    by_type = edit(state, "byType")
+    by_type[kind] = by_type.get(kind, 0) + 1
     state["events"] += 1
     state["last"] = event
     return state
 
 
-PROJECTOR = Projector("generic", initial, apply)
+def apply(state: State, event: Event) -> State:
+    return apply_shared(state, event, in_place)
+
+
+PROJECTOR = Projector("generic", initial, apply, apply_shared)
