@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from astra_ls.core.linecheck import EVENT, LineRules, check_line
-from astra_ls.core.scan import UTF8_WINDOW
+from astra_ls.core.scan import UTF8_WINDOW, WALK_LIMIT, _risky_numbers
 from astra_ls.schemas.families import builtin_schema
 
 from .conftest import analyse, codes_by_line
@@ -92,3 +95,48 @@ def test_invalid_utf8_is_found_on_every_line_of_a_block_bigger_than_one_validati
     data = b"\n".join(lines) + b"\n"
     codes = codes_by_line(analyse(data).problems(lambda o, n: data[o : o + n]))
     assert codes == {line + 1: ["ASTRA003"] for line in bad}  # numbered from 1, as an editor shows them
+
+
+def _reference_risky_lines(data: bytes) -> set[int]:
+    """Lines holding a risky number, found one byte at a time: a run of 19+ digits, or a digit, 'e', an
+    optional sign and 3+ digits, with a structural character before the mantissa's digits and after the
+    exponent's."""
+    digits, size, found = b"0123456789", len(data), set()
+    for position in range(size):
+        if data[position : position + 19].isdigit() and len(data[position : position + 19]) == 19:
+            found.add(data.count(b"\n", 0, position))
+        if not (position > 0 and position + 4 < size and data[position] in b"eE" and data[position - 1] in digits):
+            continue
+        first = position + 1 + (data[position + 1] in b"+-")
+        if not data[first : first + 3].isdigit() or len(data[first : first + 3]) < 3:
+            continue
+        after, before = first, position - 1
+        while after < size and data[after] in digits:
+            after += 1
+        while before >= 0 and data[before] in digits:
+            before -= 1
+        if data[min(after, size - 1)] in b",}] \t\r\n" and data[max(before, 0)] in b":,[ \t-.":
+            found.add(data.count(b"\n", 0, position))
+    return found
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from([b"1", b"9", b"e", b"E", b"+", b"-", b".", b",", b":", b"}", b" ", b"a", b'"',
+                                 b"\n", b"1" * 7, b"3e7229c5", b"1e300", b"2E+999", b"7e-123", b":", b",",
+                                 b"12345678901234567890"]), max_size=80))
+def test_risky_numbers_are_found_on_exactly_the_lines_a_byte_by_byte_search_finds(pieces: list[bytes]) -> None:
+    data = b"".join(pieces)
+    view = np.frombuffer(data, np.uint8)
+    ends = np.flatnonzero(view == 10)
+    ends = np.append(ends, len(data))
+    found = {int(line) for positions in _risky_numbers(view) for line in np.searchsorted(ends, positions)}
+    assert found == _reference_risky_lines(data)
+
+
+def test_an_exponent_after_a_very_long_mantissa_is_still_judged() -> None:
+    """Digit runs longer than the quick walk fall back to whole-block run bounds."""
+    data = b'{"id":"x","n":' + b"1" * (WALK_LIMIT * 3) + b"e999}\n" + b'{"id":"y","h":"a' + b"1" * 40 + b'e123x"}\n'
+    view = np.frombuffer(data, np.uint8)
+    ends = np.flatnonzero(view == 10)
+    found = {int(line) for positions in _risky_numbers(view) for line in np.searchsorted(ends, positions)}
+    assert found == _reference_risky_lines(data) == {0, 1}

@@ -208,7 +208,7 @@ def _lines_needing_care(data: bytes, ends: np.ndarray, lengths: np.ndarray, max_
     a CR, a long number or a huge exponent, a BOM at the file's start, an oversized or unframed line,
     bytes that are not UTF-8. Found with whole-block array scans, not per line."""
     view = np.frombuffer(data, np.uint8)
-    positions = [np.flatnonzero(view == 13), *_risky_numbers(view)]
+    positions = [np.flatnonzero(view == 13) if b"\r" in data else np.empty(0, np.int64), *_risky_numbers(view)]
     marks = np.flatnonzero(lengths > max_line).tolist()
     for found in positions:
         marks.extend(np.searchsorted(ends, found).tolist())
@@ -226,27 +226,69 @@ _NUMBER_START[list(b":,[ \t-.")] = True
 
 
 def _risky_numbers(view: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Positions of runs of 19+ digits (maybe beyond 64 bits) and of numbers with a 3-digit exponent (maybe
+    """Positions inside runs of 19+ digits (maybe beyond 64 bits) and of numbers with a 3-digit exponent (maybe
     beyond a double): the decoder skips unknown fields without range checks, the precise path judges them.
     An exponent counts only where a JSON number can be (a structural character before its mantissa and
-    after its exponent), so hex ids like "3e7229c5" do not send their lines down the slow path."""
+    after its exponent), so hex ids like "3e7229c5" do not send their lines down the slow path.
+
+    Masks are combined before positions are listed: a block holds many digits and many letters e, and
+    listing all of them costs more than the rest of the scan."""
     size = len(view)
-    digit = (view >= 48) & (view <= 57)
-    edges = np.diff(digit.view(np.int8), prepend=np.int8(0), append=np.int8(0))
-    run_starts, run_ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    long_runs = run_starts[(run_ends - run_starts) >= 19]
-    exponent = np.flatnonzero((view | 0x20) == ord("e"))
-    exponent = exponent[(exponent > 0) & (exponent + 4 < size)]
-    exponent = exponent[digit[exponent - 1]]
+    digit = (view - 48) < 10  # wraps around below '0'
+    long_runs = np.flatnonzero(_starts_of_runs(digit, 19))
+    if size < 6:
+        return long_runs, np.empty(0, np.int64)
+    after_e = view[2:-3]
+    signed = (after_e == ord("+")) | (after_e == ord("-"))
+    maybe = ((view[1:-4] | 0x20) == ord("e")) & digit[:-5] & (digit[2:-3] | signed)
+    exponent = np.flatnonzero(maybe) + 1
     first = exponent + 1 + ((view[exponent + 1] == ord("+")) | (view[exponent + 1] == ord("-")))
     three = digit[first] & digit[np.minimum(first + 1, size - 1)] & digit[np.minimum(first + 2, size - 1)]
     exponent, first = exponent[three], first[three]
     if not len(exponent):
         return long_runs, exponent
-    after = run_ends[np.searchsorted(run_starts, first, "right") - 1]
-    before = run_starts[np.searchsorted(run_ends, exponent, "left")] - 1
+    after, before = _walk_digits(digit, first + 3, 1), _walk_digits(digit, exponent - 1, -1)
+    if after is None or before is None:  # a very long digit run: find every run's ends at once instead
+        after, before = _digit_run_bounds(digit, first, exponent)
     number = _NUMBER_END[view[np.minimum(after, size - 1)]] & _NUMBER_START[view[np.maximum(before, 0)]]
     return long_runs, exponent[number]
+
+
+def _starts_of_runs(digit: np.ndarray, length: int) -> np.ndarray:
+    """Mask of the positions where `length` digits in a row start (doubling: a few passes, not `length`)."""
+    covered, run = digit, 1
+    while run * 2 <= length:
+        covered = covered[:-run] & covered[run:]
+        run *= 2
+    if run < length:
+        covered = covered[: -(length - run)] & covered[length - run :]
+    return covered
+
+
+WALK_LIMIT = 32
+
+
+def _walk_digits(digit: np.ndarray, positions: np.ndarray, step: int) -> np.ndarray | None:
+    """Each position moved by `step` while it is on a digit: the first non-digit after (or before) a run.
+    None when some run is longer than WALK_LIMIT."""
+    at, size = positions.copy(), len(digit)
+    for _ in range(WALK_LIMIT):
+        inside = (at >= 0) & (at < size)
+        moving = inside & digit[np.clip(at, 0, size - 1)]
+        if not moving.any():
+            return at
+        at[moving] += step
+    return None
+
+
+def _digit_run_bounds(digit: np.ndarray, first: np.ndarray, exponent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each exponent: where the digit run of its first exponent digit ends, and the position before the
+    digit run that ends just before it starts."""
+    edges = np.diff(digit.view(np.int8), prepend=np.int8(0), append=np.int8(0))
+    run_starts, run_ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    after = run_ends[np.searchsorted(run_starts, first, "right") - 1]
+    before = run_starts[np.searchsorted(run_ends, exponent, "left")] - 1
+    return after, before
 
 
 _OPEN, _CLOSE = ord("{"), ord("}")
