@@ -8,3 +8,6 @@ if [ ! -x "$ROOT/.venv/bin/python" ]; then
 fi
 "$ROOT/.venv/bin/python" -m pip install -q --upgrade pip
 "$ROOT/.venv/bin/python" -m pip install -q -e "$ROOT[dev]"
+# The editable install's own bytecode, which PYTHONDONTWRITEBYTECODE would otherwise never let be written:
+# without it every astra-ls process compiles its source first.
+"$ROOT/.venv/bin/python" -m compileall -q "$ROOT/server/astra_ls" >/dev/null
