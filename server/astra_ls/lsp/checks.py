@@ -18,7 +18,7 @@ from lsprotocol import types as lsp
 
 from astra_ls.core.problems import Problem
 from astra_ls.lsp.diagnostics import DiagnosticReports, counts_payload, to_diagnostics
-from astra_ls.lsp.documents import OpenDocument, Region
+from astra_ls.lsp.documents import OpenDocument, Pending
 from astra_ls.lsp.workspace_state import Located
 from astra_ls.store.follow import Change
 
@@ -150,16 +150,19 @@ class Checks:
             return
         lock = self._flush_locks.setdefault(uri, asyncio.Lock())
         async with lock:
-            region, whole = doc.take_pending()
-            text = self.server.workspace.get_text_document(uri).source
-            checked = await self.run(lambda: self._check_buffer(doc, text, region, whole))
+            data, pending, whole = doc.take_pending()
+            try:
+                checked = await self.run(lambda: self._check_buffer(doc, data, pending, whole))
+            except BaseException:
+                doc.whole = True  # what was pending is lost: the next check starts afresh
+                raise
         if self.server.documents.get(uri) is doc:  # dropped if it was closed meanwhile
             self.counts[uri] = (checked.events, len(checked.problems))
             self.publish_problems(uri, checked.problems, checked.limit, open_doc=True, refresh=refresh)
 
     @staticmethod
-    def _check_buffer(doc: OpenDocument, text: str, region: Region | None, whole: bool) -> Checked:
-        doc.flush(text, region, whole)
+    def _check_buffer(doc: OpenDocument, data: bytes, pending: Pending | None, whole: bool) -> Checked:
+        doc.flush(data, pending, whole)
         with doc.lock:
             assert doc.analysis is not None
             config = doc.located.store.config

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 from pygls.exceptions import JsonRpcInvalidParams
 
 from astra_ls.commands import COMMANDS, Answer, InvalidArguments, execute, validate_args
-from astra_ls.lsp.documents import encode
 from astra_ls.store.file_store import FileEventStore
 from astra_ls.store.follow import read_range
 from astra_ls.store.results import Refused
@@ -74,8 +73,7 @@ class Commands:
         doc = self.server.documents.get(uri)
         if doc is None or not doc.dirty:
             return None
-        text = self.server.workspace.get_text_document(uri).source
-        data = encode(text)
+        data = doc.buffer.data
         try:
             same = await self.server.checks.run(lambda: read_range(path, 0, len(data) + 1) == data)
         except OSError:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from lsprotocol.types import EXIT, ResponseError
+from lsprotocol.types import EXIT, ResponseError, TextDocumentContentChangeEvent
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.protocol import LanguageServerProtocol
 from pygls.workspace import TextDocument, Workspace
@@ -37,6 +38,25 @@ _LSP_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 
 
 class LspLinesDocument(TextDocument):
+    # Set for documents the server keeps its own buffer of (open stores): changes are applied there
+    # once, not also here, where each one would rebuild the whole text.
+    backing: Callable[[], str] | None = None
+
+    def apply_change(self, change: TextDocumentContentChangeEvent) -> None:
+        if self.backing is None:
+            super().apply_change(change)
+
+    @property
+    def source(self) -> str:
+        return self.backing() if self.backing is not None else super().source
+
+    def back_with(self, backing: Callable[[], str] | None) -> None:
+        if backing is not None:
+            self._source = None  # the backing holds the text; no second copy
+        elif self.backing is not None:
+            self._source = self.backing()
+        self.backing = backing
+
     @property
     def lines(self) -> tuple[str, ...]:
         source = self.source

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
 from lsprotocol import types as lsp
 
 from astra_ls.config import ConfigError
-from astra_ls.lsp.documents import OpenDocument, encode
+from astra_ls.lsp.buffer import TextBuffer
+from astra_ls.lsp.documents import OpenDocument
+from astra_ls.lsp.protocol import LspLinesDocument
 from astra_ls.projections.replay import Replayer
 from astra_ls.store.follow import read_range
 
@@ -19,7 +22,7 @@ class TextSync:
     def __init__(self, server: AstraServer) -> None:
         self.server = server
 
-    def _new_document(self, uri: str, version: int) -> OpenDocument | None:
+    def _new_document(self, uri: str, version: int, buffer: TextBuffer) -> OpenDocument | None:
         located = self.server.workspaces.locate_uri(uri)
         if located is None:
             return None
@@ -28,24 +31,31 @@ class TextSync:
         except ConfigError as error:
             self.server.log(f"{uri}: {error}", lsp.MessageType.Error)
             return None
-        return OpenDocument(uri, located, setup.rules, Replayer(setup.projector), version, dirty=False)
+        doc = OpenDocument(uri, located, setup.rules, Replayer(setup.projector), version, False, buffer)
+        self._back(uri, buffer)
+        return doc
+
+    def _back(self, uri: str, buffer: TextBuffer | None) -> None:
+        """Let the editor-facing text of `uri` be read from the server's own buffer (or not any more)."""
+        text_doc = self.server.workspace.text_documents.get(unquote(uri))
+        if isinstance(text_doc, LspLinesDocument):
+            text_doc.back_with(buffer.text if buffer is not None else None)
 
     def opened(self, params: lsp.DidOpenTextDocumentParams) -> None:
         item = params.text_document
-        doc = self._new_document(item.uri, item.version)
+        doc = self._new_document(item.uri, item.version, TextBuffer(item.text))
         if doc is None:
             return
         self.server.documents.open(doc)
         self.server.checks.schedule(doc.uri, delay=0)
-        self.server.checks.pool.submit(self._compare_with_disk, doc, item.text, item.version)
+        self.server.checks.pool.submit(self._compare_with_disk, doc, doc.buffer.data, item.version)
         if self.server.checks.pull:
             # Pulled and pushed diagnostics would both show: drop what was pushed while it was closed.
             self.server.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(doc.uri, []))
 
     @staticmethod
-    def _compare_with_disk(doc: OpenDocument, text: str, version: int) -> None:
+    def _compare_with_disk(doc: OpenDocument, data: bytes, version: int) -> None:
         """An editor may open a buffer that already differs from the disk (a restored session)."""
-        data = encode(text)
         try:
             differs = read_range(doc.located.path, 0, len(data) + 1) != data
         except OSError:
@@ -82,8 +92,9 @@ class TextSync:
         old = self.server.documents.close(uri)
         if old is None:
             return
-        doc = self._new_document(uri, old.version)
+        doc = self._new_document(uri, old.version, old.buffer)
         if doc is None:
+            self._back(uri, None)
             return
         doc.dirty = old.dirty
         self.server.documents.open(doc)
