@@ -72,6 +72,20 @@ export function serverArgs(extra: readonly unknown[] | undefined): string[] {
   return [...SERVER_MODULE_ARGS, ...strings];
 }
 
+/** What the server is told at `initialize`: workspace trust, and whether and where it keeps its index cache. */
+export interface InitializationOptions {
+  readonly trusted: boolean;
+  readonly indexCache: boolean;
+  /** The editor's storage folder for this extension; the server never writes its cache into the workspace. */
+  readonly cacheDir?: string;
+}
+
+/** `indexCache` is the hand-editable setting: only an explicit `false` turns the cache off. */
+export function initializationOptions(trusted: boolean, indexCache: unknown, storagePath: string | undefined): InitializationOptions {
+  const enabled = indexCache !== false;
+  return storagePath ? { trusted, indexCache: enabled, cacheDir: storagePath } : { trusted, indexCache: enabled };
+}
+
 export function describeSource(source: InterpreterSource): string {
   switch (source) {
     case 'setting':

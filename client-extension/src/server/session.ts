@@ -15,6 +15,7 @@ import {
 } from 'vscode-languageclient/node';
 import {
   describeSource,
+  initializationOptions,
   type InterpreterCandidate,
   interpreterCandidates,
   serverArgs,
@@ -158,8 +159,11 @@ export class ServerSession implements vscode.Disposable {
   }
 
   private async launch(interpreter: InterpreterCandidate): Promise<boolean> {
-    const args = serverArgs(vscode.workspace.getConfiguration('astra.server').get<unknown[]>('args'));
+    const config = vscode.workspace.getConfiguration('astra.server');
+    const args = serverArgs(config.get<unknown[]>('args'));
     const trusted = vscode.workspace.isTrusted;
+    // Per-workspace storage when a folder is open; either way outside the workspace.
+    const storage = this.context.storageUri ?? this.context.globalStorageUri;
     this.output.info(`Starting ${interpreter.command} ${args.join(' ')} (workspace ${trusted ? 'trusted' : 'untrusted'})`);
     const serverOptions: ServerOptions = {
       command: interpreter.command,
@@ -171,7 +175,8 @@ export class ServerSession implements vscode.Disposable {
       documentSelector: DOCUMENT_SELECTOR,
       outputChannel: this.output,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
-      initializationOptions: { trusted },
+      initializationOptions: initializationOptions(trusted, config.get<unknown>('indexCache'),
+        storage.scheme === 'file' ? storage.fsPath : undefined),
       diagnosticCollectionName: 'astra',
       // Hovers link to "Open the full state"; only that command may run from server markdown.
       markdown: { isTrusted: { enabledCommands: ['astra-ls.showStateAtLine'] } },

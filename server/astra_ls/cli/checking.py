@@ -11,6 +11,7 @@ from astra_ls.config import load_config
 from astra_ls.core.problems import Problem
 from astra_ls.store.file_store import SKIPPED_DIRS, FileEventStore
 from astra_ls.store.follow import FollowedFile
+from astra_ls.store.index_cache import IndexCache
 from astra_ls.store.paths import ASTRA_DIR, PathRefused, split_store_path
 
 
@@ -36,22 +37,24 @@ def expand(paths: list[Path]) -> list[Path]:
     return files
 
 
-def check_file(path: Path, trusted: bool, progress: Callable[[int, int], None] | None) -> FileReport:
+def check_file(path: Path, trusted: bool, progress: Callable[[int, int], None] | None,
+               cache: IndexCache | None = None) -> FileReport:
     try:
         root, name = split_store_path(path)
     except PathRefused:
-        return _check_loose(path, trusted, progress)
-    store = FileEventStore(root, trusted=trusted)
+        return _check_loose(path, trusted, progress, cache)
+    store = FileEventStore(root, trusted=trusted, index_cache=cache)
     store.followed(name).on_progress = progress
     analysis = store.analysis(name)
     return FileReport(path, analysis.event_count(), store.problems(name))
 
 
-def _check_loose(path: Path, trusted: bool, progress: Callable[[int, int], None] | None) -> FileReport:
+def _check_loose(path: Path, trusted: bool, progress: Callable[[int, int], None] | None,
+                 cache: IndexCache | None) -> FileReport:
     """A file outside any `.astra/`: checked with the defaults its name implies."""
     root = path.absolute().parent
     store = FileEventStore(root, config=load_config(root), trusted=trusted)
-    followed = FollowedFile(path, store.setup(path.stem).rules)
+    followed = FollowedFile(path, store.setup(path.stem).rules, cache)
     followed.on_progress = progress
     followed.refresh()
     assert followed.analysis is not None

@@ -17,6 +17,7 @@ from astra_ls.config import ConfigError
 from astra_ls.core.codes import Severity
 from astra_ls.core.facts import canonical_json
 from astra_ls.store.file_store import FileEventStore
+from astra_ls.store.index_cache import open_index_cache
 from astra_ls.store.paths import PathRefused, split_store_path
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -53,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = command("check", "report every problem in the given stores", store=False)
     check.add_argument("paths", nargs="*", type=Path, help="files, or directories holding .astra/")
+    check.add_argument("--cache", action="store_true",
+                       help="start from the index cache the language server keeps (in the user cache folder), "
+                            "and update it")
     command("count", "count events, in total and by type")
     append = command("append", "validate and append one event")
     append.add_argument("event", help="the event as a JSON object")
@@ -117,7 +121,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_check(args: argparse.Namespace) -> int:
     paths = args.paths or [args.workspace]
-    reports = [check_file(path, args.trust, ProgressBar(f"checking {path.name}")) for path in expand(paths)]
+    cache = open_index_cache(None) if args.cache else None
+    reports = [check_file(path, args.trust, ProgressBar(f"checking {path.name}"), cache) for path in expand(paths)]
+    if cache is not None:
+        cache.wait()
     worst = any(p.severity is Severity.ERROR for r in reports for p in r.problems)
     if args.format == "json":
         document = {"files": [{"path": str(r.path), "events": r.events,

@@ -214,7 +214,8 @@ def content_fingerprint(path: Path, size: int) -> str:
 
 @lru_cache(maxsize=1)
 def engine_key() -> str:
-    """The engine that wrote an entry: its version, the state of its source files, its parsers."""
+    """The engine that wrote an entry: its version, the state of the sources analyses depend on (so a
+    changed checkout never reads an older one's entries), its parsers."""
     import msgspec
     import pydantic
 
@@ -222,7 +223,8 @@ def engine_key() -> str:
     digest.update(f"{astra_ls.__version__} {sys.version} {orjson.__version__} {msgspec.__version__} "
                   f"{pydantic.VERSION}".encode())
     package = Path(astra_ls.__file__).parent
-    for source in sorted(package.rglob("*.py")):
+    sources = [*package.glob("core/*.py"), *package.glob("schemas/*.py"), Path(__file__)]
+    for source in sorted(sources):
         info = source.stat()
         digest.update(f"{source.relative_to(package)} {info.st_size} {info.st_mtime_ns}\n".encode())
     return digest.hexdigest()

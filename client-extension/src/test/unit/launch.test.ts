@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { expandPath, installSteps, interpreterCandidates, pickWheel, serverArgs, venvPython } from '../../core/launch';
+import { expandPath, initializationOptions, installSteps, interpreterCandidates, pickWheel, serverArgs, venvPython } from '../../core/launch';
 
 const base = { home: '/home/u', workspaceFolder: '/ws', pythonExtensionInterpreter: undefined, privateEnvironmentPython: undefined };
 
@@ -65,5 +65,13 @@ describe('private environment install', () => {
       'astra_ls-0.10.0-py3-none-any.whl',
     );
     assert.equal(pickWheel([]), undefined);
+  });
+});
+
+describe('initialization options', () => {
+  it('passes the storage folder as the cache folder, the cache on unless the setting is false', () => {
+    assert.deepEqual(initializationOptions(true, undefined, '/storage/astra'), { trusted: true, indexCache: true, cacheDir: '/storage/astra' });
+    assert.deepEqual(initializationOptions(false, false, '/s'), { trusted: false, indexCache: false, cacheDir: '/s' });
+    assert.deepEqual(initializationOptions(false, 'no', undefined), { trusted: false, indexCache: true });
   });
 });

@@ -1,0 +1,37 @@
+"""`astra-ls check --cache`: the same report from the index cache; plain `check` never touches it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+LINES = [b'{"id":"a","type":"UserMessageSent","timestamp":1,"content":"hi"}', b'{"id":"a"', b"",
+         b'{"id":"a","type":"UserMessageSent","timestamp":0,"content":"again"}']
+
+
+def check(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "astra_ls", "check", *args, "--format", "json"],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_check_with_and_without_the_cache(tmp_path: Path, user_cache: Path) -> None:
+    workspace = tmp_path / "ws"
+    store = workspace / ".astra" / "conversation.jsonl"
+    store.parent.mkdir(parents=True)
+    store.write_bytes(b"\n".join(LINES) + b"\n")
+    plain = check(str(workspace))
+    assert plain.returncode == 1 and not user_cache.exists()
+    first = check(str(workspace), "--cache")
+    [entry] = (user_cache / "index").glob("*.idx")
+    os.utime(entry, (1, 1))  # a load marks its entry used: the mtime tells whether the check read it
+    second = check(str(workspace), "--cache")
+    assert entry.stat().st_mtime > 1
+    assert first.stdout == second.stdout == plain.stdout
+    assert (first.returncode, second.returncode) == (1, 1)
+    assert sorted(p.name for p in workspace.rglob("*")) == [".astra", "conversation.jsonl"]
+    with store.open("ab") as handle:
+        handle.write(b'{"id":"b","type":"UserMessageSent","timestamp":5,"content":"more"}\n')
+    grown = check(str(workspace), "--cache")
+    assert grown.stdout == check(str(workspace)).stdout
