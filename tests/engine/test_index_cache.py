@@ -211,3 +211,16 @@ def test_saved_and_loaded_analysis_is_the_same(lines: list[bytes], final_newline
         assert loaded is not None
         assert snapshot(loaded.analysis, data) == snapshot(analyse(data), data)
         assert loaded.analysis.snapshots == analyse(data).snapshots
+
+
+def test_a_changed_json_schema_file_changes_the_rules(tmp_path: Path) -> None:
+    from astra_ls.core.linecheck import LineRules
+    from astra_ls.schemas.loader import load_schema
+
+    def rules_with(document: str) -> AnalysisRules:
+        (tmp_path / "s.json").write_text(document)
+        return AnalysisRules(LineRules(load_schema("s.json", tmp_path, trusted=False)))
+
+    strict = '{"type": "object", "required": ["id"]}'
+    assert index_cache.rules_key(rules_with(strict)) == index_cache.rules_key(rules_with(strict))
+    assert index_cache.rules_key(rules_with(strict)) != index_cache.rules_key(rules_with('{"type": "object"}'))
