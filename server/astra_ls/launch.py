@@ -8,8 +8,12 @@ import sys
 from astra_ls.hashseed import pin_hash_seed
 
 
+def _command(argv: list[str]) -> str | None:
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
 def uses_index_cache(argv: list[str]) -> bool:
-    command = next((a for a in argv if not a.startswith("-")), None)
+    command = _command(argv)
     return command == "serve" or (command == "check" and "--cache" in argv)
 
 
@@ -18,6 +22,10 @@ def main(default: str | None = None) -> int:
     args = sys.argv[1:] or ([default] if default else [])
     if uses_index_cache(args):
         pin_hash_seed()
+    if _command(args) == "serve":
+        from astra_ls.lsp.early_start import begin
+
+        begin()  # scans the stores while the language-server library loads
     from astra_ls.cli.main import main as cli_main
 
     return cli_main(args)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as lsp
 
+from astra_ls.lsp.prescan import running as running_prescan
 from astra_ls.store.index_cache import open_index_cache
 from astra_ls.store.paths import PathRefused, path_from_uri
 
@@ -45,6 +46,9 @@ class Lifecycle:
         folder = options.get("cacheDir")
         enabled = options.get("indexCache", True) is not False
         cache = open_index_cache(folder if isinstance(folder, str) and folder else None, enabled)
+        prescan = running_prescan()
+        if cache is not None and prescan is not None:
+            cache.awaiting = prescan.wait_for
         self.server.workspaces.index_cache = cache
         self.server.log(f"index cache: {cache.folder if cache else 'off'}", lsp.MessageType.Log)
 
@@ -110,6 +114,8 @@ class Lifecycle:
 
     def shutdown(self) -> None:
         self.server.watcher.stop()
+        if (prescan := running_prescan()) is not None:
+            prescan.stop()
         if self.scan is not None:
             self.scan.cancel()
         self.server.checks.pool.shutdown(wait=False, cancel_futures=True)

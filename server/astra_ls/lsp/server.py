@@ -74,4 +74,6 @@ def build() -> AstraServer:
 
 def serve() -> None:
     """LSP over stdio until the client says exit."""
-    build().start_io()
+    from astra_ls.lsp.early_start import server_stdin
+
+    build().start_io(server_stdin())

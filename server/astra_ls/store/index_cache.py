@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from functools import lru_cache
@@ -77,6 +77,9 @@ class IndexCache:
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="astra-index-cache")
         self._pending: list[Future[None]] = []
         self._guard = threading.Lock()
+        # another process may be making entries right now (a scan started before the server loaded):
+        # called with a store's path before its entry is read, returns once that entry is ready
+        self.awaiting: Callable[[Path], None] | None = None
 
     def entry(self, path: Path) -> Path:
         key = hashlib.blake2b(str(path.absolute()).encode(), digest_size=16).hexdigest()
@@ -86,6 +89,8 @@ class IndexCache:
 
     def load(self, path: Path, rules: AnalysisRules) -> Loaded | None:
         """The saved analysis of `path` when it still describes the file's first bytes, else None."""
+        if self.awaiting is not None:
+            self.awaiting(path)
         try:
             return self._load(path, rules)
         except Exception:  # an entry can hold anything at all: it is a hint, never a reason to fail

@@ -1,0 +1,101 @@
+"""The client's `initialize` request, read before the language-server library is loaded.
+
+Loading the LSP library takes about a second; knowing the workspace folders first lets the stores be
+scanned meanwhile (see `prescan`). Light on imports: it runs before the heavy ones. The bytes read
+are handed back to the server unchanged, ahead of the rest of stdin.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from typing import Any, BinaryIO, cast
+
+MAX_HEADER_LINES = 16
+MAX_BODY_BYTES = 16 * 1024 * 1024
+
+_server_stdin: BinaryIO | None = None  # what the server reads instead of sys.stdin, once `begin` ran
+
+
+@dataclass(frozen=True, slots=True)
+class FirstMessage:
+    raw: bytes  # exactly the bytes read from the stream
+    params: dict[str, Any] | None  # the params of an `initialize` request, else None
+
+
+def begin() -> None:
+    """Read the client's first message and start scanning the folders it names (when it is
+    `initialize`); the server then reads that message again from `server_stdin`."""
+    global _server_stdin
+    stdin = sys.stdin.buffer
+    if stdin.isatty():
+        return
+    first = read_first_message(stdin)
+    if first.params is not None:
+        from astra_ls.lsp.prescan import start_prescan
+
+        start_prescan(first.params)
+    _server_stdin = cast(BinaryIO, PrefixedStream(first.raw, stdin))  # the server's reader needs readline and read
+
+
+def server_stdin() -> BinaryIO | None:
+    return _server_stdin
+
+
+def read_first_message(stream: BinaryIO) -> FirstMessage:
+    """One framed message; anything unexpected (no Content-Length, a body that is not an initialize
+    request) is kept as read and left for the server to judge."""
+    raw, length = b"", None
+    for _ in range(MAX_HEADER_LINES):
+        line = stream.readline()
+        raw += line
+        if line in (b"\r\n", b"\n", b""):
+            break
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length" and value.strip().isdigit():
+            length = int(value.strip())
+    else:
+        return FirstMessage(raw, None)
+    if length is None or not raw.endswith(b"\n") or length > MAX_BODY_BYTES:
+        return FirstMessage(raw, None)
+    body = stream.read(length)
+    return FirstMessage(raw + body, _initialize_params(body))
+
+
+def _initialize_params(body: bytes) -> dict[str, Any] | None:
+    try:
+        message = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(message, dict) or message.get("method") != "initialize":
+        return None
+    params = message.get("params")
+    return params if isinstance(params, dict) else None
+
+
+class PrefixedStream:
+    """`stream` with `prefix` put back in front: what the server's reader reads (readline and read)."""
+
+    def __init__(self, prefix: bytes, stream: BinaryIO) -> None:
+        self._prefix = prefix
+        self._stream = stream
+
+    def readline(self) -> bytes:
+        if not self._prefix:
+            return self._stream.readline()
+        cut = self._prefix.find(b"\n") + 1
+        if cut:
+            line, self._prefix = self._prefix[:cut], self._prefix[cut:]
+            return line
+        line, self._prefix = self._prefix, b""
+        return line + self._stream.readline()
+
+    def read(self, size: int = -1) -> bytes:
+        if not self._prefix:
+            return self._stream.read(size)
+        if size < 0:
+            data, self._prefix = self._prefix, b""
+            return data + self._stream.read()
+        data, self._prefix = self._prefix[:size], self._prefix[size:]
+        return data + (self._stream.read(size - len(data)) if len(data) < size else b"")
