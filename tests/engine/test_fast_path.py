@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from astra_ls.core.care import UTF8_WINDOW, WALK_LIMIT, risky_numbers
 from astra_ls.core.linecheck import EVENT, LineRules, check_line
-from astra_ls.core.scan import UTF8_WINDOW, WALK_LIMIT, _risky_numbers
 from astra_ls.schemas.families import builtin_schema
 
 from .conftest import analyse, codes_by_line
@@ -129,7 +129,7 @@ def test_risky_numbers_are_found_on_exactly_the_lines_a_byte_by_byte_search_find
     view = np.frombuffer(data, np.uint8)
     ends = np.flatnonzero(view == 10)
     ends = np.append(ends, len(data))
-    found = {int(line) for positions in _risky_numbers(view) for line in np.searchsorted(ends, positions)}
+    found = {int(line) for positions in risky_numbers(view) for line in np.searchsorted(ends, positions)}
     assert found == _reference_risky_lines(data)
 
 
@@ -138,5 +138,5 @@ def test_an_exponent_after_a_very_long_mantissa_is_still_judged() -> None:
     data = b'{"id":"x","n":' + b"1" * (WALK_LIMIT * 3) + b"e999}\n" + b'{"id":"y","h":"a' + b"1" * 40 + b'e123x"}\n'
     view = np.frombuffer(data, np.uint8)
     ends = np.flatnonzero(view == 10)
-    found = {int(line) for positions in _risky_numbers(view) for line in np.searchsorted(ends, positions)}
+    found = {int(line) for positions in risky_numbers(view) for line in np.searchsorted(ends, positions)}
     assert found == _reference_risky_lines(data) == {0, 1}

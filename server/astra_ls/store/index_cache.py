@@ -283,8 +283,10 @@ def capture(path: Path, analysis: StoreAnalysis, inode: int, mtime_ns: int) -> I
 def rebuild(rules: AnalysisRules, header: dict[str, Any], sections: list[bytes]) -> StoreAnalysis | None:
     """An analysis from an entry's sections, or None when they do not add up."""
     lines, size = header["lines"], header["size"]
+    if len(sections) != len(COLUMNS) + 1:
+        return None
     arrays = {name: np.frombuffer(data, DTYPES[name]) for name, data in zip(COLUMNS, sections, strict=False)}
-    if len(sections) != len(COLUMNS) + 1 or any(len(a) != lines for a in arrays.values()):
+    if any(len(a) != lines for a in arrays.values()):
         return None
     offsets, kinds = arrays["offsets"], arrays["kinds"]
     if lines and (offsets[0] != 0 or np.any(np.diff(offsets) <= 0) or offsets[-1] > size or kinds.max() > BAD):
