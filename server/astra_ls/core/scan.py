@@ -44,9 +44,10 @@ class TypeTable:
 class ScannedLines:
     offsets: array[int] = field(default_factory=lambda: array("q"))  # filled per block, in line order
     kinds: bytearray = field(default_factory=bytearray)
-    type_ids: list[int] = field(default_factory=list)
+    # arrays, not lists: an analysis appends them with one copy instead of converting every item again
+    type_ids: array[int] = field(default_factory=lambda: array("H"))
     timestamps: array[float] = field(default_factory=lambda: array("d"))
-    id_hashes: list[int] = field(default_factory=list)
+    id_hashes: array[int] = field(default_factory=lambda: array("q"))
     problems: dict[int, list[Problem]] = field(default_factory=dict)
     snapshots: dict[int, dict[str, Any]] = field(default_factory=dict)
 
