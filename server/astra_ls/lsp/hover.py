@@ -157,7 +157,8 @@ class Hovers:
             with store_view(self.server, uri) as view:
                 return None if view is None else hover_markdown(view, position.line, position.character)
 
-        text = await self.server.checks.run(work)
+        with self.server.warmer.standing_aside():
+            text = await self.server.checks.run(work)
         if text is None:
             return None
         return lsp.Hover(lsp.MarkupContent(lsp.MarkupKind.Markdown, text))

@@ -82,7 +82,11 @@ class Lifecycle:
             self.server.text_sync.rebind(doc.uri)
         if self.scan is not None and not self.scan.done():
             self.scan.cancel()
-        self.scan = asyncio.ensure_future(self.server.checks.scan_all())
+        self.scan = asyncio.ensure_future(self._scan())
+
+    async def _scan(self) -> None:
+        await self.server.checks.scan_all()
+        self.server.warmer.start()  # time-travel checkpoints, ahead of the first hovers
 
     async def settings(self) -> dict[str, Any]:
         workspace = self.server.client_capabilities.workspace
@@ -116,6 +120,7 @@ class Lifecycle:
         self.server.watcher.stop()
         if (prescan := running_prescan()) is not None:
             prescan.stop()
+        self.server.warmer.stop()
         if self.scan is not None:
             self.scan.cancel()
         self.server.checks.pool.shutdown(wait=False, cancel_futures=True)

@@ -16,6 +16,7 @@ from astra_ls.lsp.lifecycle import Lifecycle
 from astra_ls.lsp.protocol import AstraProtocol
 from astra_ls.lsp.remote import RemoteStores
 from astra_ls.lsp.text_sync import TextSync
+from astra_ls.lsp.warmup import CheckpointWarmer
 from astra_ls.lsp.watching import StoreWatcher
 from astra_ls.lsp.workspace_state import Workspaces
 
@@ -32,6 +33,7 @@ class AstraServer(LanguageServer):
         self.watcher = StoreWatcher(self)
         self.text_sync = TextSync(self)
         self.remote = RemoteStores(self)
+        self.warmer = CheckpointWarmer(self)
 
     def log(self, message: str, level: lsp.MessageType = lsp.MessageType.Info) -> None:
         """A line in the client's output panel (never a pop-up)."""

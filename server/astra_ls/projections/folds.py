@@ -72,10 +72,11 @@ class SharedFold:
         self._apply = projector.apply_shared
         self._mine: dict[int, Any] = {}  # id -> container this fold copied; holding them keeps ids unique
         self._copied = 0  # bytes of containers copied since the last checkpoint
+        self._edit = self.edit  # bound once: this is called for every event
         self.state = self._adopt(state)
 
     def apply(self, event: Event) -> None:
-        self.state = self._apply(self.state, event, self.edit)
+        self.state = self._apply(self.state, event, self._edit)
 
     def restart(self, state: State) -> None:
         self.state = self._adopt(state)

@@ -15,7 +15,7 @@ import msgspec
 
 from astra_ls.core.analysis import ReadRange, StoreAnalysis
 from astra_ls.core.linecheck import BOM, EVENT, SNAPSHOT
-from astra_ls.projections.base import Event, Projector, State
+from astra_ls.projections.base import Projector, State
 from astra_ls.projections.folds import Fold, resume, start
 
 READ_SPAN = 4 * 1024 * 1024
@@ -38,23 +38,47 @@ class Replayer:
             self._bytes -= self._kept.pop(gone)[1]
         del self._lines[cut:]
 
-    def state_after(self, analysis: StoreAnalysis, read: ReadRange, line: int) -> State:
-        """The state after line `line` (0-based; -1 for the initial state).
+    def state_after(self, analysis: StoreAnalysis, read: ReadRange, line: int, keep: bool = False) -> State:
+        """The state after line `line` (0-based; -1 for the initial state); `keep`: with a checkpoint there
+        too (for a pass that walks the store ahead of queries).
 
         It may share parts with the checkpoints: read it, never change it."""
         line = min(line, analysis.line_count - 1)
         first, fold = self._start(analysis, line)
-        since = 0
-        for index, event in events(analysis, read, first + 1, line + 1):
-            if analysis.kinds[index] == SNAPSHOT:
-                fold.restart(event["state"])
-            else:
-                fold.apply(event)
-            since += 1
-            if since >= self.every:
-                self._keep(index, fold)
-                since = 0
+        self._fold(analysis, read, fold, first + 1, line + 1)
+        if keep and line >= 0:
+            self._keep(line, fold)
         return fold.state
+
+    def _fold(self, analysis: StoreAnalysis, read: ReadRange, fold: Fold, first: int, end: int) -> None:
+        """Fold lines [first, end) into `fold`, keeping a checkpoint every `every` events (the hot loop)."""
+        offsets, kinds, apply = analysis.offsets, analysis.kinds, fold.apply
+        since = 0
+        for begin, stop, data in spans(analysis, read, first, end):
+            base = offsets[begin]
+            for at in range(begin, stop):
+                kind = kinds[at]
+                if kind != EVENT and kind != SNAPSHOT:
+                    continue
+                finish = offsets[at + 1] - 1 - base if at + 1 < stop else len(data)
+                event = _decode(data[offsets[at] - base : finish].removeprefix(BOM))
+                if kind == EVENT:
+                    apply(event)
+                else:
+                    fold.restart(event["state"])
+                since += 1
+                if since >= self.every:
+                    self._keep(at, fold)
+                    since = 0
+
+    @property
+    def shares(self) -> bool:
+        """Checkpoints share their parts (copy-on-write) and cost only what changed."""
+        return self.projector.apply_shared is not None
+
+    def covered(self) -> int:
+        """The last line with a checkpoint (-1 if none)."""
+        return self._lines[-1] if self._lines else -1
 
     def _start(self, analysis: StoreAnalysis, line: int) -> tuple[int, Fold]:
         at = bisect.bisect_right(self._lines, line) - 1
@@ -80,19 +104,13 @@ class Replayer:
             self.every *= 2
 
 
-def events(analysis: StoreAnalysis, read: ReadRange, first: int, end: int) -> Iterator[tuple[int, Event]]:
-    """The events and snapshot records of lines [first, end), decoded, read in spans of READ_SPAN bytes."""
-    offsets, kinds = analysis.offsets, analysis.kinds
+def spans(analysis: StoreAnalysis, read: ReadRange, first: int, end: int) -> Iterator[tuple[int, int, bytes]]:
+    """Lines [first, end) in runs of about READ_SPAN bytes: (first line, end line, their bytes)."""
+    offsets = analysis.offsets
     index = first
     while index < end:
-        span_start = offsets[index]
-        stop = max(index + 1, bisect.bisect_left(offsets, span_start + READ_SPAN, index, end))
+        start = offsets[index]
+        stop = max(index + 1, bisect.bisect_left(offsets, start + READ_SPAN, index, end))
         last_start, last_length = analysis.line_span(stop - 1)
-        data = read(span_start, last_start + last_length - span_start)
-        for at in range(index, stop):
-            if kinds[at] != EVENT and kinds[at] != SNAPSHOT:
-                continue
-            begin = offsets[at] - span_start
-            finish = offsets[at + 1] - 1 - span_start if at + 1 < stop else len(data)
-            yield at, _decode(data[begin:finish].removeprefix(BOM))
+        yield index, stop, read(start, last_start + last_length - start)
         index = stop

@@ -1,0 +1,98 @@
+"""Hover's time travel in the real server equals a fresh replay by the CLI: on a store big enough for the
+server to make checkpoints ahead, after another process appends, and in an open buffer after edits."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types as lsp
+
+from astra_ls.lsp.hover import state_block
+from astra_ls.store.file_store import FileEventStore
+
+from .editor import Editor, start_editor
+
+GENERATOR = Path(__file__).parents[2] / "bench" / "generate.py"
+EVENTS = 12_000  # above the size from which the server makes checkpoints ahead of hovers
+
+
+def generate(path: Path, events: int = EVENTS) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, str(GENERATOR), "--events", str(events), "--out", str(path)], check=True,
+                   capture_output=True, timeout=120)
+    return path
+
+
+def fresh_state(path: Path, line: int) -> Any:
+    """The state after 0-based `line` by a fresh CLI process: a replay from line 1."""
+    done = subprocess.run([sys.executable, "-m", "astra_ls", "project", str(path), "--at-line", str(line + 1),
+                           "--format", "json"], capture_output=True, check=True, timeout=60)
+    return json.loads(done.stdout)["state"]
+
+
+def clean_lines(path: Path, count: int) -> list[int]:
+    """Lines holding a clean event, spread over the store, in a scattered order."""
+    texts = path.read_bytes().split(b"\n")
+    step = len(texts) // count
+    chosen = []
+    for start in range(1, len(texts) - step, step):
+        found = next(n for n in range(start, start + step) if texts[n].startswith(b'{"type":"Assistant'))
+        chosen.append(found)
+    return chosen[1::2][::-1] + chosen[::2]
+
+
+async def assert_hover_matches(editor: Editor, path: Path, line: int, expected_from: Path,
+                               whole: bool = True) -> None:
+    """The hover's state equals a fresh replay's; `whole`: so does the full state of the server's
+    time-travel command, past what a hover shows (disk stores: the command reads the file)."""
+    expected = fresh_state(expected_from, line)
+    assert state_block(expected) in await editor.hover(path, line, 0), f"hover at line {line + 1}"
+    if whole:
+        answer = await editor.command("astra.projectAt", {"store": path.as_uri(), "line": line + 1})
+        assert answer["state"] == expected, f"state after line {line + 1}"
+
+
+async def test_hover_states_equal_a_fresh_replay_before_and_after_appends(workspace: Path) -> None:
+    path = generate(workspace / ".astra" / "conversation.jsonl")
+    async with start_editor(workspace) as editor:
+        await editor.diagnostics(path, lambda d: len(d) > 0)
+        lines = clean_lines(path, 8)
+        for line in lines:
+            await assert_hover_matches(editor, path, line, path)
+        before = len(path.read_bytes().splitlines())
+        writer = FileEventStore(workspace)  # another process's appends, then the editor's watcher notice
+        assert writer.append("conversation", {"type": "FeedbackGiven", "id": "fb-x", "timestamp": 4e12,
+                                              "messageIndex": 1, "rating": "negative"}).to_json()["ok"]
+        assert writer.append("conversation", {"type": "UserMessageSent", "id": "u-x", "timestamp": 4e12 + 1,
+                                              "content": "after the append"}).to_json()["ok"]
+        editor.watched(path, lsp.FileChangeType.Changed)
+        await editor.until(lambda: [c for c in editor.store_changes if c["uri"].endswith("conversation.jsonl")],
+                           "the append seen")
+        for line in (before + 1, before, *lines[:3]):
+            await assert_hover_matches(editor, path, line, path)
+
+
+async def test_hover_states_in_an_open_buffer_follow_its_edits(workspace: Path, tmp_path: Path) -> None:
+    path = generate(workspace / ".astra" / "conversation.jsonl", 6_000)
+    texts = path.read_bytes().decode("utf-8", "replace").split("\n")  # as an editor shows it
+    path.write_text("\n".join(texts), encoding="utf-8")
+    target = next(n for n in range(2_000, 5_000) if '"type":"ConversationStarted"' in texts[n])
+    start = texts[target].index('"userId":"') + len('"userId":"')
+    end = texts[target].index('"', start)
+    edited = [*texts[:target], texts[target][:start] + "EDITED" + texts[target][end:], *texts[target + 1 :]]
+    expected = tmp_path / "edited" / ".astra" / "conversation.jsonl"
+    expected.parent.mkdir(parents=True)
+    expected.write_text("\n".join(edited), encoding="utf-8")
+    async with start_editor(workspace) as editor:
+        await editor.diagnostics(path, lambda d: len(d) > 0)
+        editor.open(path)
+        for line in (5_000, target, target + 1):
+            await assert_hover_matches(editor, path, line, path, whole=False)
+        editor.edit(path, (target, start), (target, end), "EDITED")  # a conversation's user, shown first
+        for line in (target + 2, 5_000, target - 1, 5_900, target):
+            await assert_hover_matches(editor, path, line, expected, whole=False)
+        assert '"userId": "EDITED"' in await editor.hover(path, target + 1, 0)
