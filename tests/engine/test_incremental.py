@@ -59,6 +59,8 @@ def test_resume_after_appends_equals_a_fresh_analysis(first: list[bytes], first_
         followed = FollowedFile(path, rules_for())
         followed.refresh()
         for stage in (middle, grown):
+            assert followed.analysis is not None
+            followed.analysis.problems(followed.read)  # materialised before the change, rebuilt after it
             with path.open("ab") as handle:
                 handle.write(stage[path.stat().st_size :])
             assert followed.refresh() in (Change.APPENDED, Change.UNCHANGED, Change.RESCANNED)
@@ -72,6 +74,7 @@ def test_splice_equals_a_fresh_analysis(body: list[bytes], newline: bool, data: 
     old = document(body, newline)
     analysis = analyse(old)
     for _ in range(data.draw(st.integers(1, 3))):
+        analysis.problems(reader(old))  # materialised before the change, rebuilt after it
         count = analysis.line_count
         first = data.draw(st.integers(0, count))
         old_count = data.draw(st.integers(0, count - first))
@@ -169,3 +172,21 @@ def _lines_with_offsets(data: bytes) -> list[tuple[int, bytes]]:
         found.append((offset, line))
         offset += len(line)
     return found
+
+
+def test_problems_before_an_append_are_kept_and_the_tail_is_added(tmp_path: Path) -> None:
+    """After an append only the new lines' problems are built: the others are the very same objects."""
+    path = tmp_path / "s.jsonl"
+    path.write_bytes(b'{"id":"a","timestamp":2}\n{"id":"a","timestamp":1}\nnot json\n')
+    followed = FollowedFile(path, rules_for())
+    followed.refresh()
+    assert followed.analysis is not None
+    before = followed.analysis.problems(followed.read)
+    with path.open("ab") as handle:
+        handle.write(b'{"id":"a","timestamp":0}\n{"id":"b"')
+    assert followed.refresh() is Change.APPENDED
+    after = followed.analysis.problems(followed.read)
+    assert all(old is new for old, new in zip(before, after, strict=False))
+    fresh = analyse(path.read_bytes()).problems(reader(path.read_bytes()))
+    assert [(p.line, p.code, p.message) for p in after] == [(p.line, p.code, p.message) for p in fresh]
+    assert [p.code for p in after[len(before):]] == ["ASTRA020", "ASTRA021", "ASTRA001", "ASTRA033"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +43,29 @@ def message(n: int, content: str | None = None) -> str:
                 content=f"hello {n}" if content is None else content)
 
 
+LSP_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+
+
+def text_offset(text: str, line: int, character: int) -> int:
+    """Code-point offset of an LSP position, computed independently of the server: lines break only at
+    \r\n, \r and \n; columns are UTF-16 units, clamped to the line's content, and a column inside a
+    surrogate pair moves past the pair."""
+    lines = LSP_LINE.findall(text)
+    if text == "" or text.endswith(("\r", "\n")):
+        lines.append("")
+    if line >= len(lines):
+        return len(text)
+    start = sum(len(piece) for piece in lines[:line])
+    piece = lines[line]
+    content = piece[:-2] if piece.endswith("\r\n") else piece[:-1] if piece.endswith(("\r", "\n")) else piece
+    units = 0
+    for index, char in enumerate(content):
+        if units >= character:
+            return start + index
+        units += 2 if ord(char) > 0xFFFF else 1
+    return start + len(content)
+
+
 def plain(value: Any) -> Any:
     """pygls hands custom notification params over as named tuples: back to plain JSON values."""
     if hasattr(value, "_asdict"):
@@ -60,6 +84,7 @@ class Editor:
     registrations: list[lsp.Registration] = field(default_factory=list)
     store_changes: list[dict[str, Any]] = field(default_factory=list)
     versions: dict[str, int] = field(default_factory=dict)
+    texts: dict[str, str] = field(default_factory=dict)  # each open buffer's text, edited independently
 
     def uri(self, path: Path) -> str:
         return path.absolute().as_uri()
@@ -89,7 +114,8 @@ class Editor:
     def open(self, path: Path, text: str | None = None) -> str:
         uri = self.uri(path)
         self.versions[uri] = 1
-        content = path.read_text(encoding="utf-8") if text is None else text
+        content = path.read_bytes().decode() if text is None else text
+        self.texts[uri] = content
         self.client.text_document_did_open(lsp.DidOpenTextDocumentParams(
             lsp.TextDocumentItem(uri=uri, language_id="jsonl", version=1, text=content)))
         return uri
@@ -99,6 +125,8 @@ class Editor:
         self.versions[uri] += 1
         change = lsp.TextDocumentContentChangePartial(
             range=lsp.Range(lsp.Position(*start), lsp.Position(*end)), text=text)
+        old = self.texts[uri]
+        self.texts[uri] = old[: text_offset(old, *start)] + text + old[text_offset(old, *end) :]
         self.client.text_document_did_change(lsp.DidChangeTextDocumentParams(
             lsp.VersionedTextDocumentIdentifier(uri=uri, version=self.versions[uri]), [change]))
 
@@ -108,6 +136,7 @@ class Editor:
         self.client.text_document_did_change(lsp.DidChangeTextDocumentParams(
             lsp.VersionedTextDocumentIdentifier(uri=uri, version=self.versions[uri]),
             [lsp.TextDocumentContentChangeWholeDocument(text=text)]))
+        self.texts[uri] = text
 
     async def command(self, name: str, *arguments: Any) -> Any:
         return await asyncio.wait_for(self.client.workspace_execute_command_async(

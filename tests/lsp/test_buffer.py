@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -21,30 +20,10 @@ from astra_ls.projections.replay import Replayer
 from astra_ls.schemas.families import builtin_schema
 from astra_ls.store.file_store import FileEventStore
 
+from .editor import LSP_LINE, text_offset
+
 PIECES = ["a", "é", "한", "😀", "\n", "\r", "\r\n", "\u2028", '{"id":1}', "\x85", "\udc80"]
 texts = st.lists(st.sampled_from(PIECES), max_size=12).map("".join)
-LSP_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
-
-
-def reference_offset(text: str, line: int, character: int) -> int:
-    """Code-point offset of an LSP position: lines break only at \\r\\n, \\r and \\n; columns are UTF-16
-    units, clamped to the line's content, and a column inside a surrogate pair moves past the pair."""
-    lines = LSP_LINE.findall(text)
-    if text == "" or text.endswith(("\r", "\n")):
-        lines.append("")
-    if line >= len(lines):
-        return len(text)
-    start = sum(len(piece) for piece in lines[:line])
-    piece = lines[line]
-    content = piece[:-2] if piece.endswith("\r\n") else piece[:-1] if piece.endswith(("\r", "\n")) else piece
-    units = 0
-    for index, char in enumerate(content):
-        if units >= character:
-            return start + index
-        units += 2 if ord(char) > 0xFFFF else 1
-    return start + len(content)
-
-
 def position(text: str, draw: st.DrawFn) -> lsp.Position:
     return lsp.Position(draw(st.integers(0, text.count("\n") + text.count("\r") + 1)), draw(st.integers(0, 8)))
 
@@ -58,7 +37,7 @@ def test_edits_equal_splicing_the_text(text: str, data: st.DataObject) -> None:
         if (start.line, start.character) > (end.line, end.character):
             start, end = end, start
         inserted = data.draw(texts)
-        low, high = reference_offset(text, start.line, start.character), reference_offset(text, end.line, end.character)
+        low, high = text_offset(text, start.line, start.character), text_offset(text, end.line, end.character)
         buffer.apply(lsp.TextDocumentContentChangePartial(range=lsp.Range(start, end), text=inserted))
         text = text[:low] + inserted + text[max(low, high):]
         assert buffer.data == text.encode("utf-8", "surrogatepass")
@@ -102,8 +81,8 @@ def test_flushing_edits_equals_a_fresh_analysis(lines: list[str], newline: bool,
                 if (start.line, start.character) > (end.line, end.character):
                     start, end = end, start
                 inserted = data.draw(st.sampled_from(EDITS))
-                low = reference_offset(text, start.line, start.character)
-                high = reference_offset(text, end.line, end.character)
+                low = text_offset(text, start.line, start.character)
+                high = text_offset(text, end.line, end.character)
                 doc.note_changes([lsp.TextDocumentContentChangePartial(range=lsp.Range(start, end), text=inserted)])
                 text = text[:low] + inserted + text[high:]
             doc.flush(*doc.take_pending())

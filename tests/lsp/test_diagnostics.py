@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from lsprotocol import types as lsp
 
@@ -173,3 +175,31 @@ async def test_a_store_big_enough_for_a_parallel_scan_gets_its_diagnostics(works
         found = await editor.diagnostics(path, lambda d: len(d) > 100, "diagnostics of a 70 MB store")
         first = [(p["code"], p["line"] - 1) for p in expected][:100]
         assert [(str(d.code), d.range.start.line) for d in found][:100] == first
+
+
+def _shape(diagnostics: Sequence[lsp.Diagnostic]) -> list[tuple[Any, ...]]:
+    return [(d.range, d.code, d.message, [r.location.range for r in d.related_information or ()])
+            for d in diagnostics]
+
+
+async def test_edited_buffer_diagnostics_equal_a_fresh_check_of_the_same_text(workspace: Path) -> None:
+    """Problems before, inside and after the edits, astral characters and a raw '\\r' (a line break for
+    LSP, not for JSONL): the edited buffer's diagnostics are those of the same text checked anew."""
+    emoji = message(2, "😀😀 안녕")
+    lines = [message(1), "broken", emoji, message(3).replace('"m3"', '"m1"'), message(5), message(4),
+             message(6, "ab").replace("ab", "a\rb"), "", message(7)]
+    path = write_store(workspace, "conversation", lines)
+    async with start_editor(workspace) as editor:
+        await editor.diagnostics(path, lambda d: len(d) >= 4)
+        uri = editor.open(path)
+        after_emoji = len(emoji[: emoji.index("😀😀") + 2].encode("utf-16-le")) // 2
+        editor.edit(path, (2, after_emoji), (2, after_emoji), "🙂")
+        editor.edit(path, (9, 0), (9, 0), message(8).replace('"m8"', '"m2"') + "\n")  # LSP line 9 is m7
+        editor.edit(path, (4, len(message(5)) - 1), (4, len(message(5))), "")  # line 5 loses its brace
+        editor.edit(path, (11, 0), (11, 0), "oops")
+        copy = workspace / ".astra" / "conversation-copy.jsonl"
+        copy.write_bytes(editor.texts[uri].encode())
+        editor.watched(copy, lsp.FileChangeType.Created)
+        fresh = await editor.diagnostics(copy, lambda d: len(d) >= 7, "the copy's diagnostics")
+        assert {"ASTRA001", "ASTRA020", "ASTRA021", "ASTRA032", "ASTRA033"} <= set(codes(fresh))
+        await editor.diagnostics(path, lambda d: _shape(d) == _shape(fresh), "the copy's diagnostics")

@@ -8,6 +8,7 @@ counts follow incrementally; problems are materialised on demand.
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -49,6 +50,10 @@ class StoreAnalysis:
         self.order = TimeOrder()
         self._type_counts: Counter[int] = Counter()
         self._cross_cache: dict[tuple[str, int, int], Problem] = {}  # emptied whenever lines change in place
+        # `problems()` as last built: its problems on lines below `_valid_below` still hold, so after an
+        # append or an edit only the problems from the first changed line on are built again.
+        self._materialised: list[Problem] = []
+        self._valid_below = 0
 
     # --- building -----------------------------------------------------------------------------------
 
@@ -84,6 +89,7 @@ class StoreAnalysis:
 
     def _absorb(self, scanned: ScannedLines, incremental: bool) -> None:
         first = self.line_count
+        self._stale_from(first)
         self.offsets.extend(scanned.offsets)
         self.kinds.extend(scanned.kinds)
         self.type_ids.extend(scanned.type_ids)
@@ -106,6 +112,7 @@ class StoreAnalysis:
     def adopt(self, part: StoreAnalysis) -> None:
         """Append the analysis of the bytes that follow this one's (a part scanned by another process)."""
         first = self.line_count
+        self._stale_from(first)
         mapping = np.array([self.types.id_of(name or None) for name in part.types.names], np.uint16)
         self.offsets.extend(part.offsets)
         self.kinds.extend(part.kinds)
@@ -122,6 +129,10 @@ class StoreAnalysis:
 
     def finish_full_scan(self) -> None:
         """After a scan from byte 0: index cross-line facts in bulk (cheaper than line by line)."""
+        self._stale_from(0)
+        self._index_cross_lines()
+
+    def _index_cross_lines(self) -> None:
         self._cross_cache.clear()
         mask = self.event_mask()
         if self.rules.unique_ids:
@@ -144,6 +155,7 @@ class StoreAnalysis:
     def truncate(self, line: int) -> None:
         """Forget line `line` and everything after it."""
         self._cross_cache.clear()
+        self._stale_from(line)
         if line >= self.line_count:
             return
         for index in range(line, self.line_count):
@@ -200,7 +212,8 @@ class StoreAnalysis:
         self.line_problems = _renumber(self.line_problems, first, old_end, delta_lines, scanned.problems)
         self.snapshots = _renumber(self.snapshots, first, old_end, delta_lines, scanned.snapshots)
         self.size += delta_bytes
-        self.finish_full_scan()
+        self._stale_from(first)
+        self._index_cross_lines()
 
     # --- reading ------------------------------------------------------------------------------------
 
@@ -234,17 +247,26 @@ class StoreAnalysis:
     def is_event(self, line: int) -> bool:
         return 0 <= line < self.line_count and self.kinds[line] in (EVENT, SNAPSHOT)
 
+    def _stale_from(self, line: int) -> None:
+        self._valid_below = min(self._valid_below, line)
+
     def problems(self, read: ReadRange) -> list[Problem]:
-        """All problems, in line order; cross-line ones read the lines they name to point at them."""
-        found = [p for line in sorted(self.line_problems) for p in self.line_problems[line]]
+        """All problems, in line order; cross-line ones read the lines they name to point at them.
+
+        Only the problems from the first line changed since the last call are built; the others are the
+        same objects as last time (so comparing two results is cheap)."""
+        valid = self._valid_below
+        kept = self._materialised[: bisect_left(self._materialised, valid, key=lambda p: p.line)]
+        found = [p for line in sorted(k for k in self.line_problems if k >= valid) for p in self.line_problems[line]]
         found.extend(self._cross("dup", line, first, read, self._duplicate_problem)
-                     for line, first in self.duplicates.duplicates.items())
+                     for line, first in self.duplicates.duplicates.items() if line >= valid)
         found.extend(self._cross("order", line, previous, read, self._order_problem)
-                     for line, previous in self.order.backwards.items())
-        if not self.terminated and self.offsets:
+                     for line, previous in self.order.backwards.items() if line >= valid)
+        if not self.terminated and self.offsets and self.line_count - 1 >= valid:
             found.append(self._missing_newline(read))
         found.sort(key=lambda p: (p.line, p.start))
-        return found
+        self._materialised, self._valid_below = kept + found, self.line_count
+        return list(self._materialised)
 
     def _cross(self, kind: str, line: int, other: int, read: ReadRange,
                build: Callable[[int, int, ReadRange], Problem]) -> Problem:

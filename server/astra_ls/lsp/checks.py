@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, TypeVar
 from lsprotocol import types as lsp
 
 from astra_ls.core.problems import Problem
-from astra_ls.lsp.diagnostics import DiagnosticReports, counts_payload, to_diagnostics
+from astra_ls.lsp.diagnostics import DiagnosticCache, DiagnosticReports, counts_payload, publish_params_json
 from astra_ls.lsp.documents import OpenDocument, Pending
+from astra_ls.lsp.protocol import AstraProtocol
 from astra_ls.lsp.workspace_state import Located
 from astra_ls.store.follow import Change
 
@@ -42,6 +43,7 @@ class Checks:
         self.server = server
         self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="astra-check")
         self.reports = DiagnosticReports()
+        self.converted = DiagnosticCache()
         self.pull = False  # the client pulls diagnostics of open documents
         self.refresh_support = False
         self._generation: dict[str, int] = {}
@@ -174,6 +176,7 @@ class Checks:
         self._tasks.pop(uri, None)
         self._flush_locks.pop(uri, None)
         self._sent.pop(uri, None)
+        self.converted.forget(uri)
         self.reports.forget(uri)
 
     # --- transport ----------------------------------------------------------------------------------
@@ -185,15 +188,26 @@ class Checks:
         sent = self._sent.get(uri)
         if sent is not None and sent[0] == (limit, open_doc) and sent[1] == problems:
             return
-        self.publish(uri, to_diagnostics(uri, problems, limit), open_doc, refresh)
+        converted = self.converted.convert(uri, problems, limit)
+        if open_doc and self.pull:
+            self._store_report(uri, [c.diagnostic for c in converted], refresh)
+        elif isinstance(protocol := self.server.protocol, AstraProtocol):
+            protocol.notify_json(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS, publish_params_json(uri, converted))
+        else:
+            self.server.text_document_publish_diagnostics(
+                lsp.PublishDiagnosticsParams(uri, [c.diagnostic for c in converted]))
         self._sent[uri] = ((limit, open_doc), problems)
 
     def publish(self, uri: str, diagnostics: list[lsp.Diagnostic], open_doc: bool = False,
                 refresh: bool = False) -> None:
         self._sent.pop(uri, None)
+        self.converted.forget(uri)
         if open_doc and self.pull:
-            self.reports.store(uri, diagnostics)
-            if refresh and self.refresh_support:
-                self.server.workspace_diagnostic_refresh(None)
+            self._store_report(uri, diagnostics, refresh)
             return
         self.server.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri, diagnostics))
+
+    def _store_report(self, uri: str, diagnostics: list[lsp.Diagnostic], refresh: bool) -> None:
+        self.reports.store(uri, diagnostics)
+        if refresh and self.refresh_support:
+            self.server.workspace_diagnostic_refresh(None)

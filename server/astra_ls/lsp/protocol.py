@@ -8,6 +8,8 @@ the second InvalidRequest (-32600), and an unparsable body a Parse error (-32700
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import json
 import re
 from collections.abc import Callable
@@ -75,6 +77,10 @@ class LspLinesWorkspace(Workspace):
 
 
 class AstraProtocol(LanguageServerProtocol):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._writes: set[asyncio.Future[Any]] = set()
+
     @property
     def _workspace(self) -> Workspace | None:
         return self.__dict__.get("_lsp_workspace")
@@ -115,6 +121,19 @@ class AstraProtocol(LanguageServerProtocol):
             self._request_futures.pop(msg_id, None)
             return
         super()._handle_response(msg_id, result, error)
+
+    def notify_json(self, method: str, params: str) -> None:
+        """Send a notification whose params are JSON text already (joined from pieces the caller keeps),
+        sparing the per-message conversion of every object in them."""
+        if self.writer is None:
+            return
+        body = f'{{"jsonrpc":"2.0","method":{json.dumps(method)},"params":{params}}}'.encode(self.CHARSET)
+        header = f"Content-Length: {len(body)}\r\nContent-Type: {self.CONTENT_TYPE}; charset={self.CHARSET}\r\n\r\n"
+        written = self.writer.write((header.encode(self.CHARSET) if self._include_headers else b"") + body)
+        if inspect.isawaitable(written):  # a websocket transport
+            task = asyncio.ensure_future(written)
+            self._writes.add(task)
+            task.add_done_callback(self._writes.discard)
 
     def answer_parse_error(self, error: Exception) -> bool:
         """Answer a body that is not JSON (the reader hands such errors to the server's error handler)."""
