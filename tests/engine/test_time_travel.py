@@ -155,3 +155,22 @@ def test_time_travel_across_a_compaction_snapshot(conversation: FileEventStore, 
     for line, state in sorted(expected.items(), reverse=True):  # lines 0..cut became one snapshot record
         assert canonical_json(through(store, "conversation", line - cut)) == state, f"state after line {line}"
         assert full_replay(store, "conversation", line - cut) == state
+
+
+def test_a_pass_ahead_stops_when_asked_and_goes_on_where_it_stopped(conversation: FileEventStore) -> None:
+    store = conversation
+    analysis, read = store.analysis("conversation"), store.reader("conversation")
+    replayer = store._replayers["conversation"] = Replayer(store.setup("conversation").projector, every=256)
+    asked = 0
+
+    def stop() -> bool:  # gives way once in every step, a few hundred events in
+        nonlocal asked
+        asked += 1
+        return asked % 7 == 0
+
+    steps = 0
+    while replayer.extend(analysis, read, 4 * replayer.every, stop):
+        steps += 1
+    assert replayer.covered() == analysis.line_count - 1 and steps > analysis.line_count // (4 * 256)
+    for line in random.Random(2).sample(range(analysis.line_count), 15):
+        assert canonical_json(through(store, "conversation", line)) == full_replay(store, "conversation", line)

@@ -2,16 +2,17 @@
 
 Without it the first hover deep in a million-event store replays from line 1 (or from the previous hover)
 to there. Copy-on-write checkpoints are cheap to keep, so the pass costs about one replay of each store.
-It runs on its own thread in steps of one checkpoint spacing, each under the store's lock, and stands
-aside while a hover is answered, so a hover waits for one short step at most. Users' projectors, whose
+It runs on its own thread in steps, each under the store's lock; a hover stops the step under way within
+a few events and the pass waits until the hover is answered. Users' projectors, whose
 checkpoints are serialised copies, are not walked ahead.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -22,7 +23,11 @@ if TYPE_CHECKING:
     from astra_ls.lsp.server import AstraServer
 
 MIN_LINES = 4_096  # smaller stores replay in a few milliseconds without checkpoints made ahead
+STEP_CHECKPOINTS = 8  # checkpoint spacings per step under the store's lock (a hover cuts a step short)
 PAUSE_S = 0.0005  # between steps: another thread waiting for the store's lock takes it then
+# While the pass runs, the thread answering a request waits this long at most for the interpreter
+# (the default, 5 ms, would be added at each of a hover's hand-overs between threads).
+SWITCH_S = 0.0005
 
 
 class CheckpointWarmer:
@@ -65,31 +70,36 @@ class CheckpointWarmer:
         return generation == self._generation
 
     def _warm_all(self, generation: int) -> None:
-        for located in self.server.workspaces.discover():
-            if not self._current(generation):
-                return
-            try:
-                self._warm(located, generation)
-            except Exception as error:  # a store deleted or changed meanwhile: its next check says why
-                self.server.log(f"time-travel checkpoints for {located.path.name} stopped: {error!r}")
+        usual = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_S)
+        try:
+            for located in self.server.workspaces.discover():
+                if not self._current(generation):
+                    return
+                try:
+                    self._warm(located, generation)
+                except Exception as error:  # a store deleted or changed meanwhile: its next check says why
+                    self.server.log(f"time-travel checkpoints for {located.path.name} stopped: {error!r}")
+        finally:
+            sys.setswitchinterval(usual)
 
     def _warm(self, located: Located, generation: int) -> None:
+        def stop() -> bool:
+            return not self._idle.is_set() or not self._current(generation)
+
         while self._current(generation):
             self._idle.wait()
             with self.server.workspaces.lock(located.path):
-                if not self._step(located):
+                if not self._step(located, stop):
                     return
             time.sleep(PAUSE_S)
 
     @staticmethod
-    def _step(located: Located) -> bool:
-        """Replay one checkpoint spacing past the last checkpoint; False when the store is covered."""
+    def _step(located: Located, stop: Callable[[], bool]) -> bool:
+        """Fold on past the last checkpoint for a while; False when the store is covered."""
         store, stream = located.store, located.stream
         analysis = store.analysis(stream)
         replayer = store.replayer(stream)
-        last = analysis.line_count - 1
-        if analysis.line_count < MIN_LINES or replayer.covered() >= last or not replayer.shares:
+        if analysis.line_count < MIN_LINES or not replayer.shares:
             return False
-        target = min(replayer.covered() + replayer.every, last)
-        replayer.state_after(analysis, store.reader(stream), target, keep=True)
-        return True
+        return replayer.extend(analysis, store.reader(stream), STEP_CHECKPOINTS * replayer.every, stop)

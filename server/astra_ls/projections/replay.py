@@ -8,7 +8,7 @@ query stays bounded by the spacing and the memory by the budget.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import msgspec
@@ -19,11 +19,15 @@ from astra_ls.projections.base import Projector, State
 from astra_ls.projections.folds import Fold, resume, start
 
 READ_SPAN = 4 * 1024 * 1024
+# A million-event conversation's checkpoints cost about 70 MB at the first spacing (each holds its own
+# copy of the growing list of messages: pointers, not the messages).
+BUDGET = 128 * 1024 * 1024
+STOP_EVERY = 64  # events between two questions to a pass made ahead whether it must give way
 _decode = msgspec.json.Decoder().decode
 
 
 class Replayer:
-    def __init__(self, projector: Projector, every: int = 1024, budget: int = 64 * 1024 * 1024) -> None:
+    def __init__(self, projector: Projector, every: int = 1024, budget: int = BUDGET) -> None:
         self.projector = projector
         self.every = every
         self.budget = budget
@@ -38,29 +42,41 @@ class Replayer:
             self._bytes -= self._kept.pop(gone)[1]
         del self._lines[cut:]
 
-    def state_after(self, analysis: StoreAnalysis, read: ReadRange, line: int, keep: bool = False) -> State:
-        """The state after line `line` (0-based; -1 for the initial state); `keep`: with a checkpoint there
-        too (for a pass that walks the store ahead of queries).
+    def state_after(self, analysis: StoreAnalysis, read: ReadRange, line: int) -> State:
+        """The state after line `line` (0-based; -1 for the initial state).
 
         It may share parts with the checkpoints: read it, never change it."""
         line = min(line, analysis.line_count - 1)
         first, fold = self._start(analysis, line)
         self._fold(analysis, read, fold, first + 1, line + 1)
-        if keep and line >= 0:
-            self._keep(line, fold)
         return fold.state
 
-    def _fold(self, analysis: StoreAnalysis, read: ReadRange, fold: Fold, first: int, end: int) -> None:
-        """Fold lines [first, end) into `fold`, keeping a checkpoint every `every` events (the hot loop)."""
+    def extend(self, analysis: StoreAnalysis, read: ReadRange, lines: int, stop: Callable[[], bool]) -> bool:
+        """Make checkpoints past the last one, ahead of queries: up to `lines` further, or less if `stop()`
+        says so (asked every few events; what was folded up to the latest checkpoint stays). False once
+        the last line is covered."""
+        last = analysis.line_count - 1
+        if self.covered() >= last:
+            return False
+        end = min(last, self.covered() + lines)
+        first, fold = self._start(analysis, end)
+        if self._fold(analysis, read, fold, first + 1, end + 1, stop):
+            self._keep(end, fold)
+        return True
+
+    def _fold(self, analysis: StoreAnalysis, read: ReadRange, fold: Fold, first: int, end: int,
+              stop: Callable[[], bool] | None = None) -> bool:
+        """Fold lines [first, end) into `fold`, keeping a checkpoint every `every` events (the hot loop).
+        False if `stop()` cut it short."""
         offsets, kinds, apply = analysis.offsets, analysis.kinds, fold.apply
         since = 0
-        for begin, stop, data in spans(analysis, read, first, end):
+        for begin, last, data in spans(analysis, read, first, end):
             base = offsets[begin]
-            for at in range(begin, stop):
+            for at in range(begin, last):
                 kind = kinds[at]
                 if kind != EVENT and kind != SNAPSHOT:
                     continue
-                finish = offsets[at + 1] - 1 - base if at + 1 < stop else len(data)
+                finish = offsets[at + 1] - 1 - base if at + 1 < last else len(data)
                 event = _decode(data[offsets[at] - base : finish].removeprefix(BOM))
                 if kind == EVENT:
                     apply(event)
@@ -70,6 +86,9 @@ class Replayer:
                 if since >= self.every:
                     self._keep(at, fold)
                     since = 0
+                elif stop is not None and not since % STOP_EVERY and stop():
+                    return False
+        return True
 
     @property
     def shares(self) -> bool:
