@@ -178,6 +178,12 @@ def memory_rows(ctx: Context, big_runs: list[ChildRun]) -> list[Row]:
         f"< {events_ratio:.0f}x (sub-linear)", growth, PASS if growth < events_ratio else MISS,
         {"peak_mid": peak_mid, "peak_big": peak_big, "exponent": exponent},
     ))
+    # What any check costs before its first event: the interpreter and the libraries it loads.
+    small_ws = fresh_workspace(f"check-{label(ctx.sizes.small)}", {STREAM: ctx.log(ctx.sizes.small)})
+    floor = min(run_check(ctx, small_ws).peak_rss_bytes for _ in range(ctx.sizes.repeats))
+    rows.append(Row("-", f"peak memory of check {label(ctx.sizes.small)} (interpreter and libraries)",
+                    f"{megabytes(floor)}; {label(ctx.sizes.big)} adds {(peak_big - floor) / ctx.sizes.big:.0f} "
+                    "bytes per event", "", None, INFO, {"peak_small": floor}))
     return rows
 
 
