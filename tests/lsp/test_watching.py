@@ -64,6 +64,19 @@ async def test_an_append_that_changes_no_problem_is_announced_but_not_republishe
         assert [str(d.code) for d in found] == ["ASTRA001", "ASTRA002"]
 
 
+async def test_an_append_another_reader_saw_first_is_still_announced(workspace: Path) -> None:
+    """A request that reads the store (here a count) between the append and the watcher's notification
+    brings the engine up to date first; the notification must still announce the new counts."""
+    path = write_store(workspace, "conversation", [message(1), message(2)])
+    async with start_editor(workspace, watch=True) as editor:
+        await editor.diagnostics(path, lambda d: len(d) == 0)
+        append_line(path, message(3))
+        counted = await editor.command("astra.count", {"store": path.as_uri()})
+        assert counted["count"] == 3
+        editor.watched(path, lsp.FileChangeType.Changed)
+        await editor.until(lambda: [c for c in editor.store_changes if c["events"] == 3], "the append's announcement")
+
+
 async def test_without_client_watching_the_server_polls(workspace: Path) -> None:
     path = write_store(workspace, "conversation", [message(1)])
     async with start_editor(workspace, watch=False) as editor:

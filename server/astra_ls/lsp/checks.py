@@ -21,7 +21,7 @@ from astra_ls.lsp.diagnostics import DiagnosticCache, DiagnosticReports, counts_
 from astra_ls.lsp.documents import OpenDocument, Pending
 from astra_ls.lsp.protocol import AstraProtocol
 from astra_ls.lsp.workspace_state import Located
-from astra_ls.store.follow import Change
+from astra_ls.store.follow import Change, FileStamp
 
 if TYPE_CHECKING:
     from astra_ls.lsp.server import AstraServer
@@ -51,6 +51,7 @@ class Checks:
         self._flush_locks: dict[str, asyncio.Lock] = {}
         self.counts: dict[str, tuple[int, int]] = {}  # (events, problems) of each store's latest check
         self._sent: dict[str, tuple[tuple[int, bool], list[Problem]]] = {}  # what each URI last got
+        self._stamps: dict[str, FileStamp | None] = {}  # each store file as of its last check here
 
     async def run(self, work: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.pool, work)
@@ -60,12 +61,22 @@ class Checks:
     def _check_disk(self, located: Located) -> tuple[Change, Checked | None]:
         store, stream = located.store, located.stream
         with self.server.workspaces.lock(located.path):
-            change = store.refresh(stream)
+            change = self._change_since_last_check(located, store.refresh(stream))
             if change in (Change.DELETED, Change.MISSING):
                 return change, None
             analysis = store.analysis(stream)
             checked = Checked(store.problems(stream), analysis.event_count(), store.config.max_problems_per_file)
             return change, checked
+
+    def _change_since_last_check(self, located: Located, change: Change) -> Change:
+        """What changed since this store's last check here. Anything else that reads the store (a request,
+        the checkpoint pass) brings the engine up to date too, and the refresh here then sees nothing new."""
+        stamp = located.store.followed(located.stream).stamp
+        known, previous = located.uri in self._stamps, self._stamps.get(located.uri)
+        self._stamps[located.uri] = stamp
+        if change not in (Change.UNCHANGED, Change.MISSING) or not known or previous == stamp:
+            return change
+        return Change.DELETED if stamp is None else Change.APPENDED
 
     async def check_disk(self, located: Located, announce: bool = True, changed: bool = False) -> None:
         """Re-check a store file after a change on disk; the open buffer (if any) keeps its diagnostics.
