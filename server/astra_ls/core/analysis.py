@@ -10,7 +10,7 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +23,8 @@ from astra_ls.core.problems import Problem, Related, make_problem
 from astra_ls.core.scan import BlockScanner, ScannedLines, TypeTable
 
 ReadRange = Callable[[int, int], bytes]  # (offset, length) -> bytes of the store
+LINE_ARRAYS = ("offsets", "kinds", "type_ids", "timestamps", "id_hashes")
+ADOPT_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,17 +111,24 @@ class StoreAnalysis:
                 if self.rules.ordered_timestamps:
                     self.order.add(first + offset, scanned.timestamps[offset])
 
-    def adopt(self, part: StoreAnalysis) -> None:
-        """Append the analysis of the bytes that follow this one's (a part scanned by another process)."""
+    def adopt(self, part: StoreAnalysis, lines: int, read: Callable[[int], bytes]) -> None:
+        """Append the analysis of the bytes that follow this one's (a part scanned by another process).
+
+        The part comes without its per-line arrays: those of its `lines` lines follow on a stream
+        (`read(n)` gives exactly the next n bytes), raw and in `LINE_ARRAYS` order, and are read straight
+        into this analysis's arrays a chunk at a time, so a million lines never sit in memory twice."""
         first = self.line_count
         self._stale_from(first)
         mapping = np.array([self.types.id_of(name or None) for name in part.types.names], np.uint16)
-        self.offsets.extend(part.offsets)
-        self.kinds.extend(part.kinds)
-        if len(part.type_ids):
-            self.type_ids.frombytes(mapping[np.frombuffer(part.type_ids, np.uint16)].tobytes())
-        self.timestamps.extend(part.timestamps)
-        self.id_hashes.extend(part.id_hashes)
+        for name in LINE_ARRAYS:
+            target: Any = getattr(self, name)
+            for chunk in _chunks(read, lines * _itemsize(target)):
+                if name == "type_ids":
+                    chunk = mapping[np.frombuffer(chunk, np.uint16)].tobytes()
+                if isinstance(target, bytearray):
+                    target.extend(chunk)
+                else:
+                    target.frombytes(chunk)
         for line, problems in part.line_problems.items():
             self.line_problems[first + line] = [p.shifted(first) for p in problems]
         self.snapshots.update({first + line: event for line, event in part.snapshots.items()})
@@ -353,3 +362,16 @@ def events_through(analysis: StoreAnalysis, line: int) -> int:
     kinds = np.frombuffer(bytes(analysis.kinds[: line + 1]), np.uint8)
     covered = sum(int(s["events"]) for at, s in analysis.snapshots.items() if at <= line)
     return int(np.count_nonzero(kinds == EVENT)) + covered
+
+
+def _itemsize(values: array[Any] | bytearray) -> int:
+    return 1 if isinstance(values, bytearray) else values.itemsize
+
+
+def _chunks(read: Callable[[int], bytes], total: int) -> Iterator[bytes]:
+    while total > 0:
+        chunk = read(min(total, ADOPT_CHUNK))
+        if not chunk:
+            raise EOFError(f"{total} bytes of line arrays missing")
+        total -= len(chunk)
+        yield chunk

@@ -1,27 +1,34 @@
 """Scan a big store on every core: each process reads its own byte range, the parts are joined in order.
 
-Workers are forked, so they inherit the compiled schema (nothing to pickle on the way in) and the
-process's string-hash seed (so id hashes from every part compare equal). Only worth it for big files.
+Workers are forked, so they inherit the compiled schema (nothing to send on the way in) and the
+process's string-hash seed (so id hashes from every part compare equal). Each sends its part back on a
+pipe: small facts pickled, per-line arrays raw, read straight into the joined analysis. Only worth it
+for big files.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import contextlib
 import os
+import pickle
+import signal
+import struct
 import sys
 import threading
+from array import array
 from pathlib import Path
 
-from astra_ls.core.analysis import AnalysisRules, StoreAnalysis
+from astra_ls.core.analysis import LINE_ARRAYS, AnalysisRules, StoreAnalysis
 from astra_ls.core.blocks import iter_blocks
 
 MIN_PARALLEL_BYTES = 32 * 1024 * 1024
-_job: tuple[Path, AnalysisRules] | None = None  # what forked workers scan (set only while they are forked)
-_forking = threading.Lock()  # one pool forked at a time: each inherits its own `_job`
+# One set of workers forked at a time: a worker forked by another thread meanwhile would inherit the
+# write end of a pipe and keep it open, so a crash of the pipe's own worker would go unnoticed.
+_forking = threading.Lock()
 
 
 def worker_count(size: int) -> int:
-    if size < MIN_PARALLEL_BYTES or "fork" not in multiprocessing.get_all_start_methods():
+    if size < MIN_PARALLEL_BYTES or not hasattr(os, "fork"):
         return 1
     wanted = int(os.environ.get("ASTRA_LS_WORKERS", "0")) or (os.cpu_count() or 1)
     return max(1, min(wanted, size // MIN_PARALLEL_BYTES, 8))
@@ -58,38 +65,82 @@ def _quiet_worker() -> None:
     sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the worker
 
 
-def _scan_part(bounds: tuple[int, int]) -> StoreAnalysis:
-    assert _job is not None
-    part = scan_range(_job[0], _job[1], *bounds)
+def _fork_part(path: Path, rules: AnalysisRules, start: int, end: int) -> tuple[int, int]:
+    """A process scanning [start, end) of `path`, and the read end of the pipe its result comes on.
+
+    A plain fork that ends in os._exit: no interpreter clean-up in the child, which in a language server
+    could block on the stdin its reader thread holds."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(read_end)
+            _quiet_worker()
+            _send(scan_range(path, rules, start, end), write_end)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    return pid, read_end
+
+
+def _send(part: StoreAnalysis, pipe: int) -> None:
+    """The part's small facts pickled, then its per-line arrays raw: nothing is copied to be sent."""
+    arrays = [getattr(part, name) for name in LINE_ARRAYS]
+    lines = part.line_count
+    for name, values in zip(LINE_ARRAYS, arrays, strict=True):
+        setattr(part, name, type(values)() if isinstance(values, bytearray) else array(values.typecode))
     # compiled schemas and decoders cannot be pickled, and the parent has its own
     part.rules = part._scanner = part.duplicates = part.order = None  # type: ignore[assignment]
-    return part
+    facts = pickle.dumps((lines, part), pickle.HIGHEST_PROTOCOL)
+    with os.fdopen(pipe, "wb") as out:
+        out.write(struct.pack("<Q", len(facts)))
+        out.write(facts)
+        for values in arrays:
+            out.write(memoryview(values).cast("B"))
+
+
+def _receive(head: StoreAnalysis, pipe: int) -> None:
+    with os.fdopen(pipe, "rb") as stream:
+
+        def read(count: int) -> bytes:
+            data = stream.read(count)
+            if len(data) != count:
+                raise EOFError("a scanning process ended before sending its part")
+            return data
+
+        (length,) = struct.unpack("<Q", read(8))
+        lines, part = pickle.loads(read(length))
+        head.adopt(part, lines, read)
 
 
 def scan_parallel(path: Path, rules: AnalysisRules, size: int) -> StoreAnalysis | None:
-    """The whole file scanned by several processes, or None when one process is the better choice."""
-    global _job
+    """The whole file scanned by several processes, or None when one process is the better choice (or
+    a scanning process failed: the caller then scans the file itself)."""
     workers = worker_count(size)
     if workers < 2:
         return None
     points = split_points(path, size, workers)
     if len(points) < 2:
         return None
-    bounds = [(start, end) for start, end in zip(points[1:], [*points[2:], size], strict=True)]
+    bounds = list(zip(points[1:], [*points[2:], size], strict=True))
     with _forking:
-        _job = (path, rules)
-        stdin = sys.stdin
-        # A forked process starts by closing its copy of sys.stdin; if another thread was blocked reading
-        # it at the fork (a language server's message reader always is), the copy's lock is held forever
-        # and the worker hangs. Workers never read stdin: they are forked without one.
-        sys.stdin = None
-        try:
-            pool = multiprocessing.get_context("fork").Pool(len(bounds), initializer=_quiet_worker)
-        finally:
-            sys.stdin, _job = stdin, None
-    with pool:
-        pending = pool.map_async(_scan_part, bounds)
+        children = [_fork_part(path, rules, start, end) for start, end in bounds]
+    try:
         head = scan_range(path, rules, 0, points[1])
-        for part in pending.get():
-            head.adopt(part)
-    return head
+        for _, pipe in children:
+            _receive(head, pipe)
+        return head
+    except (EOFError, pickle.UnpicklingError, ValueError):
+        return None
+    finally:
+        for pid, _ in children:
+            _reap(pid)
+
+
+def _reap(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)  # only a child that failed is still running here
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
