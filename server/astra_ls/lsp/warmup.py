@@ -3,7 +3,7 @@
 Without it the first hover deep in a million-event store replays from line 1 (or from the previous hover)
 to there. Copy-on-write checkpoints are cheap to keep, so the pass costs about one replay of each store.
 It runs on its own thread in steps, each under the store's lock; a hover stops the step under way within
-a few events and the pass waits until the hover is answered. Users' projectors, whose
+a few events, and the pass waits until hovers have stopped coming for a moment. Users' projectors, whose
 checkpoints are serialised copies, are not walked ahead.
 """
 
@@ -23,11 +23,12 @@ if TYPE_CHECKING:
     from astra_ls.lsp.server import AstraServer
 
 MIN_LINES = 4_096  # smaller stores replay in a few milliseconds without checkpoints made ahead
-STEP_CHECKPOINTS = 8  # checkpoint spacings per step under the store's lock (a hover cuts a step short)
+STEP_CHECKPOINTS = 2  # checkpoint spacings per step under the store's lock: what a re-check may wait for
 PAUSE_S = 0.0005  # between steps: another thread waiting for the store's lock takes it then
 # While the pass runs, the thread answering a request waits this long at most for the interpreter
 # (the default, 5 ms, would be added at each of a hover's hand-overs between threads).
 SWITCH_S = 0.0005
+GRACE_S = 0.2  # after a hover, the pass waits this long for the next one
 
 
 class CheckpointWarmer:
@@ -39,6 +40,7 @@ class CheckpointWarmer:
         self._answering = 0
         self._idle = threading.Event()
         self._idle.set()
+        self._quiet_until = 0.0  # hovers come in bursts (a pointer moving over lines): none until then
 
     def start(self) -> None:
         """Walk every store found now; a pass still running for an earlier scan stops."""
@@ -63,6 +65,7 @@ class CheckpointWarmer:
         finally:
             with self._guard:
                 self._answering -= 1
+                self._quiet_until = time.monotonic() + GRACE_S
                 if not self._answering:
                     self._idle.set()
 
@@ -89,6 +92,10 @@ class CheckpointWarmer:
 
         while self._current(generation):
             self._idle.wait()
+            quiet = self._quiet_until - time.monotonic()
+            if quiet > 0:
+                time.sleep(quiet)
+                continue
             with self.server.workspaces.lock(located.path):
                 if not self._step(located, stop):
                     return
