@@ -84,7 +84,8 @@ class Checks:
         `changed`: the caller knows the store changed (its own command already brought the engine up to
         date, so the engine sees nothing new) and the change must still be announced."""
         try:
-            change, checked = await self.run(lambda: self._check_disk(located))
+            with self.server.warmer.standing_aside():  # the checkpoint pass waits: a re-check is awaited
+                change, checked = await self.run(lambda: self._check_disk(located))
         except OSError as error:
             self.server.log(f"cannot read {located.path}: {error.strerror or error}", lsp.MessageType.Warning)
             change, checked = Change.DELETED, None
