@@ -92,6 +92,11 @@ def test_splice_equals_a_fresh_analysis(body: list[bytes], newline: bool, data: 
         analysis.splice(first, old_count, new_data, tail)
         assert snapshot(analysis, new) == snapshot(analyse(new), new), (old, first, old_count, new_data)
         old = new
+    # The indexes carried over the edits still take appended events exactly (ids that left, ids that came).
+    more = document(data.draw(lines), True)
+    if analysis.terminated and more:
+        analysis.feed([Block(analysis.size, more)])
+        assert snapshot(analysis, old + more) == snapshot(analyse(old + more), old + more)
 
 
 def test_deleting_the_unterminated_last_line_leaves_a_terminated_document() -> None:

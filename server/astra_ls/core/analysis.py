@@ -204,6 +204,7 @@ class StoreAnalysis:
                 self.terminated = True
         delta_lines = len(scanned.offsets) - old_count
         delta_bytes = len(new_data) - old_bytes
+        old_ids = [self.id_hashes[index] for index in range(first, old_end) if self.kinds[index] == EVENT]
         for index in range(first, old_end):
             if self.kinds[index] == EVENT:
                 self._type_counts[self.type_ids[index]] -= 1
@@ -222,7 +223,16 @@ class StoreAnalysis:
         self.snapshots = _renumber(self.snapshots, first, old_end, delta_lines, scanned.snapshots)
         self.size += delta_bytes
         self._stale_from(first)
-        self._index_cross_lines()
+        self._splice_cross_lines(first, old_end, len(scanned.offsets), old_ids)
+
+    def _splice_cross_lines(self, first: int, old_end: int, new_count: int, old_ids: list[int]) -> None:
+        """Carry the cross-line indexes over an edit, looking again only at what it touched."""
+        self._cross_cache.clear()
+        mask = self.event_mask()
+        if self.rules.unique_ids:
+            self.duplicates.splice(first, old_end, new_count, old_ids, self.id_hashes, mask)
+        if self.rules.ordered_timestamps:
+            self.order.splice(first, old_end, new_count, self.timestamps, mask)
 
     # --- reading ------------------------------------------------------------------------------------
 
