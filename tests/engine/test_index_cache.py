@@ -224,3 +224,28 @@ def test_a_changed_json_schema_file_changes_the_rules(tmp_path: Path) -> None:
     strict = '{"type": "object", "required": ["id"]}'
     assert index_cache.rules_key(rules_with(strict)) == index_cache.rules_key(rules_with(strict))
     assert index_cache.rules_key(rules_with(strict)) != index_cache.rules_key(rules_with('{"type": "object"}'))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(POOL), max_size=10), st.lists(st.sampled_from(POOL), max_size=5),
+       st.lists(st.sampled_from(POOL), min_size=1, max_size=5))
+def test_appends_after_a_load_meet_the_saved_indexes(lines: list[bytes], tail: list[bytes],
+                                                     more: list[bytes]) -> None:
+    """Duplicate ids and backward timestamps in a tail read after a load are judged against the indexes the
+    entry saved (ids met in tails read before the save included), exactly as a fresh check judges them."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "s.jsonl"
+        path.write_bytes(b"".join(line + b"\n" for line in lines))
+        cache = IndexCache(Path(folder) / "cache")
+        first = scanned(path, cache)
+        with path.open("ab") as handle:
+            handle.write(b"".join(line + b"\n" for line in tail))
+        first.refresh()
+        first.flush()
+        cache.wait()
+        followed = FollowedFile(path, rules_for(), cache)
+        assert followed.refresh() is Change.RESCANNED
+        with path.open("ab") as handle:
+            handle.write(b"".join(line + b"\n" for line in more))
+        followed.refresh()
+        same_as_fresh(followed)

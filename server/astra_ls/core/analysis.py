@@ -34,6 +34,15 @@ class AnalysisRules:
     ordered_timestamps: bool = True
 
 
+@dataclass(frozen=True, slots=True)
+class CrossLines:
+    known_ids: np.ndarray  # sorted distinct id hashes
+    duplicates: dict[int, int]  # line -> first line with its id
+    backwards: dict[int, int]  # line -> the event line before it, whose timestamp is later
+    last_time: float
+    last_line: int
+
+
 class StoreAnalysis:
     def __init__(self, rules: AnalysisRules) -> None:
         self.rules = rules
@@ -148,6 +157,21 @@ class StoreAnalysis:
             self.duplicates.rebuild(self.id_hashes, mask)
         if self.rules.ordered_timestamps:
             self.order.rebuild(self.timestamps, mask)
+
+    def cross_lines_saved(self) -> CrossLines:
+        """The duplicate-id and time-order indexes, for `restore_cross_lines` in another process."""
+        known, duplicates = self.duplicates.saved()
+        backwards, last_time, last_line = self.order.saved()
+        return CrossLines(known, dict(duplicates), dict(backwards), last_time, last_line)
+
+    def restore_cross_lines(self, saved: CrossLines) -> None:
+        """After the per-line arrays were filled in bulk from a saved analysis: its indexes, as saved."""
+        self._stale_from(0)
+        self._cross_cache.clear()
+        if self.rules.unique_ids:
+            self.duplicates.restore(self.id_hashes, self.event_mask(), saved.known_ids, saved.duplicates)
+        if self.rules.ordered_timestamps:
+            self.order.restore(saved.backwards, saved.last_time, saved.last_line)
 
     def recount(self) -> None:
         """Count events by type afresh from the per-line arrays (after they were filled in bulk)."""

@@ -49,6 +49,17 @@ class DuplicateIds:
         self._sorted = keys[np.concatenate(([True], ~repeated))] if len(repeats) else keys
         self._recent = {}
 
+    def saved(self) -> tuple[np.ndarray, dict[int, int]]:
+        """What `restore` needs: the sorted distinct hashes (recent ones included) and the repeats."""
+        recent = np.array(list(self._recent), np.int64)
+        return (np.union1d(self._sorted, recent) if len(recent) else self._sorted), self.duplicates
+
+    def restore(self, hashes: array[int], event_mask: np.ndarray, known: np.ndarray,
+                duplicates: dict[int, int]) -> None:
+        """The index `saved` gave, over these per-line hashes: no sort of a million ids again."""
+        self._hashes, self._mask = hashes, event_mask
+        self._sorted, self.duplicates, self._recent = known, duplicates, {}
+
     def add(self, line: int, key: int) -> None:
         if key == NO_ID:
             return
@@ -179,6 +190,12 @@ class TimeOrder:
                 backwards[after] = line
             self.last_line += delta if self.last_line >= old_end else 0
         self.backwards = backwards
+
+    def saved(self) -> tuple[dict[int, int], float, int]:
+        return self.backwards, self.last_time, self.last_line
+
+    def restore(self, backwards: dict[int, int], last_time: float, last_line: int) -> None:
+        self.backwards, self.last_time, self.last_line = backwards, last_time, last_line
 
     def add(self, line: int, stamp: float) -> None:
         if math.isnan(stamp):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import secrets
 import struct
@@ -29,14 +30,14 @@ import numpy as np
 import orjson
 
 import astra_ls
-from astra_ls.core.analysis import AnalysisRules, StoreAnalysis
+from astra_ls.core.analysis import AnalysisRules, CrossLines, StoreAnalysis
 from astra_ls.core.codes import Severity
 from astra_ls.core.facts import canonical_json
 from astra_ls.core.linecheck import BAD
 from astra_ls.core.problems import Problem, Related
 from astra_ls.hashseed import CACHE_DIR_ENV, cache_enabled, cache_home, hash_probe, hashes_are_stable
 
-FORMAT = 1
+FORMAT = 2  # 2: the cross-line indexes are saved too
 MAGIC = b"ASTRAIX\x00"
 PREFIX = struct.Struct("<8sII")  # magic, header length, header CRC-32
 MAX_HEADER = 1 << 20
@@ -273,17 +274,20 @@ def capture(path: Path, analysis: StoreAnalysis, inode: int, mtime_ns: int) -> I
               "byteorder": sys.byteorder, "path": str(path.absolute()), "inode": inode, "size": analysis.size,
               "mtime_ns": mtime_ns, "fingerprint": content_fingerprint(path, analysis.size),
               "lines": analysis.line_count, "terminated": analysis.terminated}
+    cross = analysis.cross_lines_saved()
     extras = {"types": analysis.types.names,
               "problems": [[line, [problem_json(p) for p in found]] for line, found in analysis.line_problems.items()],
-              "snapshots": [[line, event] for line, event in analysis.snapshots.items()]}
+              "snapshots": [[line, event] for line, event in analysis.snapshots.items()],
+              "duplicates": list(cross.duplicates.items()), "backwards": list(cross.backwards.items()),
+              "lastTime": None if math.isnan(cross.last_time) else cross.last_time, "lastLine": cross.last_line}
     columns = tuple(bytes(getattr(analysis, name)) for name in COLUMNS)
-    return Image(header, (*columns, canonical_json(extras)))
+    return Image(header, (*columns, cross.known_ids.astype(np.int64).tobytes(), canonical_json(extras)))
 
 
 def rebuild(rules: AnalysisRules, header: dict[str, Any], sections: list[bytes]) -> StoreAnalysis | None:
     """An analysis from an entry's sections, or None when they do not add up."""
     lines, size = header["lines"], header["size"]
-    if len(sections) != len(COLUMNS) + 1:
+    if len(sections) != len(COLUMNS) + 2:
         return None
     arrays = {name: np.frombuffer(data, DTYPES[name]) for name, data in zip(COLUMNS, sections, strict=False)}
     if any(len(a) != lines for a in arrays.values()):
@@ -309,8 +313,26 @@ def rebuild(rules: AnalysisRules, header: dict[str, Any], sections: list[bytes])
     analysis.line_problems, analysis.snapshots = problems, snapshots
     analysis.size, analysis.terminated = size, bool(header["terminated"])
     analysis.recount()
-    analysis.finish_full_scan()
+    cross = _cross_lines(extras, sections[-2], lines)
+    if cross is None:
+        return None
+    analysis.restore_cross_lines(cross)
     return analysis
+
+
+def _cross_lines(extras: dict[str, Any], known: bytes, lines: int) -> CrossLines | None:
+    """The saved duplicate-id and time-order indexes, or None when they do not fit the lines."""
+    known_ids = np.frombuffer(known, np.int64).copy()
+    duplicates = {int(line): int(first) for line, first in extras["duplicates"]}
+    backwards = {int(line): int(previous) for line, previous in extras["backwards"]}
+    last_line = int(extras["lastLine"])
+    pairs = (*duplicates.items(), *backwards.items())
+    if any(not 0 <= b < a < lines for a, b in pairs) or not -1 <= last_line < lines:
+        return None
+    if len(known_ids) > 1 and np.any(known_ids[1:] <= known_ids[:-1]):
+        return None
+    last_time = math.nan if extras["lastTime"] is None else float(extras["lastTime"])
+    return CrossLines(known_ids, duplicates, backwards, last_time, last_line)
 
 
 def _json(data: bytes) -> Any:
