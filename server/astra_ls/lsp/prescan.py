@@ -4,13 +4,14 @@ A forked process, started as soon as the client's `initialize` names the workspa
 each store (smallest first) and saves its analysis in the index cache; the server, once loaded,
 waits for a store's entry before its own first check of it and then simply loads it. The entry is
 only used if it matches the rules and file the server ends up with, so settings the client sends
-later can cost a second scan, never a wrong one. Light on imports until forked: it runs before the
-heavy ones.
+later can cost a second scan, never a wrong one. The engine is imported before the fork, so the
+server and the scanning process share one import of it; the LSP library is imported only after.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import signal
 import sys
@@ -91,6 +92,8 @@ def start_prescan(params: dict[str, Any]) -> Prescan | None:
     if not (folders and enabled and cache_enabled() and hashes_are_stable() and hasattr(os, "fork")):
         return None
     trusted = options.get("trusted") is True
+    importlib.import_module("astra_ls.lsp.workspace_state")  # the engine: loaded once, for both processes
+
     sys.stdout.flush()
     read_end, write_end = os.pipe()
     pid = os.fork()
