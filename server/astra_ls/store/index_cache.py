@@ -30,7 +30,7 @@ import numpy as np
 import orjson
 
 import astra_ls
-from astra_ls.core.analysis import AnalysisRules, CrossLines, StoreAnalysis
+from astra_ls.core.analysis import LINE_ARRAYS, AnalysisRules, CrossLines, StoreAnalysis
 from astra_ls.core.codes import Severity
 from astra_ls.core.facts import canonical_json
 from astra_ls.core.linecheck import BAD
@@ -47,7 +47,6 @@ MAX_TOTAL_BYTES = 2 << 30
 STALE_TEMP_S = 3600.0
 EDGE_BYTES = 64 * 1024  # the fingerprint hashes the first and last 64 KiB of the file...
 SAMPLES, SAMPLE_BYTES = 64, 4096  # ...and this many blocks spread evenly in between
-COLUMNS = ("offsets", "kinds", "type_ids", "timestamps", "id_hashes")
 DTYPES = {"offsets": np.int64, "kinds": np.uint8, "type_ids": np.uint16, "timestamps": np.float64,
           "id_hashes": np.int64}
 
@@ -280,16 +279,16 @@ def capture(path: Path, analysis: StoreAnalysis, inode: int, mtime_ns: int) -> I
               "snapshots": [[line, event] for line, event in analysis.snapshots.items()],
               "duplicates": list(cross.duplicates.items()), "backwards": list(cross.backwards.items()),
               "lastTime": None if math.isnan(cross.last_time) else cross.last_time, "lastLine": cross.last_line}
-    columns = tuple(bytes(getattr(analysis, name)) for name in COLUMNS)
+    columns = tuple(bytes(getattr(analysis, name)) for name in LINE_ARRAYS)
     return Image(header, (*columns, cross.known_ids.astype(np.int64).tobytes(), canonical_json(extras)))
 
 
 def rebuild(rules: AnalysisRules, header: dict[str, Any], sections: list[bytes]) -> StoreAnalysis | None:
     """An analysis from an entry's sections, or None when they do not add up."""
     lines, size = header["lines"], header["size"]
-    if len(sections) != len(COLUMNS) + 2:
+    if len(sections) != len(LINE_ARRAYS) + 2:
         return None
-    arrays = {name: np.frombuffer(data, DTYPES[name]) for name, data in zip(COLUMNS, sections, strict=False)}
+    arrays = {name: np.frombuffer(data, DTYPES[name]) for name, data in zip(LINE_ARRAYS, sections, strict=False)}
     if any(len(a) != lines for a in arrays.values()):
         return None
     offsets, kinds = arrays["offsets"], arrays["kinds"]
