@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 from lsprotocol import types as lsp
 
+from astra_ls.core.positions import char_of_utf16_col
+
 CR, LF = 13, 10
 
 
@@ -102,9 +104,4 @@ def _utf8_length(line: bytes, units: int) -> int:
     if line.isascii():
         return min(units, len(line))
     text = line.decode("utf-8", "surrogatepass")
-    counted = 0
-    for index, char in enumerate(text):
-        if counted >= units:
-            return len(encode(text[:index]))
-        counted += 2 if ord(char) > 0xFFFF else 1
-    return len(line)
+    return len(encode(text[: char_of_utf16_col(text, units)]))
