@@ -30,6 +30,16 @@ class Projector:
 Handler = Callable[[State, Event, Edit], None]
 
 
+def shared_projector(name: str, initial: Callable[[], State],
+                     apply_shared: Callable[[State, Event, Edit], State]) -> Projector:
+    """A projector written once, as its copy-on-write fold; the plain fold edits in place."""
+
+    def apply(state: State, event: Event) -> State:
+        return apply_shared(state, event, in_place)
+
+    return Projector(name, initial, apply, apply_shared)
+
+
 def dispatching_projector(name: str, initial: Callable[[], State], handlers: Mapping[str, Handler]) -> Projector:
     """A projector that hands each event to the handler for its `type` and counts every event."""
 
@@ -40,10 +50,7 @@ def dispatching_projector(name: str, initial: Callable[[], State], handlers: Map
         state["events"] += 1
         return state
 
-    def apply(state: State, event: Event) -> State:
-        return apply_shared(state, event, in_place)
-
-    return Projector(name, initial, apply, apply_shared)
+    return shared_projector(name, initial, apply_shared)
 
 
 def function_projector(name: str, function: Callable[[State, Event], State]) -> Projector:

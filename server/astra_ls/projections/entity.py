@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from astra_ls.projections.base import Edit, Event, Projector, State, in_place
+from astra_ls.projections.base import Edit, Event, State, shared_projector
 
 
 def initial() -> State:
@@ -19,8 +19,4 @@ def apply_shared(state: State, event: Event, edit: Edit) -> State:
     return state
 
 
-def apply(state: State, event: Event) -> State:
-    return apply_shared(state, event, in_place)
-
-
-PROJECTOR = Projector("entity", initial, apply, apply_shared)
+PROJECTOR = shared_projector("entity", initial, apply_shared)
