@@ -24,6 +24,32 @@ class FirstMessage:
     params: dict[str, Any] | None  # the params of an `initialize` request, else None
 
 
+@dataclass(frozen=True, slots=True)
+class ClientOptions:
+    """What the client's `initializationOptions` say (read by the server and by the scan made ahead)."""
+
+    trusted: bool | None  # None: something other than true or false (treated as untrusted)
+    cache_dir: str | None  # `cacheDir`: where the editor keeps this extension's files
+    index_cache: bool  # `indexCache: false` turns the index cache off
+
+
+def client_options(options: Any) -> ClientOptions:
+    fields = options if isinstance(options, dict) else {}
+    folder = fields.get("cacheDir")
+    return ClientOptions(_trusted(options), folder if isinstance(folder, str) and folder else None,
+                         fields.get("indexCache", True) is not False)
+
+
+def _trusted(options: Any) -> bool | None:
+    """The client's word on workspace trust; None when it said something that is not a yes or no."""
+    if options is None:
+        return False
+    if not isinstance(options, dict):
+        return None
+    value = options.get("trusted", False)
+    return value if isinstance(value, bool) else None
+
+
 def begin() -> None:
     """Read the client's first message and start scanning the folders it names (when it is
     `initialize`); the server then reads that message again from `server_stdin`."""

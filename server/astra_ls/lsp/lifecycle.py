@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as lsp
 
+from astra_ls.lsp.early_start import ClientOptions, client_options
 from astra_ls.lsp.prescan import running as running_prescan
 from astra_ls.store.index_cache import open_index_cache
 from astra_ls.store.paths import PathRefused, path_from_uri
@@ -26,26 +27,21 @@ class Lifecycle:
         self.scan: asyncio.Task[None] | None = None
 
     def initialize(self, params: lsp.InitializeParams) -> None:
-        trusted = _trusted(params.initialization_options)
-        if trusted is None:
+        options = client_options(params.initialization_options)
+        if options.trusted is None:
             self.server.log("initializationOptions.trusted must be true or false; treating the workspace as "
                             "untrusted (workspace schemas and projectors are not imported)",
                             lsp.MessageType.Warning)
-        self.open_index_cache(params.initialization_options)
-        self.server.workspaces.configure(self.folders(), {}, bool(trusted))
+        self.open_index_cache(options)
+        self.server.workspaces.configure(self.folders(), {}, bool(options.trusted))
         self.server.checks.pull = params.capabilities.text_document is not None and \
             params.capabilities.text_document.diagnostic is not None
         workspace = params.capabilities.workspace
         self.server.checks.refresh_support = bool(
             workspace and workspace.diagnostics and workspace.diagnostics.refresh_support)
 
-    def open_index_cache(self, options: Any) -> None:
-        """initializationOptions.cacheDir: where the editor keeps this extension's files;
-        initializationOptions.indexCache: false turns the cache off."""
-        options = options if isinstance(options, dict) else {}
-        folder = options.get("cacheDir")
-        enabled = options.get("indexCache", True) is not False
-        cache = open_index_cache(folder if isinstance(folder, str) and folder else None, enabled)
+    def open_index_cache(self, options: ClientOptions) -> None:
+        cache = open_index_cache(options.cache_dir, options.index_cache)
         prescan = running_prescan()
         if cache is not None and prescan is not None:
             cache.awaiting = prescan.wait_for
@@ -125,16 +121,6 @@ class Lifecycle:
             self.scan.cancel()
         self.server.checks.pool.shutdown(wait=False, cancel_futures=True)
         self.server.workspaces.save_indexes(SAVE_TIMEOUT_S)
-
-
-def _trusted(options: Any) -> bool | None:
-    """The client's word on workspace trust; None when it said something that is not a yes or no."""
-    if options is None:
-        return False
-    if not isinstance(options, dict):
-        return None
-    value = options.get("trusted", False)
-    return value if isinstance(value, bool) else None
 
 
 def register(server: AstraServer) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from astra_ls.hashseed import cache_enabled, hashes_are_stable
+from astra_ls.lsp.early_start import client_options
 from astra_ls.store.paths import PathRefused, path_from_uri
 
 PLANNED, DONE = b"+", b"="  # line prefixes on the pipe from the scanning process
@@ -84,14 +85,10 @@ def start_prescan(params: dict[str, Any]) -> Prescan | None:
     """Fork the scanning process for the folders of these `initialize` params, when the index cache
     is in use (the scan's only output is cache entries)."""
     global _running
-    options = params.get("initializationOptions")
-    options = options if isinstance(options, dict) else {}
-    cache_dir = options.get("cacheDir") if isinstance(options.get("cacheDir"), str) else None
-    enabled = options.get("indexCache", True) is not False
+    options = client_options(params.get("initializationOptions"))
     folders = workspace_folders(params)
-    if not (folders and enabled and cache_enabled() and hashes_are_stable() and hasattr(os, "fork")):
+    if not (folders and options.index_cache and cache_enabled() and hashes_are_stable() and hasattr(os, "fork")):
         return None
-    trusted = options.get("trusted") is True
     importlib.import_module("astra_ls.lsp.workspace_state")  # the engine: loaded once, for both processes
 
     sys.stdout.flush()
@@ -99,7 +96,7 @@ def start_prescan(params: dict[str, Any]) -> Prescan | None:
     pid = os.fork()
     if pid == 0:
         os.close(read_end)
-        _child(folders, trusted, cache_dir or None, write_end)
+        _child(folders, options.trusted is True, options.cache_dir, write_end)
     os.close(write_end)
     _running = Prescan(pid, read_end)
     return _running
