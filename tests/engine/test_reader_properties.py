@@ -13,29 +13,12 @@ from hypothesis import strategies as st
 
 from astra_ls.core.linecheck import BOM, LineRules, check_line
 from astra_ls.schemas.families import builtin_schema
+from fuzz.oracle import strict_json, utf16_units
 
 from .conftest import analyse, reader
 
 MALFORMED = {"ASTRA001", "ASTRA003", "ASTRA035"}
 PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-def utf16_units(raw: bytes) -> int:
-    """Length of a raw line in UTF-16 units, as an editor shows it (bad bytes become U+FFFD)."""
-    return len(raw.decode("utf-8", "replace").encode("utf-16-le")) // 2
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def rfc_8259_value(raw: bytes) -> tuple[bool, Any]:
-    """The oracle: strict UTF-8, then Python's parser with NaN/Infinity refused."""
-    try:
-        text = raw.decode("utf-8")
-        return True, json.loads(text, parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return False, None
 
 
 def in_documented_deviations(value: Any) -> bool:
@@ -90,7 +73,7 @@ def json_like_lines(draw: st.DrawFn) -> bytes:
 def test_a_line_is_malformed_exactly_when_a_strict_rfc_8259_parser_rejects_it(raw: bytes) -> None:
     # JSONL framing is judged separately (ASTRA030/031/032/037): keep it out of this comparison
     assume(b"\r" not in raw and not raw.startswith(BOM) and raw.strip(b" \t"))
-    accepted, value = rfc_8259_value(raw)
+    accepted, value = strict_json(raw)
     if accepted:
         assume(not in_documented_deviations(value))
     verdict = check_line(raw, 0, LineRules(builtin_schema("generic")))
@@ -153,7 +136,7 @@ def test_nesting_deeper_than_the_parser_limit_is_rejected_not_crashed() -> None:
 
 def test_nesting_between_python_and_reader_limits_is_read() -> None:
     raw = b"[" * 1010 + b"]" * 1010
-    assert not rfc_8259_value(b'{"a":' + raw + b"}")[0]  # Python's parser runs out of recursion here...
+    assert not strict_json(b'{"a":' + raw + b"}")[0]  # Python's parser runs out of recursion here...
     verdict = check_line(b'{"a":' + raw + b"}", 0, LineRules(builtin_schema("generic")))
     assert verdict.problems == []  # ...the reader goes on to a depth of 1024
 
@@ -165,7 +148,7 @@ def test_nesting_within_the_limit_is_read() -> None:
 
 @pytest.mark.parametrize("raw", [b'{"a":"\\ud800"}', b'{"a":"\\udc00x"}', b'{"\\ud83d":1}'])
 def test_lone_surrogate_escapes_are_rejected(raw: bytes) -> None:
-    assert rfc_8259_value(raw)[0]  # Python accepts them, but they cannot be encoded as UTF-8
+    assert strict_json(raw)[0]  # Python accepts them, but they cannot be encoded as UTF-8
     verdict = check_line(raw, 0, LineRules(builtin_schema("generic")))
     assert [p.code for p in verdict.problems] == ["ASTRA001"]
     assert "surrogate" in verdict.problems[0].message
@@ -178,7 +161,7 @@ def test_a_surrogate_pair_escape_is_one_character() -> None:
 
 @pytest.mark.parametrize("raw", [b'{"a":1e400}', b'{"a":-1e400}', b'{"a":1' + b"0" * 400 + b'.0}'])
 def test_numbers_overflowing_a_double_are_rejected(raw: bytes) -> None:
-    assert rfc_8259_value(raw)[0]  # Python reads them as infinity
+    assert strict_json(raw)[0]  # Python reads them as infinity
     verdict = check_line(raw, 0, LineRules(builtin_schema("generic")))
     assert [p.code for p in verdict.problems] == ["ASTRA001"]
     assert "infinity" in verdict.problems[0].message

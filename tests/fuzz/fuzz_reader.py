@@ -17,12 +17,12 @@ Invariants checked on every input:
 from __future__ import annotations
 
 import io
-import json
 import math
 import sys
 from typing import Any
 
 import atheris
+from oracle import strict_json, utf16_units  # beside this script
 
 with atheris.instrument_imports(include=["astra_ls"]):  # our code only: fast start-up
     from astra_ls.core.analysis import AnalysisRules, StoreAnalysis
@@ -35,22 +35,6 @@ MALFORMED = {"ASTRA001", "ASTRA003", "ASTRA035"}
 FAMILIES = ("generic", "conversation", "entity")
 MAX_LINE = 4096  # small, so fuzzed inputs reach the oversized-line path
 RULES = {family: AnalysisRules(LineRules(builtin_schema(family), MAX_LINE), True, True) for family in FAMILIES}
-
-
-def utf16_units(raw: bytes) -> int:
-    return len(raw.decode("utf-8", "replace").encode("utf-16-le")) // 2
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def strict_json(raw: bytes) -> tuple[bool, Any]:
-    """The oracle: strict UTF-8, then Python's parser with NaN/Infinity refused."""
-    try:
-        return True, json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return False, None
 
 
 def documented_deviation(value: Any) -> bool:
