@@ -17,12 +17,11 @@ Invariants checked on every input:
 from __future__ import annotations
 
 import io
-import math
 import sys
 from typing import Any
 
 import atheris
-from oracle import strict_json, utf16_units  # beside this script
+from oracle import documented_deviation, strict_json, utf16_units  # beside this script
 
 with atheris.instrument_imports(include=["astra_ls"]):  # our code only: fast start-up
     from astra_ls.core.analysis import AnalysisRules, StoreAnalysis
@@ -35,33 +34,6 @@ MALFORMED = {"ASTRA001", "ASTRA003", "ASTRA035"}
 FAMILIES = ("generic", "conversation", "entity")
 MAX_LINE = 4096  # small, so fuzzed inputs reach the oversized-line path
 RULES = {family: AnalysisRules(LineRules(builtin_schema(family), MAX_LINE), True, True) for family in FAMILIES}
-
-
-def documented_deviation(value: Any) -> bool:
-    """Values Python accepts but the reader rejects on purpose: lone surrogates, doubles that overflow,
-    integers outside 64 bits (read, but flagged), nesting deeper than the reader's limit."""
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > 1000:
-            return True
-        if isinstance(node, str):
-            try:
-                node.encode("utf-8")
-            except UnicodeEncodeError:
-                return True
-        elif isinstance(node, float) and not math.isfinite(node):
-            return True
-        elif isinstance(node, bool | None):
-            continue
-        elif isinstance(node, int) and not -(2**63) <= node < 2**64:
-            return True
-        elif isinstance(node, dict):
-            stack.extend((k, depth + 1) for k in node)
-            stack.extend((v, depth + 1) for v in node.values())
-        elif isinstance(node, list):
-            stack.extend((v, depth + 1) for v in node)
-    return False
 
 
 def lines_of(data: bytes) -> list[bytes]:

@@ -4,6 +4,7 @@ runs as a plain script, hence this module beside it): strict RFC 8259 parsing an
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 
@@ -22,3 +23,31 @@ def strict_json(raw: bytes) -> tuple[bool, Any]:
         return True, json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError, RecursionError):
         return False, None
+
+
+def documented_deviation(value: Any, with_limits: bool = True) -> bool:
+    """Values Python accepts but the reader rejects on purpose: lone surrogates, doubles that overflow;
+    `with_limits`, also integers outside 64 bits (read, but flagged) and nesting deeper than the reader's
+    limit (inputs that can reach them)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if with_limits and depth > 1000:
+            return True
+        if isinstance(node, str):
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(node, float) and not math.isfinite(node):
+            return True
+        elif isinstance(node, bool | None):
+            continue
+        elif with_limits and isinstance(node, int) and not -(2**63) <= node < 2**64:
+            return True
+        elif isinstance(node, dict):
+            stack.extend((k, depth + 1) for k in node)
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+    return False
