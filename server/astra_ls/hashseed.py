@@ -31,6 +31,14 @@ def cache_home() -> Path:
     return Path(base) / "astra-ls"
 
 
+def cache_root(folder: str | None = None) -> Path:
+    """Where the language server keeps its caches: $ASTRA_LS_CACHE_DIR, else `folder` (the editor's
+    storage for the extension), else the user cache folder."""
+    explicit = os.environ.get(CACHE_DIR_ENV)
+    base = Path(explicit) if explicit else Path(folder) if folder else cache_home()
+    return base.expanduser().absolute()
+
+
 def cache_enabled() -> bool:
     return os.environ.get(CACHE_OFF_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
 

@@ -22,6 +22,7 @@ _server_stdin: BinaryIO | None = None  # what the server reads instead of sys.st
 class FirstMessage:
     raw: bytes  # exactly the bytes read from the stream
     params: dict[str, Any] | None  # the params of an `initialize` request, else None
+    id: int | str | None = None  # the id of that request
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,11 +59,15 @@ def begin() -> None:
     if stdin.isatty():
         return
     first = read_first_message(stdin)
+    prefix = first.raw
     if first.params is not None:
+        from astra_ls.lsp.early_answer import answer_early
+
+        prefix = answer_early(first, sys.stdout.buffer)  # before the engine's imports: they take a while
         from astra_ls.lsp.prescan import start_prescan
 
         start_prescan(first.params)
-    _server_stdin = cast(BinaryIO, PrefixedStream(first.raw, stdin))  # the server's reader needs readline and read
+    _server_stdin = cast(BinaryIO, PrefixedStream(prefix, stdin))  # the server's reader needs readline and read
 
 
 def server_stdin() -> BinaryIO | None:
@@ -86,18 +91,20 @@ def read_first_message(stream: BinaryIO) -> FirstMessage:
     if length is None or not raw.endswith(b"\n") or length > MAX_BODY_BYTES:
         return FirstMessage(raw, None)
     body = stream.read(length)
-    return FirstMessage(raw + body, _initialize_params(body))
+    message = _initialize_request(body)
+    if message is None:
+        return FirstMessage(raw + body, None)
+    return FirstMessage(raw + body, message["params"], message.get("id"))
 
 
-def _initialize_params(body: bytes) -> dict[str, Any] | None:
+def _initialize_request(body: bytes) -> dict[str, Any] | None:
     try:
         message = json.loads(body)
     except ValueError:
         return None
     if not isinstance(message, dict) or message.get("method") != "initialize":
         return None
-    params = message.get("params")
-    return params if isinstance(params, dict) else None
+    return message if isinstance(message.get("params"), dict) else None
 
 
 class PrefixedStream:

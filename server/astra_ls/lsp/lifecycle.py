@@ -46,6 +46,7 @@ class Lifecycle:
         if cache is not None and prescan is not None:
             cache.awaiting = prescan.wait_for
         self.server.workspaces.index_cache = cache
+        self.server.snapshots.open(options)
         self.server.log(f"index cache: {cache.folder if cache else 'off'}", lsp.MessageType.Log)
 
     def folders(self) -> list[Path]:
@@ -121,6 +122,7 @@ class Lifecycle:
             self.scan.cancel()
         self.server.checks.pool.shutdown(wait=False, cancel_futures=True)
         self.server.workspaces.save_indexes(SAVE_TIMEOUT_S)
+        self.server.snapshots.wait(SAVE_TIMEOUT_S)
 
 
 def register(server: AstraServer) -> None:

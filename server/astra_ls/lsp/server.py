@@ -15,6 +15,7 @@ from astra_ls.lsp.documents import OpenDocuments
 from astra_ls.lsp.lifecycle import Lifecycle
 from astra_ls.lsp.protocol import AstraProtocol
 from astra_ls.lsp.remote import RemoteStores
+from astra_ls.lsp.snapshots import SnapshotKeeper
 from astra_ls.lsp.text_sync import TextSync
 from astra_ls.lsp.warmup import CheckpointWarmer
 from astra_ls.lsp.watching import StoreWatcher
@@ -29,6 +30,7 @@ class AstraServer(LanguageServer):
         self.workspaces = Workspaces()
         self.documents = OpenDocuments()
         self.checks = Checks(self)
+        self.snapshots = SnapshotKeeper()
         self.lifecycle = Lifecycle(self)
         self.watcher = StoreWatcher(self)
         self.text_sync = TextSync(self)
@@ -76,6 +78,7 @@ def build() -> AstraServer:
 
 def serve() -> None:
     """LSP over stdio until the client says exit."""
+    from astra_ls.lsp.early_answer import server_stdout
     from astra_ls.lsp.early_start import server_stdin
 
-    build().start_io(server_stdin())
+    build().start_io(server_stdin(), server_stdout())

@@ -98,6 +98,13 @@ class Workspaces:
             self.config_errors.append(str(error))
             return base
 
+    def rules_context(self, store: FileEventStore) -> tuple[list[Path], dict[str, Any], bool] | None:
+        """The folders, settings and trust `store` was made with; None once a reconfiguration replaced it."""
+        with self._guard:
+            if all(found is not store for found in self._stores.values()):
+                return None
+            return list(self.folders), self.settings.values, self.trusted
+
     def store_at(self, root: Path) -> FileEventStore:
         root = root.absolute()
         with self._guard:

@@ -35,7 +35,8 @@ from astra_ls.core.codes import Severity
 from astra_ls.core.facts import canonical_json
 from astra_ls.core.linecheck import BAD
 from astra_ls.core.problems import Problem, Related
-from astra_ls.hashseed import CACHE_DIR_ENV, cache_enabled, cache_home, hash_probe, hashes_are_stable
+from astra_ls.hashseed import cache_enabled, cache_root, hash_probe, hashes_are_stable
+from astra_ls.store.fingerprint import content_fingerprint
 
 FORMAT = 2  # 2: the cross-line indexes are saved too
 MAGIC = b"ASTRAIX\x00"
@@ -45,8 +46,6 @@ ENTRY_SUFFIX = ".idx"
 MAX_ENTRIES = 64
 MAX_TOTAL_BYTES = 2 << 30
 STALE_TEMP_S = 3600.0
-EDGE_BYTES = 64 * 1024  # the fingerprint hashes the first and last 64 KiB of the file...
-SAMPLES, SAMPLE_BYTES = 64, 4096  # ...and this many blocks spread evenly in between
 DTYPES = {"offsets": np.int64, "kinds": np.uint8, "type_ids": np.uint16, "timestamps": np.float64,
           "id_hashes": np.int64}
 
@@ -195,26 +194,10 @@ def open_index_cache(folder: str | None, enabled: bool = True) -> IndexCache | N
     else the user cache folder; None when turned off or when this process's id hashes are not stable."""
     if not (enabled and cache_enabled() and hashes_are_stable()):
         return None
-    explicit = os.environ.get(CACHE_DIR_ENV)
-    base = Path(explicit) if explicit else Path(folder) if folder else cache_home()
-    return IndexCache(base.expanduser().absolute() / "index")
+    return IndexCache(cache_root(folder) / "index")
 
 
 # --- fingerprints ------------------------------------------------------------------------------------
-
-
-def content_fingerprint(path: Path, size: int) -> str:
-    """A hash of the file's first `size` bytes, sampled: both ends and blocks spread in between."""
-    digest = hashlib.blake2b(size.to_bytes(8, "little"), digest_size=16)
-    spans = [(0, EDGE_BYTES), (max(0, size - EDGE_BYTES), EDGE_BYTES)]
-    spans.extend((size * index // (SAMPLES + 1), SAMPLE_BYTES) for index in range(1, SAMPLES + 1))
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        for start, length in spans:
-            digest.update(os.pread(fd, min(length, size - start), start) if start < size else b"")
-    finally:
-        os.close(fd)
-    return digest.hexdigest()
 
 
 @lru_cache(maxsize=1)
