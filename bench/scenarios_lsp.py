@@ -11,7 +11,7 @@ import math
 import random
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +33,8 @@ EDIT_PAIRS = 3
 PROPORTIONAL_LIMIT = 1.5
 START_ATTEMPTS = 2  # each cold start of the big store costs a full scan: keep the run short
 CHANGE_SAMPLES = 5  # appends per store size; the per-append figures are milliseconds, so take several
+TIME_TRAVEL_TITLE = "Preparing time travel"  # the progress item of the server's checkpoint pass
+PASS_START_S = 3.0  # after the first diagnostics, a checkpoint pass has begun by then or there is none
 
 
 @contextmanager
@@ -167,18 +169,25 @@ class ChangeFigures:
     recheck_s: float
     count_s: float
     count_seen: bool
+    ready_s: float  # first diagnostics -> the end of the checkpoint pass (nan: the server made none)
+    early_hover_s: float  # a hover sent with the first diagnostics, while the pass had just begun
+    early_hover_state: bool
 
 
-def hover_latencies(client: LspClient, path: Path, events: int) -> tuple[list[float], int, str]:
-    """Hovers at seeded random lines of a store.
+def hover_lines(path: Path, events: int) -> list[int]:
+    """Seeded random clean lines of a store, in order."""
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    return sorted(clean_lines(text.split("\n"), seed=events, count=HOVER_SAMPLES))
+
+
+def hover_latencies(client: LspClient, path: Path, lines: list[int]) -> tuple[list[float], int, str]:
+    """Hovers at these lines of a store.
 
     First without opening the document (editors do not sync very large files to language servers,
     so the server has to answer from disk); if that yields nothing, the document is opened and the
     hovers repeated. Returns latencies, how many had content, and which way was used.
     """
     uri = file_uri(path)
-    lines = sorted(clean_lines(path.read_bytes().decode("utf-8", errors="replace").split("\n"),
-                               seed=events, count=HOVER_SAMPLES))
     times, answered = _hover_round(client, uri, lines)
     if answered:
         return times, answered, "from disk"
@@ -187,6 +196,26 @@ def hover_latencies(client: LspClient, path: Path, events: int) -> tuple[list[fl
     wait_diagnostics(client, uri, since=since)
     times, answered = _hover_round(client, uri, lines)
     return times, answered, "opened"
+
+
+def time_travel_ready(client: LspClient, started: float) -> float:
+    """Seconds from `started` until the server's checkpoint pass has ended (nan when it starts none:
+    small stores replay without checkpoints made ahead). The pass reports itself as a progress item."""
+    try:
+        begin = client.wait_for(_progress_begin(TIME_TRAVEL_TITLE), PASS_START_S)
+    except TimeoutError:
+        return math.nan
+    token = begin.message["params"]["token"]
+    end = client.wait_for(lambda m: m.get("method") == "$/progress" and m["params"].get("token") == token
+                          and m["params"].get("value", {}).get("kind") == "end", FIRST_SCAN_TIMEOUT_S)
+    return end.at - started
+
+
+def _progress_begin(title: str) -> Callable[[Any], bool]:
+    def predicate(message: Any) -> bool:
+        value = (message.get("params") or {}).get("value") if message.get("method") == "$/progress" else None
+        return isinstance(value, dict) and value.get("kind") == "begin" and value.get("title") == title
+    return predicate
 
 
 def _hover_round(client: LspClient, uri: str, lines: list[int]) -> tuple[list[float], int]:
@@ -202,8 +231,9 @@ def _hover_round(client: LspClient, uri: str, lines: list[int]) -> tuple[list[fl
 
 
 def shows_state(result: Any) -> bool:
-    """The hover carries a projected state (not just a field description or nothing)."""
-    return "state" in hover_text(result).lower()
+    """The hover carries a projected state (not a field description, nothing, or a note that the state
+    is still being computed): the state is its only JSON block."""
+    return "```json" in hover_text(result)
 
 
 def count_command(client: LspClient) -> tuple[float, int]:
@@ -242,12 +272,15 @@ def _store_changed(uri: str, message: Any) -> bool:
 def change_figures(ctx: Context, events: int) -> ChangeFigures:
     workspace = fresh_workspace(f"change-{label(events)}", {STREAM: ctx.log(events)})
     uri = file_uri(store_path(workspace))
+    lines = hover_lines(store_path(workspace), events)
     with server(ctx, workspace, f"change-{label(events)}") as client:
         try:
-            wait_diagnostics(client, uri)
+            first = wait_diagnostics(client, uri)
         except TimeoutError as error:
             raise TimeoutError(f"the {label(events)} store's first scan never reported") from error
-        hovers, answered, hover_mode = hover_latencies(client, store_path(workspace), events)
+        early = _hover_round(client, uri, lines[-1:])  # deepest: the farthest from a checkpoint
+        ready_s = time_travel_ready(client, first.at)
+        hovers, answered, hover_mode = hover_latencies(client, store_path(workspace), lines)
         rechecks: list[float] = []
         counts: list[float] = []
         seen = True
@@ -257,7 +290,8 @@ def change_figures(ctx: Context, events: int) -> ChangeFigures:
             took, after = count_command(client)
             counts.append(took)
             seen &= after == before + 1
-        return ChangeFigures(median(hovers), answered, hover_mode, median(rechecks), median(counts), seen)
+        return ChangeFigures(median(hovers), answered, hover_mode, median(rechecks), median(counts), seen,
+                             ready_s, early[0][0], early[1] == 1)
 
 
 def edit_latencies(ctx: Context, events: int) -> list[float]:
@@ -349,6 +383,10 @@ def ratio_row(what: str, small_label: str, big_label: str, small_s: float, big_s
                        small_s=small_s, big_s=big_s)
 
 
+def _ready(value: float) -> str:
+    return "no pass (small store)" if math.isnan(value) else seconds(value)
+
+
 def change_rows(small: ChangeFigures, big: ChangeFigures, small_label: str, big_label: str) -> list[Row]:
     hover_note = (f"{small.hover_answered + big.hover_answered}/{2 * HOVER_SAMPLES} showed a state, "
                   f"{small.hover_mode} / {big.hover_mode}")
@@ -362,6 +400,13 @@ def change_rows(small: ChangeFigures, big: ChangeFigures, small_label: str, big_
         ratio_row("hover, projected state at random line", small_label, big_label, small.hover_s,
                   big.hover_s, hover_note),
     ]
+    rows.append(Row("-", f"time-travel checkpoints ready, after first diagnostics ({small_label} / {big_label})",
+                    f"{_ready(small.ready_s)} / {_ready(big.ready_s)}; hovers above measured after that",
+                    detail={"small_s": small.ready_s, "big_s": big.ready_s}))
+    rows.append(Row("-", f"hover at the last sampled line with the first diagnostics ({big_label})",
+                    f"{seconds(big.early_hover_s)}, "
+                    + ("showed the state" if big.early_hover_state else "said the state is still being computed"),
+                    detail={"s": big.early_hover_s, "state": big.early_hover_state}))
     if not seen:
         rows[1].status = MISS
     if small.hover_answered + big.hover_answered == 0:

@@ -100,6 +100,27 @@ def test_folding_on_from_a_checkpoint_never_changes_it(workspace: Workspace, str
         assert canonical_json(state) == seen[line] == full_replay(store, stream, line), f"state after line {line}"
 
 
+def test_a_replay_told_to_stop_gives_up_and_the_next_goes_on_from_where_it_stopped(
+        conversation: FileEventStore) -> None:
+    """What a hover with a time budget relies on: no state when stopped, checkpoints kept up to there."""
+    store = conversation
+    replayer = store._replayers["conversation"] = Replayer(store.setup("conversation").projector, every=100)
+    analysis, read = store.analysis("conversation"), store.reader("conversation")
+    asked = 0
+
+    def after_a_while() -> bool:
+        nonlocal asked
+        asked += 1
+        return asked > 40  # asked every few events: well short of the line wanted
+
+    assert replayer.state_unless(analysis, read, 25_000, after_a_while) is None
+    reached = replayer.covered()
+    assert 0 < reached < 25_000
+    assert replayer.state_unless(analysis, read, reached + 50, lambda: True) is not None  # within one spacing
+    assert canonical_json(replayer.state_unless(analysis, read, 25_000, lambda: False)) == \
+        full_replay(store, "conversation", 25_000)
+
+
 def test_checkpoints_stay_dense_while_the_state_grows(conversation: FileEventStore) -> None:
     """A conversation's state grows with the log; a checkpoint must cost what changed since the previous
     one, not the whole state, or the memory budget thins checkpoints out and hovers replay far."""

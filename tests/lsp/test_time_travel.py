@@ -9,9 +9,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from lsprotocol import types as lsp
 
+from astra_ls.lsp import hover
 from astra_ls.lsp.hover import state_block
+from astra_ls.lsp.views import StoreView
+from astra_ls.lsp.workspace_state import Workspaces
 from astra_ls.store.file_store import FileEventStore
 
 from .editor import Editor, start_editor
@@ -96,3 +100,55 @@ async def test_hover_states_in_an_open_buffer_follow_its_edits(workspace: Path, 
         for line in (target + 2, 5_000, target - 1, 5_900, target):
             await assert_hover_matches(editor, path, line, expected, whole=False)
         assert '"userId": "EDITED"' in await editor.hover(path, target + 1, 0)
+
+
+async def test_the_checkpoint_pass_shows_progress_and_then_any_hover_is_near_a_checkpoint(workspace: Path) -> None:
+    path = generate(workspace / ".astra" / "conversation.jsonl")
+    async with start_editor(workspace) as editor:
+        await editor.diagnostics(path, lambda d: len(d) > 0)
+        progress = editor.client.progress_reports
+
+        def time_travel_items() -> list[list[Any]]:
+            return [reports for reports in progress.values() if isinstance(reports[0], lsp.WorkDoneProgressBegin)
+                    and reports[0].title == "Preparing time travel"]
+
+        items = await editor.until(
+            lambda: [r for r in time_travel_items() if isinstance(r[-1], lsp.WorkDoneProgressEnd)],
+            "the end of the checkpoint pass")
+        assert len(time_travel_items()) == 1
+        reports = items[0]
+        assert reports[-1].message == "ready"
+        percentages = [r.percentage for r in reports[1:-1]]
+        assert percentages == sorted(percentages) and all(0 <= p < 100 for p in percentages)
+        # every line now has a checkpoint close before it: the last line's hover shows its state
+        await assert_hover_matches(editor, path, len(path.read_bytes().splitlines()) - 1, path, whole=False)
+
+
+async def test_no_checkpoint_pass_for_small_stores(workspace: Path) -> None:
+    path = generate(workspace / ".astra" / "conversation.jsonl", 500)
+    async with start_editor(workspace) as editor:
+        await editor.diagnostics(path, lambda d: len(d) > 0)
+        await editor.until(lambda: [r for rs in editor.client.progress_reports.values() for r in rs
+                                    if isinstance(r, lsp.WorkDoneProgressEnd)], "the end of the scan's progress")
+        await assert_hover_matches(editor, path, 400, path, whole=False)  # the pass would have started by now
+        titles = [rs[0].title for rs in editor.client.progress_reports.values()]
+        assert titles == ["Checking event stores"]
+
+
+def test_a_hover_past_its_replay_budget_says_how_far_checkpoints_are(workspace: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Right after a big store is opened, a hover deep into it must not hold the editor for the whole
+    replay: it says the state is still being computed, and later hovers go on from what was folded."""
+    path = generate(workspace / ".astra" / "conversation.jsonl")
+    workspaces = Workspaces()
+    workspaces.configure([workspace], {}, False)
+    located = workspaces.locate_uri(path.as_uri())
+    assert located is not None
+    store, stream = located.store, located.stream
+    view = StoreView(path.as_uri(), located, store.analysis(stream), store.reader(stream), store.replayer(stream),
+                     False)
+    line = view.analysis.line_count - 2
+    monkeypatch.setattr(hover, "REPLAY_BUDGET_S", 0.0)
+    assert "Still being computed: time-travel checkpoints cover 0% of the store" in hover.state_section(view, line)
+    monkeypatch.setattr(hover, "REPLAY_BUDGET_S", 60.0)
+    assert hover.state_section(view, line) == state_block(fresh_state(path, line))

@@ -393,9 +393,10 @@ def events_through(analysis: StoreAnalysis, line: int) -> int:
     """How many events the store holds up to and including `line` (snapshots count what they cover)."""
     if line < 0:
         return 0
-    kinds = np.frombuffer(bytes(analysis.kinds[: line + 1]), np.uint8)
-    covered = sum(int(s["events"]) for at, s in analysis.snapshots.items() if at <= line)
-    return int(np.count_nonzero(kinds == EVENT)) + covered
+    # A view, not a copy (a hover asks this for any line); released at once, so the kinds can grow again.
+    with memoryview(analysis.kinds)[: line + 1] as head:
+        events = int(np.count_nonzero(np.frombuffer(head, np.uint8) == EVENT))
+    return events + sum(int(s["events"]) for at, s in analysis.snapshots.items() if at <= line)
 
 
 def _itemsize(values: array[Any] | bytearray) -> int:

@@ -8,7 +8,6 @@ hovers and keystrokes; every store has its own lock, so one long scan delays onl
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from lsprotocol import types as lsp
 from astra_ls.core.problems import Problem
 from astra_ls.lsp.diagnostics import DiagnosticCache, DiagnosticReports, counts_payload, publish_params_json
 from astra_ls.lsp.documents import OpenDocument, Pending
+from astra_ls.lsp.progress import begin_progress
 from astra_ls.lsp.protocol import AstraProtocol
 from astra_ls.lsp.snapshots import Basis
 from astra_ls.lsp.workspace_state import Located
@@ -114,7 +114,7 @@ class Checks:
     async def scan_all(self) -> None:
         """Check every store of every folder, with a progress report while it runs."""
         stores = await self.run(lambda: list(self.server.workspaces.discover()))
-        token = await self._begin_progress(len(stores))
+        token = await begin_progress(self.server, "scan", "Checking event stores", f"{len(stores)} store(s)")
         for index, located in enumerate(stores):
             if token is not None:
                 self.server.work_done_progress.report(token, lsp.WorkDoneProgressReport(
@@ -128,19 +128,6 @@ class Checks:
             self.server.work_done_progress.end(token, lsp.WorkDoneProgressEnd(
                 message=f"checked {len(stores)} store(s)"))
         await self.server.remote.scan()  # remote stores (if any are configured) after the local ones
-
-    async def _begin_progress(self, total: int) -> str | None:
-        window = self.server.client_capabilities.window
-        if window is None or not window.work_done_progress:
-            return None
-        token = f"astra-scan-{uuid.uuid4()}"
-        try:
-            await self.server.work_done_progress.create_async(token)
-        except Exception:  # a client that refuses progress still gets its diagnostics
-            return None
-        self.server.work_done_progress.begin(token, lsp.WorkDoneProgressBegin(
-            title="Checking event stores", message=f"{total} store(s)", percentage=0))
-        return token
 
     # --- open buffers -------------------------------------------------------------------------------
 

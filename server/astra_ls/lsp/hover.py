@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -29,6 +30,8 @@ MAX_ITEMS = 20  # keys of an object
 MAX_LIST_ITEMS = 5  # the latest items of a list: what fits the preview's lines
 MAX_DEPTH = 6
 SHOW_STATE_COMMAND = "astra-ls.showStateAtLine"
+# A hover waits this long at most for a replay; what the replay reached is kept for the next one.
+REPLAY_BUDGET_S = 0.3
 
 FIXES = {
     "ASTRA001": "Fix the JSON by hand, or quarantine the line (quick fix): it moves to .astra/quarantine/.",
@@ -54,22 +57,29 @@ def iso(ms: float) -> str:
     return datetime.fromtimestamp(ms / 1000.0, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def trim(value: Any, depth: int = 0) -> Any:
-    """A small copy of a state for display: long strings, lists and objects are cut (bounded work)."""
+def trim(value: Any, depth: int = 0, nodes: list[int] | None = None) -> Any:
+    """A small copy of a state for display: long strings, lists and objects are cut (bounded work).
+
+    `nodes` counts down the values still worth copying: each starts a line of the indented JSON, so past
+    the preview's last line nothing more is shown and the rest is left out."""
+    nodes = [MAX_STATE_LINES + 1] if nodes is None else nodes
+    nodes[0] -= 1
+    if nodes[0] < 0:
+        return "…"
     if isinstance(value, str):
         return value if len(value) <= MAX_STRING else f"{value[:MAX_STRING]}… ({len(value):,} chars)"
     if isinstance(value, list):
         if depth >= MAX_DEPTH:
             return f"[… {len(value):,} items]"
         # the latest items: in a projected state the end of a list (the last messages) is the news
-        items = [trim(item, depth + 1) for item in value[-MAX_LIST_ITEMS:]]
+        items = [trim(item, depth + 1, nodes) for item in value[-MAX_LIST_ITEMS:]]
         if len(value) > MAX_LIST_ITEMS:
             items.insert(0, f"… {len(value) - MAX_LIST_ITEMS:,} earlier")
         return items
     if isinstance(value, dict):
         if depth >= MAX_DEPTH:
             return f"{{… {len(value):,} keys}}"
-        kept = {str(k): trim(v, depth + 1) for k, v in itertools.islice(value.items(), MAX_ITEMS)}
+        kept = {str(k): trim(v, depth + 1, nodes) for k, v in itertools.islice(value.items(), MAX_ITEMS)}
         if len(value) > MAX_ITEMS:
             kept["…"] = f"{len(value) - MAX_ITEMS:,} more keys"
         return kept
@@ -116,12 +126,23 @@ def event_text(view: StoreView, line: int, event: dict[str, Any]) -> str:
     stamp = analysis.timestamps[line]
     when = f" · {iso(stamp)}" if not math.isnan(stamp) else ""
     kind = "snapshot" if analysis.kinds[line] == SNAPSHOT else f"`{event.get('type', '(untyped)')}`"
-    state = view.replayer.state_after(analysis, view.read, line)
     link_args = quote(json.dumps([{"store": view.uri, "line": line + 1}]))
     source = " (unsaved buffer)" if view.is_buffer else ""
     return (f"**{kind}** · event {position:,} of {analysis.event_count():,}{when}\n\n"
-            f"State after this event{source}:\n\n{state_block(state)}\n\n"
+            f"State after this event{source}:\n\n{state_section(view, line)}\n\n"
             f"[Open the full state](command:{SHOW_STATE_COMMAND}?{link_args})")
+
+
+def state_section(view: StoreView, line: int) -> str:
+    """The projected state, unless replaying up to `line` takes longer than a hover should (a line far
+    past the checkpoints made so far, right after a big store was opened): then how far they are."""
+    give_up_at = time.monotonic() + REPLAY_BUDGET_S
+    state = view.replayer.state_unless(view.analysis, view.read, line, lambda: time.monotonic() > give_up_at)
+    if state is not None:
+        return state_block(state)
+    covered = 100 * (view.replayer.covered() + 1) // max(1, view.analysis.line_count)
+    return (f"*Still being computed: time-travel checkpoints cover {covered}% of the store so far.* "
+            "Hover again in a moment, or open the full state.")
 
 
 def hover_markdown(view: StoreView, line: int, character: int) -> str | None:

@@ -4,11 +4,14 @@ Without it the first hover deep in a million-event store replays from line 1 (or
 to there. Copy-on-write checkpoints are cheap to keep, so the pass costs about one replay of each store.
 It runs on its own thread in steps, each under the store's lock; a hover stops the step under way within
 a few events, and the pass waits until hovers have stopped coming for a moment. Users' projectors, whose
-checkpoints are serialised copies, are not walked ahead.
+checkpoints are serialised copies, are not walked ahead. The pass shows as a progress item
+("Preparing time travel"), so users (and benchmarks) can tell when any hover is answered from a nearby
+checkpoint.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import threading
 import time
@@ -17,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from astra_ls.lsp.progress import ThreadedProgress
 from astra_ls.lsp.workspace_state import Located
 
 if TYPE_CHECKING:
@@ -29,6 +33,7 @@ PAUSE_S = 0.0005  # between steps: another thread waiting for the store's lock t
 # (the default, 5 ms, would be added at each of a hover's hand-overs between threads).
 SWITCH_S = 0.0005
 GRACE_S = 0.2  # after a hover, the pass waits this long for the next one
+REPORT_S = 0.25  # at most this often a progress report
 
 
 class CheckpointWarmer:
@@ -43,11 +48,13 @@ class CheckpointWarmer:
         self._quiet_until = 0.0  # hovers come in bursts (a pointer moving over lines): none until then
 
     def start(self) -> None:
-        """Walk every store found now; a pass still running for an earlier scan stops."""
+        """Walk every store found now; a pass still running for an earlier scan stops. Called on the
+        message loop (it reports progress there)."""
         with self._guard:
             self._generation += 1
             generation = self._generation
-        self._pool.submit(self._warm_all, generation)
+        progress = ThreadedProgress(self.server, asyncio.get_running_loop(), "warmup", "Preparing time travel")
+        self._pool.submit(self._warm_all, generation, progress)
 
     def stop(self) -> None:
         with self._guard:
@@ -72,21 +79,40 @@ class CheckpointWarmer:
     def _current(self, generation: int) -> bool:
         return generation == self._generation
 
-    def _warm_all(self, generation: int) -> None:
+    def _warm_all(self, generation: int, progress: ThreadedProgress) -> None:
         usual = sys.getswitchinterval()
         sys.setswitchinterval(SWITCH_S)
         try:
-            for located in self.server.workspaces.discover():
+            todo = [(located, lines) for located in self.server.workspaces.discover()
+                    if (lines := self._lines_to_fold(located)) > 0]
+            if not todo:
+                return
+            tally = Tally(progress, sum(lines for _, lines in todo))
+            progress.begin(f"{len(todo)} store(s)")
+            for located, lines in todo:
                 if not self._current(generation):
-                    return
+                    break
+                tally.next_store(lines)
                 try:
-                    self._warm(located, generation)
+                    self._warm(located, generation, tally)
                 except Exception as error:  # a store deleted or changed meanwhile: its next check says why
                     self.server.log(f"time-travel checkpoints for {located.path.name} stopped: {error!r}")
+            progress.end("ready" if self._current(generation) else "stopped: the stores are being checked again")
         finally:
             sys.setswitchinterval(usual)
 
-    def _warm(self, located: Located, generation: int) -> None:
+    def _lines_to_fold(self, located: Located) -> int:
+        try:
+            with self.server.workspaces.lock(located.path):
+                store, stream = located.store, located.stream
+                analysis, replayer = store.analysis(stream), store.replayer(stream)
+                if analysis.line_count < MIN_LINES or not replayer.shares:
+                    return 0
+                return analysis.line_count - 1 - replayer.covered()
+        except Exception:  # deleted or unreadable since the scan: nothing to walk
+            return 0
+
+    def _warm(self, located: Located, generation: int, tally: Tally) -> None:
         def stop() -> bool:
             return not self._idle.is_set() or not self._current(generation)
 
@@ -99,6 +125,7 @@ class CheckpointWarmer:
             with self.server.workspaces.lock(located.path):
                 if not self._step(located, stop):
                     return
+            tally.at(located.stream, self._lines_to_fold(located))
             time.sleep(PAUSE_S)
 
     @staticmethod
@@ -110,3 +137,26 @@ class CheckpointWarmer:
         if analysis.line_count < MIN_LINES or not replayer.shares:
             return False
         return replayer.extend(analysis, store.reader(stream), STEP_CHECKPOINTS * replayer.every, stop)
+
+
+class Tally:
+    """How far the pass is, over every store it walks: throttled reports of one progress item."""
+
+    def __init__(self, progress: ThreadedProgress, total: int) -> None:
+        self._progress = progress
+        self._total = max(1, total)
+        self._before = 0  # lines of the stores walked before the current one
+        self._lines = 0  # lines the current store had to fold when the pass reached it
+        self._reported = 0.0
+
+    def next_store(self, lines: int) -> None:
+        self._before += self._lines
+        self._lines = lines
+
+    def at(self, stream: str, left: int) -> None:
+        """The current store has `left` lines without a checkpoint after them."""
+        now = time.monotonic()
+        if now - self._reported >= REPORT_S:
+            self._reported = now
+            done = self._before + max(0, self._lines - left)
+            self._progress.report(stream, min(99, 100 * done // self._total))

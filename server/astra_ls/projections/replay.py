@@ -46,10 +46,17 @@ class Replayer:
         """The state after line `line` (0-based; -1 for the initial state).
 
         It may share parts with the checkpoints: read it, never change it."""
+        state = self.state_unless(analysis, read, line, None)
+        assert state is not None  # nothing to stop it
+        return state
+
+    def state_unless(self, analysis: StoreAnalysis, read: ReadRange, line: int,
+                     stop: Callable[[], bool] | None) -> State | None:
+        """`state_after`, or None if `stop()` (asked every few events) said to give up first. The
+        checkpoints made on the way stay, so asking again goes on from about where this one stopped."""
         line = min(line, analysis.line_count - 1)
         first, fold = self._start(analysis, line)
-        self._fold(analysis, read, fold, first + 1, line + 1)
-        return fold.state
+        return fold.state if self._fold(analysis, read, fold, first + 1, line + 1, stop) else None
 
     def extend(self, analysis: StoreAnalysis, read: ReadRange, lines: int, stop: Callable[[], bool]) -> bool:
         """Make checkpoints past the last one, ahead of queries: up to `lines` further, or less if `stop()`
