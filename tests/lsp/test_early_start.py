@@ -88,7 +88,7 @@ prescan = start_prescan(params)
 report = {"started": prescan is not None, "stores": {}}
 if prescan is not None:
     workspaces = Workspaces()
-    workspaces.configure([Path(p) for p in sys.argv[2:]], {}, False)
+    workspaces.configure([Path(p) for p in sys.argv[2:]], params["initializationOptions"].get("settings", {}), False)
     from astra_ls.store.index_cache import open_index_cache
     cache = open_index_cache(None)
     for located in workspaces.discover():
@@ -118,6 +118,13 @@ def test_the_scan_made_ahead_leaves_entries_equal_to_a_fresh_check(workspace: Pa
     write_store(workspace, "agent-runs", [message(n) for n in range(5)])
     report = run_prescan(workspace, user_cache, {"trusted": False})
     assert report == {"started": True, "stores": {"agent-runs": True, "conversation": True}, "later": True}
+
+
+def test_the_scan_made_ahead_uses_the_settings_sent_with_initialize(workspace: Path, user_cache: Path) -> None:
+    write_store(workspace, "conversation", store_lines())
+    settings = {"stores": [{"glob": "conversation*", "unique_ids": False}]}
+    report = run_prescan(workspace, user_cache, {"trusted": False, "settings": settings})
+    assert report == {"started": True, "stores": {"conversation": True}, "later": True}
 
 
 def test_no_scan_ahead_without_the_index_cache(workspace: Path, user_cache: Path) -> None:

@@ -72,18 +72,26 @@ export function serverArgs(extra: readonly unknown[] | undefined): string[] {
   return [...SERVER_MODULE_ARGS, ...strings];
 }
 
-/** What the server is told at `initialize`: workspace trust, and whether and where it keeps its index cache. */
+/** What the server is told at `initialize`: workspace trust, whether and where it keeps its index cache, and the
+ * `astra` settings as it would pull them (so a restart can publish the diagnostics saved for those settings at once). */
 export interface InitializationOptions {
   readonly trusted: boolean;
   readonly indexCache: boolean;
   /** The editor's storage folder for this extension; the server never writes its cache into the workspace. */
   readonly cacheDir?: string;
+  readonly settings?: Record<string, unknown>;
 }
 
-/** `indexCache` is the hand-editable setting: only an explicit `false` turns the cache off. */
-export function initializationOptions(trusted: boolean, indexCache: unknown, storagePath: string | undefined): InitializationOptions {
+/** `indexCache` is the hand-editable setting: only an explicit `false` turns the cache off. `settings` is sent as
+ * JSON, exactly as `workspace/configuration` would answer; anything but an object is left out. */
+export function initializationOptions(trusted: boolean, indexCache: unknown, storagePath: string | undefined,
+  settings?: unknown): InitializationOptions {
   const enabled = indexCache !== false;
-  return storagePath ? { trusted, indexCache: enabled, cacheDir: storagePath } : { trusted, indexCache: enabled };
+  const base = storagePath ? { trusted, indexCache: enabled, cacheDir: storagePath } : { trusted, indexCache: enabled };
+  const json: unknown = settings === undefined ? undefined : JSON.parse(JSON.stringify(settings));
+  return json !== null && typeof json === 'object' && !Array.isArray(json)
+    ? { ...base, settings: json as Record<string, unknown> }
+    : base;
 }
 
 export function describeSource(source: InterpreterSource): string {

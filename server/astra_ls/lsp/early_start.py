@@ -32,13 +32,14 @@ class ClientOptions:
     trusted: bool | None  # None: something other than true or false (treated as untrusted)
     cache_dir: str | None  # `cacheDir`: where the editor keeps this extension's files
     index_cache: bool  # `indexCache: false` turns the index cache off
+    settings: dict[str, Any]  # the `astra` settings, as the client would answer a pull of them; {} if none
 
 
 def client_options(options: Any) -> ClientOptions:
     fields = options if isinstance(options, dict) else {}
-    folder = fields.get("cacheDir")
+    folder, settings = fields.get("cacheDir"), fields.get("settings")
     return ClientOptions(_trusted(options), folder if isinstance(folder, str) and folder else None,
-                         fields.get("indexCache", True) is not False)
+                         fields.get("indexCache", True) is not False, settings if isinstance(settings, dict) else {})
 
 
 def _trusted(options: Any) -> bool | None:

@@ -33,7 +33,8 @@ class Lifecycle:
                             "untrusted (workspace schemas and projectors are not imported)",
                             lsp.MessageType.Warning)
         self.open_index_cache(options)
-        self.server.workspaces.configure(self.folders(), {}, bool(options.trusted))
+        # the settings the client sent along (if any) until it is asked for them, once initialized
+        self.server.workspaces.configure(self.folders(), options.settings, bool(options.trusted))
         self.server.checks.pull = params.capabilities.text_document is not None and \
             params.capabilities.text_document.diagnostic is not None
         workspace = params.capabilities.workspace

@@ -2,9 +2,10 @@
 
 A forked process, started as soon as the client's `initialize` names the workspace folders, scans
 each store (smallest first) and saves its analysis in the index cache; the server, once loaded,
-waits for a store's entry before its own first check of it and then simply loads it. The entry is
-only used if it matches the rules and file the server ends up with, so settings the client sends
-later can cost a second scan, never a wrong one. The engine is imported before the fork, so the
+waits for a store's entry before its own first check of it and then simply loads it. The scan uses the
+settings sent along with `initialize` (if any); the entry is only used if it matches the rules and
+file the server ends up with, so other settings the client gives later can cost a second scan, never
+a wrong one. The engine is imported before the fork, so the
 server and the scanning process share one import of it; the LSP library is imported only after.
 """
 
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from astra_ls.hashseed import cache_enabled, hashes_are_stable
-from astra_ls.lsp.early_start import client_options
+from astra_ls.lsp.early_start import ClientOptions, client_options
 from astra_ls.store.paths import PathRefused, path_from_uri
 
 PLANNED, DONE = b"+", b"="  # line prefixes on the pipe from the scanning process
@@ -96,7 +97,7 @@ def start_prescan(params: dict[str, Any]) -> Prescan | None:
     pid = os.fork()
     if pid == 0:
         os.close(read_end)
-        _child(folders, options.trusted is True, options.cache_dir, write_end)
+        _child(folders, options, write_end)
     os.close(write_end)
     _running = Prescan(pid, read_end)
     return _running
@@ -118,7 +119,7 @@ def workspace_folders(params: dict[str, Any]) -> list[Path]:
     return folders
 
 
-def _child(folders: list[Path], trusted: bool, cache_dir: str | None, pipe: int) -> None:
+def _child(folders: list[Path], options: ClientOptions, pipe: int) -> None:
     """The scanning process: never touches the JSON-RPC streams, always ends with os._exit."""
     code = 1
     try:
@@ -126,7 +127,7 @@ def _child(folders: list[Path], trusted: bool, cache_dir: str | None, pipe: int)
         quiet = os.open(os.devnull, os.O_RDWR)
         os.dup2(quiet, 0)
         os.dup2(quiet, 1)
-        _scan_into_cache(folders, trusted, cache_dir, pipe)
+        _scan_into_cache(folders, options, pipe)
         code = 0
     except BaseException:  # nothing to report to: the server scans what it does not find
         pass
@@ -134,14 +135,14 @@ def _child(folders: list[Path], trusted: bool, cache_dir: str | None, pipe: int)
         os._exit(code)
 
 
-def _scan_into_cache(folders: list[Path], trusted: bool, cache_dir: str | None, pipe: int) -> None:
+def _scan_into_cache(folders: list[Path], options: ClientOptions, pipe: int) -> None:
     from astra_ls.lsp.workspace_state import Workspaces
     from astra_ls.store.index_cache import open_index_cache
 
-    cache = open_index_cache(cache_dir)
+    cache = open_index_cache(options.cache_dir)
     workspaces = Workspaces()
     workspaces.index_cache = cache
-    workspaces.configure(folders, {}, trusted)
+    workspaces.configure(folders, options.settings, options.trusted is True)
     # a store whose cache would lie inside its workspace gets none: nothing to scan it for
     stores = [located for located in sorted(workspaces.discover(), key=lambda located: _size(located.path))
               if located.store.index_cache is not None]

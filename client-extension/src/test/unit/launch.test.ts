@@ -74,4 +74,13 @@ describe('initialization options', () => {
     assert.deepEqual(initializationOptions(false, false, '/s'), { trusted: false, indexCache: false, cacheDir: '/s' });
     assert.deepEqual(initializationOptions(false, 'no', undefined), { trusted: false, indexCache: true });
   });
+
+  it('sends the astra settings as JSON, and nothing but an object', () => {
+    const settings = { globs: ['**/.astra/*.jsonl'], severity: { ASTRA020: 'hint' }, missing: undefined };
+    assert.deepEqual(initializationOptions(false, true, undefined, settings),
+      { trusted: false, indexCache: true, settings: { globs: ['**/.astra/*.jsonl'], severity: { ASTRA020: 'hint' } } });
+    for (const odd of [undefined, null, 3, 'x', ['a']]) {
+      assert.deepEqual(initializationOptions(false, true, undefined, odd), { trusted: false, indexCache: true });
+    }
+  });
 });
