@@ -207,6 +207,24 @@ def test_anything_changed_publishes_nothing_early(workspace: Path, change: str) 
         client.published(path.as_uri())
 
 
+def test_a_store_folder_now_linked_from_outside_publishes_nothing_early(workspace: Path, tmp_path: Path) -> None:
+    """Same file, same bytes, but `.astra` is now a link out of the workspace: the server refuses to read it."""
+    first_start(workspace)
+    (workspace / ".astra").rename(tmp_path / "moved")
+    (workspace / ".astra").symlink_to(tmp_path / "moved")
+    with started(workspace) as (client, _):
+        assert [m.get("id", m.get("method")) for m in client.early()] == [1]
+
+
+def test_rules_running_workspace_code_get_no_snapshot(workspace: Path, user_cache: Path) -> None:
+    """A projector from the workspace may read anything at all: nothing to vouch for."""
+    (workspace / "early_probe_projector.py").write_text("def project(state, event):\n    return state\n")
+    (workspace / "astra-ls.toml").write_text('[[stores]]\nglob = "conversation*"\n'
+                                             'projector = "early_probe_projector:project"\n')
+    first_start(workspace, options={"trusted": True})
+    assert list((user_cache / "diagnostics").glob("*.snap")) == []
+
+
 def test_settings_sent_with_initialize_are_compared(workspace: Path) -> None:
     """An editor that sends its settings along gets the early diagnostics of those settings."""
     settings = {"ignore": ["ASTRA020"]}

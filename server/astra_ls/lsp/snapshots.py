@@ -26,6 +26,7 @@ from astra_ls.lsp.workspace_state import Located, RemoteLocated, Workspaces
 from astra_ls.store.diagnostics_snapshot import (
     Context,
     Snapshot,
+    links,
     make_context,
     read_input,
     store_identity,
@@ -43,6 +44,7 @@ class Basis:
     stamp: FileStamp  # the file as its analysis covers it, whole
     context: Context
     settings: dict[str, Any]
+    links: list[str]  # where the file and its folders really are, as the check found them
 
 
 class SnapshotKeeper:
@@ -68,7 +70,11 @@ class SnapshotKeeper:
             return None
         folders, settings, trusted = made_with
         context = make_context(folders, settings, trusted)
-        return Basis(stamp, context, settings) if context is not None else None
+        try:
+            found = links(located.path.absolute())
+        except (OSError, ValueError):
+            return None
+        return Basis(stamp, context, settings, found) if context is not None else None
 
     def keep(self, located: Located, basis: Basis, payload: str) -> None:
         """Save `payload` (the publishDiagnostics params just sent for `located`) in the background."""
@@ -102,7 +108,8 @@ class SnapshotKeeper:
         identity = store_identity(path, stamp.inode, stamp.size, stamp.mtime_ns)
         if inputs is None or identity is None:
             return
-        write_snapshot(folder, Snapshot(basis.context, path, located.uri, identity, inputs, payload.encode()))
+        write_snapshot(folder, Snapshot(basis.context, path, located.uri, identity, basis.links, inputs,
+                                        payload.encode()))
 
 
 def rule_inputs(located: Located, settings: dict[str, Any]) -> list[list[Any]] | None:

@@ -27,6 +27,7 @@ from typing import Any
 
 import astra_ls
 from astra_ls.store.fingerprint import content_fingerprint
+from astra_ls.store.paths import ASTRA_DIR, split_store_path
 
 FORMAT = 1
 SUFFIX = ".snap"
@@ -112,6 +113,13 @@ def read_input(path: Path) -> tuple[list[Any], bytes]:
     return [len(data), info.st_mtime_ns, digest(data)], data
 
 
+def links(path: Path) -> list[str]:
+    """Where the store file, its `.astra` folder and that folder's parent really are: whether the file
+    is confined to `.astra` (and so read at all) depends on nothing else of the links on the way."""
+    root = split_store_path(path)[0]
+    return [os.path.realpath(p) for p in (path, root / ASTRA_DIR, root)]
+
+
 def store_identity(path: Path, inode: int, size: int, mtime_ns: int) -> list[Any] | None:
     """[inode, size, mtime_ns, fingerprint] of the store file when it is still in exactly this state
     (checked before and after the fingerprint is taken), else None."""
@@ -139,6 +147,7 @@ class Snapshot:
     path: Path  # the store file, absolute
     uri: str
     identity: list[Any]  # store_identity(...)
+    links: list[str]  # links(path), as the check found them
     inputs: list[list[Any]]  # [path, file_state(path)] of each workspace file the rules were read from
     payload: bytes  # the publishDiagnostics params, as sent
 
@@ -147,7 +156,7 @@ def write_snapshot(folder: Path, snapshot: Snapshot) -> None:
     """Write the entry atomically (a reader sees the old one or the new one), then keep the folder
     within its bounds. An unwritable folder only means no early diagnostics next time."""
     header = {"format": FORMAT, "install": install_key(), "context": snapshot.context.as_json(),
-              "path": str(snapshot.path), "uri": snapshot.uri, "file": snapshot.identity,
+              "path": str(snapshot.path), "uri": snapshot.uri, "file": snapshot.identity, "links": snapshot.links,
               "inputs": snapshot.inputs, "payload": [len(snapshot.payload), digest(snapshot.payload)]}
     target = folder / snapshot.context.entry_name(snapshot.path)
     temp = folder / f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
@@ -217,7 +226,7 @@ def read_valid(entry: Path, context: Context) -> bytes | None:
     uri = header["uri"]
     if uri != path.as_uri() or not payload.startswith(b'{"uri":' + json.dumps(uri).encode() + b","):
         return None
-    if any(file_state(Path(name)) != state for name, state in header["inputs"]):
+    if links(path) != header["links"] or any(file_state(Path(name)) != state for name, state in header["inputs"]):
         return None
     inode, size, mtime_ns, fingerprint = header["file"]
     identity = store_identity(path, inode, size, mtime_ns)
