@@ -195,6 +195,11 @@ async def start_editor(root: Path, *, watch: bool = True, pull: bool = False, pr
     def register_capability(params: lsp.RegistrationParams) -> None:
         editor.registrations.extend(params.registrations)
 
+    @client.feature(lsp.CLIENT_UNREGISTER_CAPABILITY)
+    def unregister_capability(params: lsp.UnregistrationParams) -> None:
+        gone = {u.id for u in params.unregisterations}
+        editor.registrations[:] = [r for r in editor.registrations if r.id not in gone]
+
     @client.feature("astra/storeChanged")
     def store_changed(params: Any) -> None:
         editor.store_changes.append(plain(params))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from lsprotocol import types as lsp
 
-from .editor import message, start_editor, write_store
+from .editor import Editor, message, start_editor, write_store
 
 
 def append_line(path: Path, text: str) -> None:
@@ -45,6 +45,34 @@ async def test_client_watched_files_follow_appends_creations_and_deletions(works
         created.unlink()
         editor.watched(created, lsp.FileChangeType.Deleted)
         await editor.diagnostics(created, lambda d: len(d) == 0, "cleared diagnostics of a deleted store")
+
+
+def watched_globs(editor: Editor) -> list[list[str]]:
+    """The glob patterns of each file-watcher registration the editor holds now."""
+    return [[w["globPattern"] for w in r.register_options["watchers"]]  # type: ignore[index]
+            for r in editor.registrations if r.method == lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES]
+
+
+async def test_the_editors_file_watchers_follow_the_globs_setting(workspace: Path) -> None:
+    """An editor only reports changes to files its watchers' globs match: they must follow the setting."""
+    other = write_store(workspace, "agents/run", [message(1), "{torn"])
+    async with start_editor(workspace, watch=True, settings={"globs": ["**/.astra/chat/*.jsonl"]}) as editor:
+        await editor.until(lambda: watched_globs(editor) == [["**/.astra/chat/*.jsonl"]], "the first watchers")
+        editor.client.set_configuration({"globs": ["**/.astra/agents/*.jsonl"]}, section="astra")
+        editor.client.workspace_did_change_configuration(lsp.DidChangeConfigurationParams(settings=None))
+        await editor.until(lambda: watched_globs(editor) == [["**/.astra/agents/*.jsonl"]],
+                           "watchers of the new globs only")
+        await editor.diagnostics(other, lambda d: len(d) == 1, "the store the new globs name")
+        append_line(other, "[2]")
+        editor.watched(other, lsp.FileChangeType.Changed)
+        found = await editor.diagnostics(other, lambda d: len(d) == 2, "its append, reported by the watcher")
+        assert [d.code for d in found] == ["ASTRA001", "ASTRA002"]
+
+
+async def test_settings_read_at_start_choose_the_first_watchers(workspace: Path) -> None:
+    async with start_editor(workspace, watch=True, settings={"globs": ["**/.astra/agents/*.jsonl"]}) as editor:
+        await editor.until(lambda: watched_globs(editor), "the first watchers")
+        assert watched_globs(editor) == [["**/.astra/agents/*.jsonl"]]
 
 
 async def test_an_append_that_changes_no_problem_is_announced_but_not_republished(workspace: Path) -> None:

@@ -64,7 +64,6 @@ class Lifecycle:
 
     async def initialized(self) -> None:
         await self._register_configuration()
-        await self.server.watcher.start()
         await self.reload()
 
     async def reload(self) -> None:
@@ -76,6 +75,7 @@ class Lifecycle:
             workspaces.store_at(folder)  # reads the folder's configuration now, so its errors are told now
         for error in workspaces.config_errors:
             self.server.log(error, lsp.MessageType.Error)
+        await self.server.watcher.watch()  # the globs may have changed
         for doc in self.server.documents.all():
             self.server.text_sync.rebind(doc.uri)
         if self.scan is not None and not self.scan.done():

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from astra_ls.lsp.server import AstraServer
 
 POLL_INTERVAL_S = 0.5
+WATCH_ID = "astra-watch"
 Stamp = tuple[int, int, int]  # inode, size, mtime
 
 
@@ -24,24 +25,48 @@ class StoreWatcher:
         self.client_watches = False
         self._poller: asyncio.Task[None] | None = None
         self._stamps: dict[Path, Stamp] = {}
+        self._globs: tuple[str, ...] = ()  # what the client's watchers (or the poller) follow
 
-    async def start(self) -> None:
-        workspace = self.server.client_capabilities.workspace
-        watched = workspace.did_change_watched_files if workspace else None
-        if watched and watched.dynamic_registration:
-            watchers = [lsp.FileSystemWatcher(glob_pattern=glob) for glob in self.server.workspaces.settings.globs]
-            try:
-                await self.server.client_register_capability_async(lsp.RegistrationParams(registrations=[
-                    lsp.Registration(id="astra-watch", method=lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES,
-                                     register_options=lsp.DidChangeWatchedFilesRegistrationOptions(watchers))]))
-                self.client_watches = True
-                return
-            except Exception as error:
-                self.server.log(f"the editor refused to watch files ({error}); polling instead",
-                                lsp.MessageType.Warning)
-        # What is there now is checked by the start-up scan; the poller reports what moves after this.
+    async def watch(self) -> None:
+        """Watch the stores the settings name (again after they changed): the client's watchers are
+        registered anew when the globs changed; a poller follows the settings by itself."""
+        globs = self.server.workspaces.settings.globs
+        if globs == self._globs or self._poller is not None:
+            self._globs = globs
+            return
+        if self.client_watches:
+            await self._unregister()
+        self._globs = globs
+        if self._client_can_watch() and await self._register(globs):
+            return
+        # What is there now is checked by the scan that follows; the poller reports what moves after this.
         self._stamps = await self.server.checks.run(self._stat_all)
         self._poller = asyncio.ensure_future(self._poll())
+
+    def _client_can_watch(self) -> bool:
+        workspace = self.server.client_capabilities.workspace
+        watched = workspace.did_change_watched_files if workspace else None
+        return bool(watched and watched.dynamic_registration)
+
+    async def _register(self, globs: tuple[str, ...]) -> bool:
+        watchers = [lsp.FileSystemWatcher(glob_pattern=glob) for glob in globs]
+        try:
+            await self.server.client_register_capability_async(lsp.RegistrationParams(registrations=[
+                lsp.Registration(id=WATCH_ID, method=lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                                 register_options=lsp.DidChangeWatchedFilesRegistrationOptions(watchers))]))
+        except Exception as error:
+            self.server.log(f"the editor refused to watch files ({error}); polling instead", lsp.MessageType.Warning)
+            return False
+        self.client_watches = True
+        return True
+
+    async def _unregister(self) -> None:
+        self.client_watches = False
+        try:
+            await self.server.client_unregister_capability_async(lsp.UnregistrationParams(unregisterations=[
+                lsp.Unregistration(id=WATCH_ID, method=lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)]))
+        except Exception as error:  # the new registration replaces it in the editor's eyes anyway
+            self.server.log(f"the editor refused to drop the old file watchers: {error}", lsp.MessageType.Warning)
 
     def stop(self) -> None:
         if self._poller is not None:
