@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -35,3 +36,17 @@ def test_check_with_and_without_the_cache(tmp_path: Path, user_cache: Path) -> N
         handle.write(b'{"id":"b","type":"UserMessageSent","timestamp":5,"content":"more"}\n')
     grown = check(str(workspace), "--cache")
     assert grown.stdout == check(str(workspace)).stdout
+
+
+def test_a_plain_check_reports_what_a_cached_one_does_on_a_damaged_log(tmp_path: Path, user_cache: Path) -> None:
+    """The plain check keeps only what problems need; every problem of the benchmark's damaged log (bad
+    lines of every kind, duplicate ids, timestamps going backwards) is the same as with the full analysis."""
+    store = tmp_path / "ws" / ".astra" / "conversation.jsonl"
+    store.parent.mkdir(parents=True)
+    generator = Path(__file__).parents[2] / "bench" / "generate.py"
+    subprocess.run([sys.executable, str(generator), "--events", "30000", "--out", str(store)], check=True,
+                   capture_output=True, timeout=120)
+    plain, cached = check(str(store)), check(str(store), "--cache")
+    codes = {problem["code"] for problem in json.loads(plain.stdout)["files"][0]["problems"]}
+    assert {"ASTRA020", "ASTRA021"} <= codes and len(codes) > 5
+    assert plain.stdout == cached.stdout

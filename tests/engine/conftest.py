@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from astra_ls.config import WorkspaceConfig
+from astra_ls.core import parallel
 from astra_ls.core.analysis import AnalysisRules, StoreAnalysis
 from astra_ls.core.blocks import iter_blocks
 from astra_ls.core.linecheck import LineRules
@@ -132,3 +133,10 @@ def conversation_events(start: float = 1_700_000_000_000) -> list[dict[str, Any]
         {"type": "GenerationCancelled", "id": "c14", "timestamp": t + 13, "tokensGenerated": 2, "reason": "user"},
     ]
     return events
+
+
+@pytest.fixture
+def small_parts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stores of a few hundred KB are scanned by four processes, as big ones are."""
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_BYTES", 256 * 1024)
+    monkeypatch.setenv("ASTRA_LS_WORKERS", "4")

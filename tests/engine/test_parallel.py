@@ -36,12 +36,6 @@ def mixed_store(path: Path, lines: int) -> bytes:
     return data
 
 
-@pytest.fixture
-def small_parts(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel, "MIN_PARALLEL_BYTES", 256 * 1024)
-    monkeypatch.setenv("ASTRA_LS_WORKERS", "4")
-
-
 def test_parts_joined_equal_one_scan_of_the_whole_file(tmp_path: Path, small_parts: None) -> None:
     path = tmp_path / "big.jsonl"
     data = mixed_store(path, 20_000)
@@ -61,10 +55,10 @@ def test_a_part_whose_process_dies_makes_the_caller_scan_by_itself(tmp_path: Pat
     data = mixed_store(path, 20_000)
     parent = os.getpid()
 
-    def dying(path: Path, rules: object, start: int, end: int | None) -> StoreAnalysis:
+    def dying(path: Path, rules: object, start: int, end: int | None, lean: bool = False) -> StoreAnalysis:
         if os.getpid() != parent and start > len(data) // 2:
             os._exit(3)  # a worker killed mid-scan
-        return scan_range(path, rules, start, end)  # type: ignore[arg-type]
+        return scan_range(path, rules, start, end, lean)  # type: ignore[arg-type]
 
     monkeypatch.setattr(parallel, "scan_range", dying)
     assert scan_parallel(path, rules_for(), len(data)) is None

@@ -39,25 +39,22 @@ def expand(paths: list[Path]) -> list[Path]:
 
 def check_file(path: Path, trusted: bool, progress: Callable[[int, int], None] | None,
                cache: IndexCache | None = None) -> FileReport:
+    """The file's problems as the server reports them. Without the index cache, nothing is kept for
+    later: the analysis is a lean one."""
     try:
         root, name = split_store_path(path)
-    except PathRefused:
-        return _check_loose(path, trusted, progress, cache)
-    store = FileEventStore(root, trusted=trusted, index_cache=cache)
-    store.followed(name).on_progress = progress
-    analysis = store.analysis(name)
-    return FileReport(path, analysis.event_count(), store.problems(name))
-
-
-def _check_loose(path: Path, trusted: bool, progress: Callable[[int, int], None] | None,
-                 cache: IndexCache | None) -> FileReport:
-    """A file outside any `.astra/`: checked with the defaults its name implies."""
-    root = path.absolute().parent
-    store = FileEventStore(root, config=load_config(root), trusted=trusted)
-    followed = FollowedFile(path, store.setup(path.stem).rules, cache)
+    except PathRefused:  # a file outside any `.astra/`: checked with the defaults its name implies
+        root, name = path.absolute().parent, path.stem
+        store = FileEventStore(root, config=load_config(root), trusted=trusted)
+        file = path
+    else:
+        store = FileEventStore(root, trusted=trusted)
+        file = store.path_of(name)  # confined to the `.astra/` folder, as the server reads it
+    followed = FollowedFile(file, store.setup(name).rules, cache, lean=cache is None)
     followed.on_progress = progress
     followed.refresh()
-    assert followed.analysis is not None
+    if followed.analysis is None:
+        raise FileNotFoundError(f"{path}: no such file or directory")
     problems = store.config.apply(followed.analysis.problems(followed.read))
     return FileReport(path, followed.analysis.event_count(), problems)
 

@@ -8,7 +8,7 @@ counts follow incrementally; problems are materialised on demand.
 from __future__ import annotations
 
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -24,6 +24,10 @@ from astra_ls.core.scan import BlockScanner, ScannedLines, TypeTable
 
 ReadRange = Callable[[int, int], bytes]  # (offset, length) -> bytes of the store
 LINE_ARRAYS = ("offsets", "kinds", "type_ids", "timestamps", "id_hashes")
+MARK_ARRAYS = ("mark_lines", "mark_offsets")  # a lean analysis's sparse line starts
+SENT_ARRAYS = (*LINE_ARRAYS, *MARK_ARRAYS)  # what a part scanned by another process sends, in this order
+MARK_EVERY = 64  # a lean analysis knows where one line in this many starts
+SKIP_CHUNK = 16 * 1024  # about MARK_EVERY lines of a typical store
 ADOPT_CHUNK = 1 << 20
 
 
@@ -44,8 +48,15 @@ class CrossLines:
 
 
 class StoreAnalysis:
-    def __init__(self, rules: AnalysisRules) -> None:
+    """A lean analysis (`lean=True`) keeps only what its problems need, for a one-off check of a big store:
+    the kinds and id hashes of every line (duplicate ids), the start of every MARK_EVERY-th line (to
+    read the lines a problem names), and the time order folded in as the lines come. Its offsets,
+    type ids and timestamps stay empty, and so do the known ids once indexed: it is read once, never
+    edited, truncated, grown or saved."""
+
+    def __init__(self, rules: AnalysisRules, lean: bool = False) -> None:
         self.rules = rules
+        self.lean = lean
         self.types = TypeTable()
         self._scanner = BlockScanner(rules.line, self.types)
         self.offsets = array("q")
@@ -53,6 +64,8 @@ class StoreAnalysis:
         self.type_ids = array("H")
         self.timestamps = array("d")
         self.id_hashes = array("q")
+        self.mark_lines = array("q")
+        self.mark_offsets = array("q")
         self.line_problems: dict[int, list[Problem]] = {}
         self.snapshots: dict[int, dict[str, Any]] = {}
         self.size = 0
@@ -70,7 +83,7 @@ class StoreAnalysis:
 
     @property
     def line_count(self) -> int:
-        return len(self.offsets)
+        return len(self.kinds)
 
     def feed(self, pieces: Iterable[Block | LongLine], incremental: bool = True) -> None:
         """Append lines read from the store's end, in order.
@@ -101,14 +114,19 @@ class StoreAnalysis:
     def _absorb(self, scanned: ScannedLines, incremental: bool) -> None:
         first = self.line_count
         self._stale_from(first)
-        self.offsets.extend(scanned.offsets)
+        is_event = np.frombuffer(bytes(scanned.kinds), np.uint8) == EVENT
+        if self.lean:
+            self._mark(scanned.offsets, first)
+            if self.rules.ordered_timestamps and not incremental:
+                self.order.extend(np.frombuffer(scanned.timestamps, np.float64), is_event, first)
+        else:
+            self.offsets.extend(scanned.offsets)
+            self.type_ids.extend(scanned.type_ids)
+            self.timestamps.extend(scanned.timestamps)
         self.kinds.extend(scanned.kinds)
-        self.type_ids.extend(scanned.type_ids)
-        self.timestamps.extend(scanned.timestamps)
         self.id_hashes.extend(scanned.id_hashes)
         self.line_problems.update(scanned.problems)
         self.snapshots.update(scanned.snapshots)
-        is_event = np.frombuffer(bytes(scanned.kinds), np.uint8) == EVENT
         types = np.asarray(scanned.type_ids, np.int64)[is_event]
         for type_id, number in enumerate(np.bincount(types).tolist() if len(types) else []):
             if number:
@@ -120,24 +138,35 @@ class StoreAnalysis:
                 if self.rules.ordered_timestamps:
                     self.order.add(first + offset, scanned.timestamps[offset])
 
-    def adopt(self, part: StoreAnalysis, lines: int, read: Callable[[int], bytes]) -> None:
-        """Append the analysis of the bytes that follow this one's (a part scanned by another process).
+    def _mark(self, offsets: array[int], first: int) -> None:
+        """Keep the starts of the lines MARK_EVERY apart, counted from this batch's first line."""
+        if offsets:
+            self.mark_lines.extend(range(first, first + len(offsets), MARK_EVERY))
+            self.mark_offsets.extend(offsets[::MARK_EVERY])
 
-        The part comes without its per-line arrays: those of its `lines` lines follow on a stream
-        (`read(n)` gives exactly the next n bytes), raw and in `LINE_ARRAYS` order, and are read straight
-        into this analysis's arrays a chunk at a time, so a million lines never sit in memory twice."""
+    def adopt(self, part: StoreAnalysis, lengths: dict[str, int], read: Callable[[int], bytes]) -> None:
+        """Append the analysis of the bytes that follow this one's (a part scanned by another process,
+        lean when this one is).
+
+        The part comes without its arrays: they follow on a stream (`read(n)` gives exactly the next n
+        bytes), raw, in `SENT_ARRAYS` order, `lengths[name]` items each, and are read straight into this
+        analysis's arrays a chunk at a time, so a million lines never sit in memory twice."""
         first = self.line_count
         self._stale_from(first)
         mapping = np.array([self.types.id_of(name or None) for name in part.types.names], np.uint16)
-        for name in LINE_ARRAYS:
+        for name in SENT_ARRAYS:
             target: Any = getattr(self, name)
-            for chunk in _chunks(read, lines * _itemsize(target)):
+            for chunk in _chunks(read, lengths[name] * _itemsize(target)):
                 if name == "type_ids":
                     chunk = mapping[np.frombuffer(chunk, np.uint16)].tobytes()
+                elif name == "mark_lines":
+                    chunk = (np.frombuffer(chunk, np.int64) + first).tobytes()
                 if isinstance(target, bytearray):
                     target.extend(chunk)
                 else:
                     target.frombytes(chunk)
+        if self.lean and self.rules.ordered_timestamps:
+            self.order.join(part.order, first)
         for line, problems in part.line_problems.items():
             self.line_problems[first + line] = [p.shifted(first) for p in problems]
         self.snapshots.update({first + line: event for line, event in part.snapshots.items()})
@@ -154,8 +183,8 @@ class StoreAnalysis:
         self._cross_cache.clear()
         mask = self.event_mask()
         if self.rules.unique_ids:
-            self.duplicates.rebuild(self.id_hashes, mask)
-        if self.rules.ordered_timestamps:
+            self.duplicates.rebuild(self.id_hashes, mask, keep_known=not self.lean)
+        if self.rules.ordered_timestamps and not self.lean:  # a lean analysis folded the order in already
             self.order.rebuild(self.timestamps, mask)
 
     def cross_lines_saved(self) -> CrossLines:
@@ -181,12 +210,18 @@ class StoreAnalysis:
 
     def resume_offset(self) -> int:
         """Where to read from to bring the analysis up to date with a grown store."""
-        if self.terminated or not self.offsets:
+        if self.terminated or not self.line_count:
             return self.size
+        self._refuse_lean("re-read from its last line")
         return self.offsets[-1]
+
+    def _refuse_lean(self, what: str) -> None:
+        if self.lean:
+            raise ValueError(f"a lean analysis keeps no line offsets: it cannot {what}")
 
     def truncate(self, line: int) -> None:
         """Forget line `line` and everything after it."""
+        self._refuse_lean("be truncated")
         self._cross_cache.clear()
         self._stale_from(line)
         if line >= self.line_count:
@@ -216,6 +251,7 @@ class StoreAnalysis:
         `new_data` holds whole lines ending in '\\n', except at the end of the document (`tail`).
         Lines after the change keep their facts and are only renumbered and shifted.
         """
+        self._refuse_lean("be edited")
         old_end = first + old_count
         base = self.offsets[first] if first < self.line_count else self.size
         old_bytes = (self.offsets[old_end] if old_end < self.line_count else self.size) - base
@@ -261,7 +297,8 @@ class StoreAnalysis:
     # --- reading ------------------------------------------------------------------------------------
 
     def event_mask(self) -> np.ndarray:
-        mask: np.ndarray = np.frombuffer(bytes(self.kinds), np.uint8) == EVENT
+        # read in place, not copied: the view lives only as long as the comparison
+        mask: np.ndarray = np.frombuffer(self.kinds, np.uint8) == EVENT
         return mask
 
     def line_of_offset(self, offset: int) -> int:
@@ -305,7 +342,7 @@ class StoreAnalysis:
                      for line, first in self.duplicates.duplicates.items() if line >= valid)
         found.extend(self._cross("order", line, previous, read, self._order_problem)
                      for line, previous in self.order.backwards.items() if line >= valid)
-        if not self.terminated and self.offsets and self.line_count - 1 >= valid:
+        if not self.terminated and self.line_count and self.line_count - 1 >= valid:
             found.append(self._missing_newline(read))
         found.sort(key=lambda p: (p.line, p.start))
         self._materialised, self._valid_below = kept + found, self.line_count
@@ -329,13 +366,21 @@ class StoreAnalysis:
         previous = self.order.backwards.get(line)
         if previous is not None:
             found.append(self._order_problem(line, previous, read))
-        if not self.terminated and self.offsets and line == self.line_count - 1:
+        if not self.terminated and self.line_count and line == self.line_count - 1:
             found.append(self._missing_newline(read))
         return sorted(found, key=lambda p: p.start)
 
     def _line_text(self, line: int, read: ReadRange) -> str:
-        start, length = self.line_span(line)
+        start, length = self._marked_span(line, read) if self.lean else self.line_span(line)
         return read(start, length).decode("utf-8", "replace")
+
+    def _marked_span(self, line: int, read: ReadRange) -> tuple[int, int]:
+        """`line_span` for a lean analysis: read on from the nearest marked line before it."""
+        at = bisect_right(self.mark_lines, line) - 1
+        start = _skip_lines(read, self.mark_offsets[at], line - self.mark_lines[at])
+        if line + 1 < self.line_count:
+            return start, _skip_lines(read, start, 1) - 1 - start
+        return start, max(0, self.size - (1 if self.terminated else 0) - start)
 
     def _field_cols(self, line: int, field: str, read: ReadRange) -> tuple[int, int, str]:
         from astra_ls.core.locate import locate
@@ -397,6 +442,23 @@ def events_through(analysis: StoreAnalysis, line: int) -> int:
     with memoryview(analysis.kinds)[: line + 1] as head:
         events = int(np.count_nonzero(np.frombuffer(head, np.uint8) == EVENT))
     return events + sum(int(s["events"]) for at, s in analysis.snapshots.items() if at <= line)
+
+
+def _skip_lines(read: ReadRange, offset: int, count: int) -> int:
+    """The start of the line `count` lines after the one starting at `offset`."""
+    while count:
+        chunk = read(offset, SKIP_CHUNK)
+        if not chunk:
+            raise EOFError(f"the store ends {count} lines before the line it was asked for")
+        found = chunk.count(b"\n")
+        if found < count:
+            offset, count = offset + len(chunk), count - found
+            continue
+        position = -1
+        for _ in range(count):
+            position = chunk.index(b"\n", position + 1)
+        return offset + position + 1
+    return offset
 
 
 def _itemsize(values: array[Any] | bytearray) -> int:

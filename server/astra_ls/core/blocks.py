@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-BLOCK_SIZE = 1024 * 1024  # small enough that per-block temporaries stay a few MB
+BLOCK_SIZE = 256 * 1024  # small enough that per-block temporaries stay a few MB
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,40 +26,47 @@ class LongLine:
 
 def iter_blocks(stream: BinaryIO, start: int, max_line: int, block_size: int = BLOCK_SIZE,
                 end: int | None = None) -> Iterator[Block | LongLine]:
-    """Blocks from `start` to `end` (default: the end of the stream); both must be line starts."""
-    stream.seek(start)
+    """Blocks from `start` to `end` (default: the end of the stream); both must be line starts.
+
+    Each read starts at a line start (the stream is sought back over a block's unfinished last line), so
+    a block is never glued to the leftover of the one before: one block's bytes in memory, not three."""
     offset = start
-    carry = b""
-    while True:
-        wanted = block_size if end is None else min(block_size, end - offset - len(carry))
-        chunk = stream.read(wanted) if wanted > 0 else b""
-        if not chunk:
-            break
-        data = carry + chunk if carry else chunk
+    while end is None or offset < end:
+        stream.seek(offset)
+        data = stream.read(block_size if end is None else min(block_size, end - offset))
+        if not data:
+            return
         cut = data.rfind(b"\n") + 1
         if cut:
-            yield Block(offset, data[:cut])
+            block = data if cut == len(data) else data[:cut]
+            del data
+            yield Block(offset, block)
             offset += cut
-            carry = data[cut:]
-        else:
-            carry = data
-        if len(carry) > max_line:
-            long_line = _skip_long_line(stream, offset, len(carry), block_size)
-            yield long_line
-            offset += long_line.length + (1 if long_line.terminated else 0)
-            stream.seek(offset)
-            carry = b""
-    if carry:
-        yield Block(offset, carry)
+            continue
+        del data
+        piece = _whole_line(stream, offset, max_line, block_size)  # longer than a block, or the last
+        yield piece
+        offset += (len(piece.data) if isinstance(piece, Block) else piece.length + piece.terminated)
 
 
-def _skip_long_line(stream: BinaryIO, offset: int, seen: int, block_size: int) -> LongLine:
-    length = seen
+def _whole_line(stream: BinaryIO, offset: int, max_line: int, block_size: int) -> Block | LongLine:
+    """The line at `offset` as a block of its own, or only its length when it is over `max_line`."""
+    length, terminated = _line_length(stream, offset, block_size)
+    if length > max_line:
+        return LongLine(offset, length, terminated)
+    stream.seek(offset)
+    return Block(offset, stream.read(length + terminated))
+
+
+def _line_length(stream: BinaryIO, offset: int, block_size: int) -> tuple[int, bool]:
+    """The length of the line at `offset` (without its '\n'), and whether a '\n' ends it."""
+    stream.seek(offset)
+    length = 0
     while True:
         chunk = stream.read(block_size)
         if not chunk:
-            return LongLine(offset, length, terminated=False)
+            return length, False
         newline = chunk.find(b"\n")
         if newline >= 0:
-            return LongLine(offset, length + newline, terminated=True)
+            return length + newline, True
         length += len(chunk)

@@ -14,6 +14,9 @@ import numpy as np
 
 from astra_ls.core.facts import NO_ID
 
+SLICE_BITS = 4
+NO_SLICE = 1 << (SLICE_BITS - 1)  # just past the last slice
+
 
 class DuplicateIds:
     """line -> first line with the same id, for every later occurrence.
@@ -29,25 +32,31 @@ class DuplicateIds:
         self._hashes: array[int] = array("q")
         self._mask = np.empty(0, bool)
 
-    def rebuild(self, hashes: array[int], event_mask: np.ndarray) -> None:
-        self._hashes, self._mask = hashes, event_mask
+    def rebuild(self, hashes: array[int], event_mask: np.ndarray, keep_known: bool = True) -> None:
+        """Index every event's id afresh. Without `keep_known` the sorted distinct ids are not kept: only
+        the duplicates found now count (a one-off check), and later `add`s see no earlier id.
+
+        The ids are sorted a slice at a time (by the top bits of their hashes, so the slices follow each
+        other in order): a sorted copy of all of them at once would be 8 more bytes per event at the peak."""
         values = np.frombuffer(hashes, np.int64) if len(hashes) else np.empty(0, np.int64)
-        wanted = event_mask[: len(values)] & (values != NO_ID)
-        keys = values[wanted]
-        keys.sort()  # in place: at a million events every temporary copy is 8 MB of peak memory
-        repeated = keys[1:] == keys[:-1]
-        repeats = np.unique(keys[1:][repeated])
-        self.duplicates = {}
-        if len(repeats):
-            lines = np.flatnonzero(wanted & np.isin(values, repeats))
-            first_of: dict[int, int] = {}
-            for line, key in zip(lines.tolist(), values[lines].tolist(), strict=True):
-                if key in first_of:
-                    self.duplicates[line] = first_of[key]
-                else:
-                    first_of[key] = line
-        self._sorted = keys[np.concatenate(([True], ~repeated))] if len(repeats) else keys
+        slices = _slices(values, event_mask)
+        known = np.empty(int(np.count_nonzero(slices != NO_SLICE)) if keep_known else 0, np.int64)
+        filled, repeats = 0, []
+        for top in range(-(1 << (SLICE_BITS - 1)), 1 << (SLICE_BITS - 1)):
+            keys = values[slices == top]
+            keys.sort()
+            repeated = keys[1:] == keys[:-1]
+            if repeated.any():
+                repeats.append(np.unique(keys[1:][repeated]))
+                keys = keys[np.concatenate(([True], ~repeated))]
+            if keep_known:
+                known[filled : filled + len(keys)] = keys
+                filled += len(keys)
+        self._sorted = known[:filled]
+        self.duplicates = _first_lines(values, slices != NO_SLICE, np.concatenate(repeats)) if repeats else {}
         self._recent = {}
+        # what `add` needs to find the first line of an id seen before (none without `keep_known`)
+        self._hashes, self._mask = (hashes, event_mask) if keep_known else (array("q"), np.empty(0, bool))
 
     def saved(self) -> tuple[np.ndarray, dict[int, int]]:
         """What `restore` needs: the sorted distinct hashes (recent ones included) and the repeats."""
@@ -136,6 +145,34 @@ class DuplicateIds:
 REBUILD_CHUNK = 1 << 16
 
 
+def _slices(values: np.ndarray, event_mask: np.ndarray) -> np.ndarray:
+    """The slice of each line's id: the top SLICE_BITS bits of its hash, signed (so slices in increasing
+    order hold increasing hashes); NO_SLICE for lines that are not events or have no id."""
+    tops = np.empty(len(values), np.int8)
+    for start in range(0, len(values), REBUILD_CHUNK):  # chunks bound the temporaries' size
+        chunk = values[start : start + REBUILD_CHUNK]
+        top = tops[start : start + REBUILD_CHUNK]
+        top[:] = chunk >> (64 - SLICE_BITS)
+        top[~event_mask[start : start + REBUILD_CHUNK] | (chunk == NO_ID)] = NO_SLICE
+    return tops
+
+
+def _first_lines(values: np.ndarray, wanted: np.ndarray, repeats: np.ndarray) -> dict[int, int]:
+    """line -> first line with the same hash, for the lines whose hash is one of the sorted `repeats`."""
+    duplicates: dict[int, int] = {}
+    first_of: dict[int, int] = {}
+    for start in range(0, len(values), REBUILD_CHUNK):
+        chunk = values[start : start + REBUILD_CHUNK]
+        found = repeats[np.minimum(np.searchsorted(repeats, chunk), len(repeats) - 1)] == chunk
+        lines = np.flatnonzero(found & wanted[start : start + REBUILD_CHUNK]) + start
+        for line, key in zip(lines.tolist(), values[lines].tolist(), strict=True):
+            if key in first_of:
+                duplicates[line] = first_of[key]
+            else:
+                first_of[key] = line
+    return duplicates
+
+
 class TimeOrder:
     """line -> previous event line, for every event whose timestamp is earlier than the one before it."""
 
@@ -143,24 +180,40 @@ class TimeOrder:
         self.backwards: dict[int, int] = {}
         self.last_time = math.nan
         self.last_line = -1
+        self.first_time = math.nan  # the first event with a timestamp, for `join`
+        self.first_line = -1
 
     def rebuild(self, times: array[float], event_mask: np.ndarray) -> None:
         self.backwards, self.last_time, self.last_line = {}, math.nan, -1
+        self.first_time, self.first_line = math.nan, -1
         values = np.frombuffer(times, np.float64) if len(times) else np.empty(0)
         for start in range(0, len(values), REBUILD_CHUNK):  # chunks bound the temporaries' size
-            self._rebuild_chunk(values[start : start + REBUILD_CHUNK], event_mask[start : start + REBUILD_CHUNK],
-                                start)
+            self.extend(values[start : start + REBUILD_CHUNK], event_mask[start : start + REBUILD_CHUNK], start)
 
-    def _rebuild_chunk(self, values: np.ndarray, event_mask: np.ndarray, start: int) -> None:
+    def extend(self, values: np.ndarray, event_mask: np.ndarray, start: int) -> None:
+        """Fold in the timestamps of lines [start, start + len(values)), which follow the lines seen so far."""
         lines = np.flatnonzero(event_mask[: len(values)] & ~np.isnan(values))
         if not len(lines):
             return
         stamps = values[lines]
+        if self.first_line < 0:
+            self.first_line, self.first_time = int(lines[0]) + start, float(stamps[0])
         if stamps[0] < self.last_time:  # against the last event of the chunk before
             self.backwards[int(lines[0]) + start] = self.last_line
         back = np.flatnonzero(stamps[1:] < stamps[:-1])
         self.backwards.update(zip((lines[back + 1] + start).tolist(), (lines[back] + start).tolist(), strict=True))
         self.last_line, self.last_time = int(lines[-1]) + start, float(stamps[-1])
+
+    def join(self, part: TimeOrder, first: int) -> None:
+        """Fold in the order of the lines that follow, indexed on their own (their line 0 is line `first`)."""
+        if part.first_line < 0:
+            return
+        if part.first_time < self.last_time:
+            self.backwards[part.first_line + first] = self.last_line
+        self.backwards.update({line + first: previous + first for line, previous in part.backwards.items()})
+        self.last_line, self.last_time = part.last_line + first, part.last_time
+        if self.first_line < 0:
+            self.first_line, self.first_time = part.first_line + first, part.first_time
 
     def splice(self, first: int, old_end: int, new_count: int, times: array[float], event_mask: np.ndarray) -> None:
         """Carry the index over an edit that replaced lines [first, old_end) by `new_count` lines (`times`
@@ -200,6 +253,8 @@ class TimeOrder:
     def add(self, line: int, stamp: float) -> None:
         if math.isnan(stamp):
             return
+        if self.first_line < 0:
+            self.first_line, self.first_time = line, stamp
         if stamp < self.last_time:
             self.backwards[line] = self.last_line
         self.last_time, self.last_line = stamp, line

@@ -9,6 +9,7 @@ for big files.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import pickle
 import signal
@@ -18,7 +19,7 @@ import threading
 from array import array
 from pathlib import Path
 
-from astra_ls.core.analysis import LINE_ARRAYS, AnalysisRules, StoreAnalysis
+from astra_ls.core.analysis import SENT_ARRAYS, AnalysisRules, StoreAnalysis
 from astra_ls.core.blocks import iter_blocks
 
 MIN_PARALLEL_BYTES = 32 * 1024 * 1024
@@ -47,8 +48,8 @@ def split_points(path: Path, size: int, parts: int) -> list[int]:
     return points
 
 
-def scan_range(path: Path, rules: AnalysisRules, start: int, end: int | None) -> StoreAnalysis:
-    analysis = StoreAnalysis(rules)
+def scan_range(path: Path, rules: AnalysisRules, start: int, end: int | None, lean: bool = False) -> StoreAnalysis:
+    analysis = StoreAnalysis(rules, lean)
     with path.open("rb") as handle:
         analysis.feed(iter_blocks(handle, start, rules.line.max_line_bytes, end=end), incremental=False)
     return analysis
@@ -65,7 +66,7 @@ def _quiet_worker() -> None:
     sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the worker
 
 
-def _fork_part(path: Path, rules: AnalysisRules, start: int, end: int) -> tuple[int, int]:
+def _fork_part(path: Path, rules: AnalysisRules, start: int, end: int, lean: bool) -> tuple[int, int]:
     """A process scanning [start, end) of `path`, and the read end of the pipe its result comes on.
 
     A plain fork that ends in os._exit: no interpreter clean-up in the child, which in a language server
@@ -77,7 +78,7 @@ def _fork_part(path: Path, rules: AnalysisRules, start: int, end: int) -> tuple[
         try:
             os.close(read_end)
             _quiet_worker()
-            _send(scan_range(path, rules, start, end), write_end)
+            _send(scan_range(path, rules, start, end, lean), write_end)
             code = 0
         finally:
             os._exit(code)
@@ -86,14 +87,17 @@ def _fork_part(path: Path, rules: AnalysisRules, start: int, end: int) -> tuple[
 
 
 def _send(part: StoreAnalysis, pipe: int) -> None:
-    """The part's small facts pickled, then its per-line arrays raw: nothing is copied to be sent."""
-    arrays = [getattr(part, name) for name in LINE_ARRAYS]
-    lines = part.line_count
-    for name, values in zip(LINE_ARRAYS, arrays, strict=True):
+    """The part's small facts pickled, then its arrays raw: nothing is copied to be sent."""
+    arrays = [getattr(part, name) for name in SENT_ARRAYS]
+    lengths = {name: len(values) for name, values in zip(SENT_ARRAYS, arrays, strict=True)}
+    for name, values in zip(SENT_ARRAYS, arrays, strict=True):
         setattr(part, name, type(values)() if isinstance(values, bytearray) else array(values.typecode))
-    # compiled schemas and decoders cannot be pickled, and the parent has its own
-    part.rules = part._scanner = part.duplicates = part.order = None  # type: ignore[assignment]
-    facts = pickle.dumps((lines, part), pickle.HIGHEST_PROTOCOL)
+    # compiled schemas and decoders cannot be pickled, and the parent has its own; the parent indexes
+    # the ids of the whole file itself, and the time order too unless the part folded it in (lean)
+    part.rules = part._scanner = part.duplicates = None  # type: ignore[assignment]
+    if not part.lean:
+        part.order = None  # type: ignore[assignment]
+    facts = pickle.dumps((lengths, part), pickle.HIGHEST_PROTOCOL)
     with os.fdopen(pipe, "wb") as out:
         out.write(struct.pack("<Q", len(facts)))
         out.write(facts)
@@ -111,13 +115,13 @@ def _receive(head: StoreAnalysis, pipe: int) -> None:
             return data
 
         (length,) = struct.unpack("<Q", read(8))
-        lines, part = pickle.loads(read(length))
-        head.adopt(part, lines, read)
+        lengths, part = pickle.loads(read(length))
+        head.adopt(part, lengths, read)
 
 
-def scan_parallel(path: Path, rules: AnalysisRules, size: int) -> StoreAnalysis | None:
+def scan_parallel(path: Path, rules: AnalysisRules, size: int, lean: bool = False) -> StoreAnalysis | None:
     """The whole file scanned by several processes, or None when one process is the better choice (or
-    a scanning process failed: the caller then scans the file itself)."""
+    a scanning process failed: the caller then scans the file itself). A lean scan gives a lean analysis."""
     workers = worker_count(size)
     if workers < 2:
         return None
@@ -126,9 +130,9 @@ def scan_parallel(path: Path, rules: AnalysisRules, size: int) -> StoreAnalysis 
         return None
     bounds = list(zip(points[1:], [*points[2:], size], strict=True))
     with _forking:
-        children = [_fork_part(path, rules, start, end) for start, end in bounds]
+        children = _fork_parts(path, rules, bounds, lean)
     try:
-        head = scan_range(path, rules, 0, points[1])
+        head = scan_range(path, rules, 0, points[1], lean)
         for _, pipe in children:
             _receive(head, pipe)
         return head
@@ -137,6 +141,16 @@ def scan_parallel(path: Path, rules: AnalysisRules, size: int) -> StoreAnalysis 
     finally:
         for pid, _ in children:
             _reap(pid)
+
+
+def _fork_parts(path: Path, rules: AnalysisRules, bounds: list[tuple[int, int]], lean: bool) -> list[tuple[int, int]]:
+    # Frozen, the objects inherited from this process are never visited by a worker's garbage collector,
+    # whose visits would write to (and so copy) every page that holds one.
+    gc.freeze()
+    try:
+        return [_fork_part(path, rules, start, end, lean) for start, end in bounds]
+    finally:
+        gc.unfreeze()
 
 
 def _reap(pid: int) -> None:

@@ -62,6 +62,9 @@ class ScannedLines:
             self.snapshots[line] = verdict.event
 
 
+_NO_LINES: tuple[bytes, list[int], list[int], int, int] = (b"", [], [], 0, 0)
+
+
 class BlockScanner:
     """Scans blocks for one store; keeps the type table so ids stay stable across blocks."""
 
@@ -72,7 +75,7 @@ class BlockScanner:
         standard = rules.id_field == "id" and rules.time_field == "timestamp"
         self.fast: FastDecoder | None = rules.schema.fast_decoder() if standard else None
         self._class_ids: dict[type, int] = {}
-        self._lines: tuple[bytes, list[int], list[int], int, int] = (b"", [], [], 0, 0)
+        self._lines = _NO_LINES
         if self.fast is not None and self.fast.tagged:
             for struct in self.fast.structs:
                 tag = struct.__struct_config__.tag
@@ -83,6 +86,12 @@ class BlockScanner:
         """Scan whole lines of `data` (starting at byte `base`, line `first_line`) into `out`."""
         if not data:
             return
+        try:
+            self._scan(data, base, first_line, out)
+        finally:
+            self._lines = _NO_LINES  # the block and its line bounds are not kept while the next is read
+
+    def _scan(self, data: bytes, base: int, first_line: int, out: ScannedLines) -> None:
         ends = np.flatnonzero(np.frombuffer(data, np.uint8) == 10)
         if len(ends) == 0 or ends[-1] != len(data) - 1:
             ends = np.append(ends, len(data))  # an unterminated tail: its end is the block's end

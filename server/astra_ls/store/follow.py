@@ -41,15 +41,19 @@ def read_range(path: Path, offset: int, length: int) -> bytes:
 
 
 class FollowedFile:
-    """An analysis of `path` that `refresh` brings up to date with what is on disk."""
+    """An analysis of `path` that `refresh` brings up to date with what is on disk (a lean one, which
+    keeps only what its problems need, for a one-off check: never cached, rescanned whenever it changed)."""
 
-    def __init__(self, path: Path, rules: AnalysisRules, cache: IndexCache | None = None) -> None:
+    def __init__(self, path: Path, rules: AnalysisRules, cache: IndexCache | None = None, lean: bool = False) -> None:
         self.path = path
         self.rules = rules
+        self.lean = lean
         self.analysis: StoreAnalysis | None = None
         self.stamp: FileStamp | None = None
         self._signature = b""
         self.on_progress: Callable[[int, int], None] | None = None  # (bytes read, total) during rescans
+        if lean and cache is not None:
+            raise ValueError("a lean analysis cannot be saved to the index cache")
         self.cache = cache
         self._cache_tried = False
         self._saved_at = -math.inf  # time.monotonic() of the last save to the cache
@@ -70,7 +74,7 @@ class FollowedFile:
             return Change.UNCHANGED
         if self.analysis is None and self._load_cached(stamp):
             return Change.RESCANNED
-        if self._grew_in_place(stamp):
+        if not self.lean and self._grew_in_place(stamp):
             self._resume(stamp)
             return Change.APPENDED
         self.rescan(stamp)
@@ -97,9 +101,9 @@ class FollowedFile:
 
     def rescan(self, stamp: FileStamp | None = None) -> None:
         size = stamp.size if stamp else self.path.stat().st_size
-        analysis = scan_parallel(self.path, self.rules, size)
+        analysis = scan_parallel(self.path, self.rules, size, self.lean)
         if analysis is None:
-            analysis = StoreAnalysis(self.rules)
+            analysis = StoreAnalysis(self.rules, self.lean)
             with self.path.open("rb") as handle:
                 total = os.fstat(handle.fileno()).st_size
                 blocks = iter_blocks(handle, 0, self.rules.line.max_line_bytes)
