@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import secrets
 import sys
 import threading
 from dataclasses import dataclass
@@ -27,11 +26,12 @@ from typing import Any, BinaryIO
 from astra_ls.hashseed import cache_enabled, cache_root
 from astra_ls.lsp.early_start import FirstMessage, client_options
 from astra_ls.lsp.prescan import workspace_folders
+from astra_ls.store.cache_files import evict, write_cache_file
 from astra_ls.store.diagnostics_snapshot import Context, canonical, digest, install_key, make_context, valid_payloads
 
 PRIVATE_ID = "astra-ls/early-initialize"  # the id pygls's own initialize request carries
 RESULT_FORMAT = 1
-MAX_RESULTS = 32
+MAX_RESULTS, MAX_RESULTS_BYTES = 32, 16 << 20
 # pygls builds only its workspace from these; its result depends on the rest of the params
 NOT_IN_KEY = ("processId", "rootUri", "rootPath", "workspaceFolders")
 HEADER_END = b"\r\n\r\n"
@@ -143,23 +143,11 @@ def load_result(path: Path, key: str) -> Any:
 
 
 def save_result(path: Path, key: str, result: Any) -> None:
-    temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(canonical({"format": RESULT_FORMAT, "key": key, "result": result}))
-        os.replace(temp, path)
-        _evict(path.parent)
+        write_cache_file(path, [canonical({"format": RESULT_FORMAT, "key": key, "result": result})])
+        evict(path.parent, ".json", MAX_RESULTS, MAX_RESULTS_BYTES)
     except (OSError, TypeError, ValueError):  # no saved result: the next start answers the usual way
-        with contextlib.suppress(OSError):
-            temp.unlink(missing_ok=True)
-
-
-def _evict(folder: Path) -> None:
-    results = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for stale in results[MAX_RESULTS:]:
-        stale.unlink(missing_ok=True)
+        pass
 
 
 def framed(message: dict[str, Any]) -> bytes:

@@ -16,9 +16,7 @@ import contextlib
 import hashlib
 import json
 import os
-import secrets
 import sys
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -26,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import astra_ls
+from astra_ls.store.cache_files import evict, write_cache_file
 from astra_ls.store.fingerprint import content_fingerprint
 from astra_ls.store.paths import ASTRA_DIR, split_store_path
 
@@ -34,7 +33,6 @@ SUFFIX = ".snap"
 MAX_ENTRIES = 256
 MAX_TOTAL_BYTES = 512 << 20
 MAX_INPUT_BYTES = 16 << 20  # a configuration or schema file larger than this is not taken as an input
-STALE_TEMP_S = 3600.0
 INSTALL_MARKS = (".dist-info", ".egg-info", ".egg-link", ".pth")
 
 
@@ -158,39 +156,12 @@ def write_snapshot(folder: Path, snapshot: Snapshot) -> None:
     header = {"format": FORMAT, "install": install_key(), "context": snapshot.context.as_json(),
               "path": str(snapshot.path), "uri": snapshot.uri, "file": snapshot.identity, "links": snapshot.links,
               "inputs": snapshot.inputs, "payload": [len(snapshot.payload), digest(snapshot.payload)]}
-    target = folder / snapshot.context.entry_name(snapshot.path)
-    temp = folder / f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     try:
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(canonical(header) + b"\n" + snapshot.payload)
-        os.replace(temp, target)
-        evict(folder)
+        write_cache_file(folder / snapshot.context.entry_name(snapshot.path),
+                         [canonical(header), b"\n", snapshot.payload])
+        evict(folder, SUFFIX, MAX_ENTRIES, MAX_TOTAL_BYTES)
     except OSError:
-        with contextlib.suppress(OSError):
-            temp.unlink(missing_ok=True)
-
-
-def evict(folder: Path) -> None:
-    """Keep the newest entries within the count and size bounds; drop leftovers of killed writers."""
-    now = time.time()
-    entries = []
-    for item in folder.iterdir():
-        try:
-            info = item.stat()
-        except OSError:
-            continue
-        if item.name.endswith(".tmp") and now - info.st_mtime > STALE_TEMP_S:
-            item.unlink(missing_ok=True)
-        elif item.name.endswith(SUFFIX):
-            entries.append((info.st_mtime, info.st_size, item))
-    entries.sort(key=lambda e: e[0], reverse=True)
-    total = 0
-    for index, (_, size, item) in enumerate(entries):
-        total += size
-        if index >= MAX_ENTRIES or total > MAX_TOTAL_BYTES:
-            item.unlink(missing_ok=True)
+        pass
 
 
 # --- reading -----------------------------------------------------------------------------------------

@@ -13,11 +13,9 @@ import hashlib
 import json
 import math
 import os
-import secrets
 import struct
 import sys
 import threading
-import time
 import zlib
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -36,6 +34,7 @@ from astra_ls.core.facts import canonical_json
 from astra_ls.core.linecheck import BAD
 from astra_ls.core.problems import Problem, Related
 from astra_ls.hashseed import cache_enabled, cache_root, hash_probe, hashes_are_stable
+from astra_ls.store.cache_files import evict, write_cache_file
 from astra_ls.store.fingerprint import content_fingerprint
 
 FORMAT = 2  # 2: the cross-line indexes are saved too
@@ -45,7 +44,6 @@ MAX_HEADER = 1 << 20
 ENTRY_SUFFIX = ".idx"
 MAX_ENTRIES = 64
 MAX_TOTAL_BYTES = 2 << 30
-STALE_TEMP_S = 3600.0
 DTYPES = {"offsets": np.int64, "kinds": np.uint8, "type_ids": np.uint16, "timestamps": np.float64,
           "id_hashes": np.int64}
 
@@ -154,39 +152,11 @@ class IndexCache:
         header = dict(image.header, lengths=[len(s) for s in image.sections],
                       crcs=[zlib.crc32(s) for s in image.sections])
         raw = orjson.dumps(header)
-        temp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
         try:
-            self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as out:
-                out.write(PREFIX.pack(MAGIC, len(raw), zlib.crc32(raw)))
-                out.write(raw)
-                for section in image.sections:
-                    out.write(section)
-            os.replace(temp, target)
-            self._evict()
+            write_cache_file(target, [PREFIX.pack(MAGIC, len(raw), zlib.crc32(raw)), raw, *image.sections])
+            evict(self.folder, ENTRY_SUFFIX, MAX_ENTRIES, MAX_TOTAL_BYTES)
         except OSError:  # an unwritable or full cache folder: the next start scans, that is all
-            temp.unlink(missing_ok=True)
-
-    def _evict(self) -> None:
-        """Keep the newest entries within the count and size bounds; drop leftovers of killed writers."""
-        now = time.time()
-        entries = []
-        for item in self.folder.iterdir():
-            try:
-                info = item.stat()
-            except OSError:
-                continue
-            if item.name.endswith(".tmp") and now - info.st_mtime > STALE_TEMP_S:
-                item.unlink(missing_ok=True)
-            elif item.name.endswith(ENTRY_SUFFIX):
-                entries.append((info.st_mtime, info.st_size, item))
-        entries.sort(key=lambda e: e[0], reverse=True)
-        total = 0
-        for index, (_, size, item) in enumerate(entries):
-            total += size
-            if index >= MAX_ENTRIES or total > MAX_TOTAL_BYTES:
-                item.unlink(missing_ok=True)
+            pass
 
 
 def open_index_cache(folder: str | None, enabled: bool = True) -> IndexCache | None:
