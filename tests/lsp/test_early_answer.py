@@ -274,6 +274,14 @@ def test_nothing_is_saved_inside_the_workspace_or_with_the_cache_off(
     assert not (tmp_path / "storage").exists()
 
 
+def test_the_early_path_imports_nothing_heavy() -> None:
+    probe = ("import sys; from astra_ls.lsp.early_answer import answer_early, install_key; install_key(); "
+             "print([m for m in ('numpy', 'pydantic', 'pygls', 'lsprotocol', 'orjson', 'msgspec', 'astra_ls.core') "
+             "if m in sys.modules])")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
+    assert done.stdout.strip() == "[]"
+
+
 def test_the_output_filter_drops_only_the_answer_to_the_private_request(tmp_path: Path) -> None:
     log = {"jsonrpc": "2.0", "method": LOG, "params": {"type": 4, "message": "x"}}
     pygls_answer = {"jsonrpc": "2.0", "id": "astra-ls/early-initialize", "result": {"capabilities": {}}}
