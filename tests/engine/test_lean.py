@@ -42,7 +42,7 @@ def test_lean_equals_full_in_one_process(tmp_path: Path, rules: AnalysisRules) -
     with path.open("ab") as handle:
         handle.write(b'{"id":"e7","timestamp":1,"text":"' + "\u00e9".encode() * 300 + b'"}\n{"id":"e9","ti')
     lean = checked(path, rules, lean=True)
-    assert not lean.offsets and not lean.timestamps and not lean.type_ids
+    assert not lean.offsets and not lean.kinds and not lean.timestamps and not lean.type_ids
     assert report(lean, path) == report(checked(path, rules, lean=False), path)
 
 

@@ -11,7 +11,6 @@ from typing import Any
 import orjson
 
 from astra_ls import __version__
-from astra_ls.cli.allocator import return_big_blocks_promptly
 from astra_ls.cli.checking import ProgressBar, check_file, expand
 from astra_ls.commands import InvalidArguments, execute
 from astra_ls.config import ConfigError
@@ -121,7 +120,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    return_big_blocks_promptly()
     paths = args.paths or [args.workspace]
     cache = open_index_cache(None) if args.cache else None
     reports = [check_file(path, args.trust, ProgressBar(f"checking {path.name}"), cache) for path in expand(paths)]

@@ -17,7 +17,9 @@ from typing import Any
 import numpy as np
 
 from astra_ls.core.blocks import Block, LongLine
+from astra_ls.core.care import release_scratch
 from astra_ls.core.crossline import DuplicateIds, TimeOrder
+from astra_ls.core.facts import NO_ID
 from astra_ls.core.linecheck import BAD, EVENT, SNAPSHOT, LineRules, LineVerdict
 from astra_ls.core.problems import Problem, Related, make_problem
 from astra_ls.core.scan import BlockScanner, ScannedLines, TypeTable
@@ -28,7 +30,7 @@ MARK_ARRAYS = ("mark_lines", "mark_offsets")  # a lean analysis's sparse line st
 SENT_ARRAYS = (*LINE_ARRAYS, *MARK_ARRAYS)  # what a part scanned by another process sends, in this order
 MARK_EVERY = 64  # a lean analysis knows where one line in this many starts
 SKIP_CHUNK = 16 * 1024  # about MARK_EVERY lines of a typical store
-ADOPT_CHUNK = 1 << 20
+ADOPT_CHUNK = 1 << 18
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +51,10 @@ class CrossLines:
 
 class StoreAnalysis:
     """A lean analysis (`lean=True`) keeps only what its problems need, for a one-off check of a big store:
-    the kinds and id hashes of every line (duplicate ids), the start of every MARK_EVERY-th line (to
-    read the lines a problem names), and the time order folded in as the lines come. Its offsets,
-    type ids and timestamps stay empty, and so do the known ids once indexed: it is read once, never
-    edited, truncated, grown or saved."""
+    the id hash of every line (NO_ID but on event lines: duplicate ids), the start of every MARK_EVERY-th
+    line (to read the lines a problem names), and the time order folded in as the lines come. Its
+    offsets, kinds, type ids and timestamps stay empty, and so do the known ids once indexed: it is read
+    once, never edited, truncated, grown or saved."""
 
     def __init__(self, rules: AnalysisRules, lean: bool = False) -> None:
         self.rules = rules
@@ -83,7 +85,7 @@ class StoreAnalysis:
 
     @property
     def line_count(self) -> int:
-        return len(self.kinds)
+        return len(self.id_hashes)
 
     def feed(self, pieces: Iterable[Block | LongLine], incremental: bool = True) -> None:
         """Append lines read from the store's end, in order.
@@ -103,6 +105,8 @@ class StoreAnalysis:
                 terminated = piece.data.endswith(b"\n")
             self._absorb(scanned, incremental)
             self.size, self.terminated = end, terminated
+        if not incremental:
+            release_scratch()
 
     def _scan_long(self, piece: LongLine, scanned: ScannedLines) -> None:
         limit = self.rules.line.max_line_bytes
@@ -119,12 +123,14 @@ class StoreAnalysis:
             self._mark(scanned.offsets, first)
             if self.rules.ordered_timestamps and not incremental:
                 self.order.extend(np.frombuffer(scanned.timestamps, np.float64), is_event, first)
+            hashes = np.frombuffer(scanned.id_hashes, np.int64) if scanned.id_hashes else np.empty(0, np.int64)
+            self.id_hashes.frombytes(np.where(is_event, hashes, NO_ID).tobytes())
         else:
             self.offsets.extend(scanned.offsets)
+            self.kinds.extend(scanned.kinds)
             self.type_ids.extend(scanned.type_ids)
             self.timestamps.extend(scanned.timestamps)
-        self.kinds.extend(scanned.kinds)
-        self.id_hashes.extend(scanned.id_hashes)
+            self.id_hashes.extend(scanned.id_hashes)
         self.line_problems.update(scanned.problems)
         self.snapshots.update(scanned.snapshots)
         types = np.asarray(scanned.type_ids, np.int64)[is_event]
@@ -181,10 +187,14 @@ class StoreAnalysis:
 
     def _index_cross_lines(self) -> None:
         self._cross_cache.clear()
+        if self.lean:  # only event lines have an id; the order was folded in already
+            if self.rules.unique_ids:
+                self.duplicates.rebuild(self.id_hashes, None, keep_known=False)
+            return
         mask = self.event_mask()
         if self.rules.unique_ids:
-            self.duplicates.rebuild(self.id_hashes, mask, keep_known=not self.lean)
-        if self.rules.ordered_timestamps and not self.lean:  # a lean analysis folded the order in already
+            self.duplicates.rebuild(self.id_hashes, mask)
+        if self.rules.ordered_timestamps:
             self.order.rebuild(self.timestamps, mask)
 
     def cross_lines_saved(self) -> CrossLines:

@@ -14,7 +14,7 @@ import numpy as np
 
 from astra_ls.core.linecheck import BOM
 
-UTF8_WINDOW = 256 * 1024  # bytes validated at a time: the decoded copy is up to 4x its size
+UTF8_WINDOW = 64 * 1024  # bytes validated at a time: the decoded copy is up to 4x its size
 WALK_LIMIT = 32
 SCRATCH_KEPT = 4 * 1024 * 1024  # work arrays up to this size stay allocated between blocks
 _RISKY_NUMBER = re.compile(rb"\d{19}|\d[eE][+-]?\d{3}")  # over-approximates `_risky_numbers`, for one line
@@ -40,6 +40,11 @@ class _Scratch(threading.local):
 
 
 _scratch = _Scratch()
+
+
+def release_scratch() -> None:
+    """Let go of this thread's work arrays (a whole store was read: no block follows soon)."""
+    _scratch.arrays = [np.empty(0, np.uint8) for _ in range(4)]
 
 
 def line_needs_care(raw: bytes, max_line: int) -> bool:

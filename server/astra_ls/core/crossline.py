@@ -32,31 +32,34 @@ class DuplicateIds:
         self._hashes: array[int] = array("q")
         self._mask = np.empty(0, bool)
 
-    def rebuild(self, hashes: array[int], event_mask: np.ndarray, keep_known: bool = True) -> None:
-        """Index every event's id afresh. Without `keep_known` the sorted distinct ids are not kept: only
-        the duplicates found now count (a one-off check), and later `add`s see no earlier id.
+    def rebuild(self, hashes: array[int], event_mask: np.ndarray | None, keep_known: bool = True) -> None:
+        """Index every event's id afresh (without `event_mask`: every line with an id is an event). Without
+        `keep_known` the sorted distinct ids are not kept: only the duplicates found now count (a one-off
+        check), and later `add`s see no earlier id.
 
         The ids are sorted a slice at a time (by the top bits of their hashes, so the slices follow each
         other in order): a sorted copy of all of them at once would be 8 more bytes per event at the peak."""
         values = np.frombuffer(hashes, np.int64) if len(hashes) else np.empty(0, np.int64)
         slices = _slices(values, event_mask)
-        known = np.empty(int(np.count_nonzero(slices != NO_SLICE)) if keep_known else 0, np.int64)
+        known = np.empty(len(values) - _count(slices, NO_SLICE) if keep_known else 0, np.int64)
         filled, repeats = 0, []
         for top in range(-(1 << (SLICE_BITS - 1)), 1 << (SLICE_BITS - 1)):
-            keys = values[slices == top]
+            keys = _in_slice(values, slices, top)
             keys.sort()
             repeated = keys[1:] == keys[:-1]
             if repeated.any():
-                repeats.append(np.unique(keys[1:][repeated]))
+                repeats.append(_distinct(keys[1:][repeated]))
                 keys = keys[np.concatenate(([True], ~repeated))]
             if keep_known:
                 known[filled : filled + len(keys)] = keys
                 filled += len(keys)
         self._sorted = known[:filled]
-        self.duplicates = _first_lines(values, slices != NO_SLICE, np.concatenate(repeats)) if repeats else {}
+        self.duplicates = _first_lines(values, slices, np.concatenate(repeats)) if repeats else {}
         self._recent = {}
         # what `add` needs to find the first line of an id seen before (none without `keep_known`)
-        self._hashes, self._mask = (hashes, event_mask) if keep_known else (array("q"), np.empty(0, bool))
+        self._hashes, self._mask = array("q"), np.empty(0, bool)
+        if keep_known:
+            self._hashes, self._mask = hashes, _events(values) if event_mask is None else event_mask
 
     def saved(self) -> tuple[np.ndarray, dict[int, int]]:
         """What `restore` needs: the sorted distinct hashes (recent ones included) and the repeats."""
@@ -145,7 +148,7 @@ class DuplicateIds:
 REBUILD_CHUNK = 1 << 16
 
 
-def _slices(values: np.ndarray, event_mask: np.ndarray) -> np.ndarray:
+def _slices(values: np.ndarray, event_mask: np.ndarray | None) -> np.ndarray:
     """The slice of each line's id: the top SLICE_BITS bits of its hash, signed (so slices in increasing
     order hold increasing hashes); NO_SLICE for lines that are not events or have no id."""
     tops = np.empty(len(values), np.int8)
@@ -153,18 +156,43 @@ def _slices(values: np.ndarray, event_mask: np.ndarray) -> np.ndarray:
         chunk = values[start : start + REBUILD_CHUNK]
         top = tops[start : start + REBUILD_CHUNK]
         top[:] = chunk >> (64 - SLICE_BITS)
-        top[~event_mask[start : start + REBUILD_CHUNK] | (chunk == NO_ID)] = NO_SLICE
+        top[chunk == NO_ID] = NO_SLICE
+        if event_mask is not None:
+            top[~event_mask[start : start + REBUILD_CHUNK]] = NO_SLICE
     return tops
 
 
-def _first_lines(values: np.ndarray, wanted: np.ndarray, repeats: np.ndarray) -> dict[int, int]:
-    """line -> first line with the same hash, for the lines whose hash is one of the sorted `repeats`."""
+def _in_slice(values: np.ndarray, slices: np.ndarray, top: int) -> np.ndarray:
+    """The hashes in one slice, gathered a chunk at a time (a mask of every line is 1 byte per line)."""
+    parts = [values[start : start + REBUILD_CHUNK][slices[start : start + REBUILD_CHUNK] == top]
+             for start in range(0, len(values), REBUILD_CHUNK)]
+    return np.concatenate(parts) if parts else np.empty(0, np.int64)
+
+
+def _count(slices: np.ndarray, top: int) -> int:
+    return sum(int(np.count_nonzero(slices[start : start + REBUILD_CHUNK] == top))
+               for start in range(0, len(slices), REBUILD_CHUNK))
+
+
+def _events(values: np.ndarray) -> np.ndarray:
+    found: np.ndarray = values != NO_ID
+    return found
+
+
+def _distinct(keys: np.ndarray) -> np.ndarray:
+    """The distinct values of sorted `keys` (np.unique would import numpy.ma, a megabyte more)."""
+    kept: np.ndarray = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
+    return kept
+
+
+def _first_lines(values: np.ndarray, slices: np.ndarray, repeats: np.ndarray) -> dict[int, int]:
+    """line -> first line with the same hash, for the event lines whose hash is one of the sorted `repeats`."""
     duplicates: dict[int, int] = {}
     first_of: dict[int, int] = {}
     for start in range(0, len(values), REBUILD_CHUNK):
         chunk = values[start : start + REBUILD_CHUNK]
         found = repeats[np.minimum(np.searchsorted(repeats, chunk), len(repeats) - 1)] == chunk
-        lines = np.flatnonzero(found & wanted[start : start + REBUILD_CHUNK]) + start
+        lines = np.flatnonzero(found & (slices[start : start + REBUILD_CHUNK] != NO_SLICE)) + start
         for line, key in zip(lines.tolist(), values[lines].tolist(), strict=True):
             if key in first_of:
                 duplicates[line] = first_of[key]
