@@ -6,7 +6,7 @@ in exactly the state its analysis covers, the folders, settings and trust its ru
 (and still current), the configuration files, which must still give the same configuration, and a JSON
 Schema file whose content must still be the schema in use. Rules that run workspace code (a
 `package.module:Name` schema or projector) read who knows what: no snapshot. Writes run on one
-background thread; only the latest request per store is written.
+background thread, a second after they are asked for; only the latest request per store is written.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from astra_ls.store.diagnostics_snapshot import (
 )
 from astra_ls.store.follow import FileStamp
 
+SETTLE_S = 1.0
 CONFIG_FILES = ("astra-ls.toml", "pyproject.toml")  # what config.load_config reads, present or not
 
 
@@ -54,6 +55,7 @@ class SnapshotKeeper:
         self._latest: dict[Path, tuple[Basis, str]] = {}
         self._pending: list[Future[None]] = []
         self._guard = threading.Lock()
+        self._leaving = threading.Event()  # set at shutdown: what is pending is written at once
 
     def open(self, options: ClientOptions) -> None:
         """Snapshots go with the index cache: same folder, turned off by the same options."""
@@ -88,11 +90,14 @@ class SnapshotKeeper:
             self._pending = [f for f in self._pending if not f.done()] + [future]
 
     def wait(self, timeout: float | None = None) -> None:
+        """Write what is pending now (the server is leaving) and wait for it."""
+        self._leaving.set()
         with self._guard:
             pending = list(self._pending)
         wait(pending, timeout)
 
     def _save(self, located: Located, entry: tuple[Basis, str]) -> None:
+        self._leaving.wait(SETTLE_S)  # a burst of appends to a store costs one write, not one each
         path, folder = located.path.absolute(), self.folder
         with self._guard:
             if self._latest.get(path) is not entry or folder is None:
