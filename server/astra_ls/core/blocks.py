@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-BLOCK_SIZE = 256 * 1024  # small enough that per-block temporaries stay a few MB
+BLOCK_SIZE = 256 * 1024  # small enough that per-block temporaries stay small (two processes hold one each)
 
 
 @dataclass(frozen=True, slots=True)

@@ -84,9 +84,12 @@ def risky_numbers(view: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Masks are combined before positions are listed: a block holds many digits and many letters e, and
     listing all of them costs more than the rest of the scan."""
     size = len(view)
-    work, digit, spare, other = _scratch.take(size)
+    work, padded, spare, other = _scratch.take(size + 2)
+    work, spare, other = work[:size], spare[:size], other[:size]
+    padded = padded.view(bool)  # the digit mask with a non-digit on either side: walks need no bounds checks
+    padded[0] = padded[size + 1] = False
     np.subtract(view, 48, out=work)
-    digit = np.less(work, 10, out=digit.view(bool))  # wraps around below '0'
+    digit = np.less(work, 10, out=padded[1 : size + 1])  # wraps around below '0'
     long_runs = np.flatnonzero(_starts_of_runs(digit, 19, spare.view(bool), other.view(bool)))
     if size < 6:
         return long_runs, np.empty(0, np.int64)
@@ -97,7 +100,7 @@ def risky_numbers(view: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     exponent, first = exponent[three], first[three]
     if not len(exponent):
         return long_runs, exponent
-    after, before = _walk_digits(digit, first + 3, 1), _walk_digits(digit, exponent - 1, -1)
+    after, before = _walk_digits(padded, first + 3, 1), _walk_digits(padded, exponent - 1, -1)
     if after is None or before is None:  # a very long digit run: find every run's ends at once instead
         after, before = _digit_run_bounds(digit, first, exponent)
     number = _NUMBER_END[view[np.minimum(after, size - 1)]] & _NUMBER_START[view[np.maximum(before, 0)]]
@@ -134,13 +137,13 @@ def _starts_of_runs(digit: np.ndarray, length: int, one: np.ndarray, two: np.nda
     return covered
 
 
-def _walk_digits(digit: np.ndarray, positions: np.ndarray, step: int) -> np.ndarray | None:
-    """Each position moved by `step` while it is on a digit: the first non-digit after (or before) a run.
+def _walk_digits(padded: np.ndarray, positions: np.ndarray, step: int) -> np.ndarray | None:
+    """Each position (from -1 to the block's size) moved by `step` while it is on a digit: the first
+    non-digit after (or before) a run. `padded` is the digit mask with a non-digit added on either side.
     None when some run is longer than WALK_LIMIT."""
-    at, size = positions.copy(), len(digit)
+    at = positions.copy()
     for _ in range(WALK_LIMIT):
-        inside = (at >= 0) & (at < size)
-        moving = inside & digit[np.clip(at, 0, size - 1)]
+        moving = padded[at + 1]
         if not moving.any():
             return at
         at[moving] += step

@@ -9,6 +9,7 @@ for big files.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gc
 import os
 import pickle
@@ -78,7 +79,9 @@ def _fork_part(path: Path, rules: AnalysisRules, start: int, end: int, lean: boo
         try:
             os.close(read_end)
             _quiet_worker()
-            _send(scan_range(path, rules, start, end, lean), write_end)
+            part = scan_range(path, rules, start, end, lean)
+            trim_heap()  # held until the parent has read the part: only the part itself should be
+            _send(part, write_end)
             code = 0
         finally:
             os._exit(code)
@@ -133,6 +136,7 @@ def scan_parallel(path: Path, rules: AnalysisRules, size: int, lean: bool = Fals
         children = _fork_parts(path, rules, bounds, lean)
     try:
         head = scan_range(path, rules, 0, points[1], lean)
+        trim_heap()  # before the parts arrive, which would otherwise come on top of the scan's leftovers
         for _, pipe in children:
             _receive(head, pipe)
         return head
@@ -151,6 +155,15 @@ def _fork_parts(path: Path, rules: AnalysisRules, bounds: list[tuple[int, int]],
         return [_fork_part(path, rules, start, end, lean) for start, end in bounds]
     finally:
         gc.unfreeze()
+
+
+def trim_heap() -> None:
+    """Give the heap's free pages back to the system (glibc keeps them for reuse; elsewhere, nothing)."""
+    try:
+        malloc_trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return
+    malloc_trim(0)
 
 
 def _reap(pid: int) -> None:
