@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-BLOCK_SIZE = 256 * 1024  # small enough that per-block temporaries stay small (two processes hold one each)
+BLOCK_SIZE = 128 * 1024  # small: two processes hold a block and four block-sized work arrays each
 
 
 @dataclass(frozen=True, slots=True)
