@@ -150,11 +150,13 @@ def scan_parallel(path: Path, rules: AnalysisRules, size: int, lean: bool = Fals
 def _fork_parts(path: Path, rules: AnalysisRules, bounds: list[tuple[int, int]], lean: bool) -> list[tuple[int, int]]:
     # Frozen, the objects inherited from this process are never visited by a worker's garbage collector,
     # whose visits would write to (and so copy) every page that holds one.
+    frozen_before = gc.get_freeze_count()
     gc.freeze()
     try:
         return [_fork_part(path, rules, start, end, lean) for start, end in bounds]
     finally:
-        gc.unfreeze()
+        if not frozen_before:  # what someone else froze stays frozen
+            gc.unfreeze()
 
 
 def trim_heap() -> None:
