@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -28,9 +28,10 @@ from workspace import SCRATCH, STREAM, Context, fresh_workspace, store_path
 SIDE_STREAM = "conversation-side"  # a second, small store of the same family
 FIRST_SCAN_TIMEOUT_S = 120.0  # dozens of times a healthy 1M scan: longer means it is stuck
 REPLY_TIMEOUT_S = 60.0
-HOVER_SAMPLES = 7
+HOVER_SAMPLES = 15
 EDIT_PAIRS = 3
 PROPORTIONAL_LIMIT = 1.5
+T = TypeVar("T")
 START_ATTEMPTS = 2  # each cold start of the big store costs a full scan: keep the run short
 CHANGE_SAMPLES = 5  # appends per store size; the per-append figures are milliseconds, so take several
 TIME_TRAVEL_TITLE = "Preparing time travel"  # the progress item of the server's checkpoint pass
@@ -269,29 +270,78 @@ def _store_changed(uri: str, message: Any) -> bool:
             and same_uri(str(params.get("uri", "")), uri))
 
 
-def change_figures(ctx: Context, events: int) -> ChangeFigures:
-    workspace = fresh_workspace(f"change-{label(events)}", {STREAM: ctx.log(events)})
-    uri = file_uri(store_path(workspace))
-    lines = hover_lines(store_path(workspace), events)
-    with server(ctx, workspace, f"change-{label(events)}") as client:
-        try:
-            first = wait_diagnostics(client, uri)
-        except TimeoutError as error:
-            raise TimeoutError(f"the {label(events)} store's first scan never reported") from error
-        early = _hover_round(client, uri, lines[-1:])  # deepest: the farthest from a checkpoint
-        ready_s = time_travel_ready(client, first.at)
-        hovers, answered, hover_mode = hover_latencies(client, store_path(workspace), lines)
-        rechecks: list[float] = []
-        counts: list[float] = []
-        seen = True
-        for attempt in range(CHANGE_SAMPLES):
-            _, before = count_command(client)
-            rechecks.append(recheck_after_append(ctx, client, workspace, f"lsp-{events}-{attempt}"))
-            took, after = count_command(client)
-            counts.append(took)
-            seen &= after == before + 1
-        return ChangeFigures(median(hovers), answered, hover_mode, median(rechecks), median(counts), seen,
-                             ready_s, early[0][0], early[1] == 1)
+@dataclass
+class ChangeSide:
+    """One store size's server in the paired measurement."""
+
+    events: int
+    workspace: Path
+    client: LspClient
+    lines: list[int]
+    ready_s: float = math.nan
+    early: tuple[list[float], int] = ([math.nan], 0)
+
+    @property
+    def uri(self) -> str:
+        return file_uri(store_path(self.workspace))
+
+
+def change_pair(ctx: Context, small: int, big: int) -> tuple[ChangeFigures, ChangeFigures]:
+    """Both sizes' servers run side by side and every measurement alternates between them, so a busy
+    neighbour slows both alike (the ratio is the figure)."""
+    with contextlib.ExitStack() as stack:
+        sides = []
+        for events in (small, big):
+            workspace = fresh_workspace(f"change-{label(events)}", {STREAM: ctx.log(events)})
+            client = stack.enter_context(server(ctx, workspace, f"change-{label(events)}"))
+            sides.append(ChangeSide(events, workspace, client, hover_lines(store_path(workspace), events)))
+        for side in sides:
+            _first_scan(side)
+        hovers = _alternating(sides, range(HOVER_SAMPLES), lambda side, n: _hover_round(
+            side.client, side.uri, side.lines[n : n + 1]))
+        modes = [_hover_mode(side, rounds) for side, rounds in zip(sides, hovers, strict=True)]
+        appends = _alternating(sides, range(CHANGE_SAMPLES), lambda side, n: _append_and_count(ctx, side, n))
+        return _figures(sides[0], modes[0], appends[0]), _figures(sides[1], modes[1], appends[1])
+
+
+def _first_scan(side: ChangeSide) -> None:
+    try:
+        first = wait_diagnostics(side.client, side.uri)
+    except TimeoutError as error:
+        raise TimeoutError(f"the {label(side.events)} store's first scan never reported") from error
+    side.early = _hover_round(side.client, side.uri, side.lines[-1:])  # deepest: the farthest from a checkpoint
+    side.ready_s = time_travel_ready(side.client, first.at)
+
+
+def _alternating(sides: list[ChangeSide], samples: range, measure: Callable[[ChangeSide, int], T]) -> list[list[T]]:
+    results: list[list[T]] = [[] for _ in sides]
+    for n in samples:
+        for i, side in enumerate(sides):
+            results[i].append(measure(side, n))
+    return results
+
+
+def _hover_mode(side: ChangeSide, rounds: list[tuple[list[float], int]]) -> tuple[list[float], int, str]:
+    """Hovers answered from disk; if none showed a state, the document is opened and they are repeated
+    (editors do not sync very large files to language servers, so the server has to answer from disk)."""
+    times, answered = [t for r in rounds for t in r[0]], sum(r[1] for r in rounds)
+    if answered:
+        return times, answered, "from disk"
+    return hover_latencies(side.client, store_path(side.workspace), side.lines)
+
+
+def _append_and_count(ctx: Context, side: ChangeSide, attempt: int) -> tuple[float, float, bool]:
+    _, before = count_command(side.client)
+    recheck = recheck_after_append(ctx, side.client, side.workspace, f"lsp-{side.events}-{attempt}")
+    took, after = count_command(side.client)
+    return recheck, took, after == before + 1
+
+
+def _figures(side: ChangeSide, hovers: tuple[list[float], int, str],
+             appends: list[tuple[float, float, bool]]) -> ChangeFigures:
+    return ChangeFigures(median(hovers[0]), hovers[1], hovers[2], median([a[0] for a in appends]),
+                         median([a[1] for a in appends]), all(a[2] for a in appends), side.ready_s,
+                         side.early[0][0], side.early[1] == 1)
 
 
 def edit_latencies(ctx: Context, events: int) -> list[float]:
@@ -358,8 +408,8 @@ def proportional_to_change(ctx: Context) -> list[Row]:
     small, big = ctx.sizes.small, ctx.sizes.big
     rows: list[Row] = []
     try:
-        figures = {n: change_figures(ctx, n) for n in (small, big)}
-        rows.extend(change_rows(figures[small], figures[big], label(small), label(big)))
+        small_figures, big_figures = change_pair(ctx, small, big)
+        rows.extend(change_rows(small_figures, big_figures, label(small), label(big)))
     except (LspError, TimeoutError) as error:
         reason = f"{type(error).__name__}: {error}"
         rows.extend(not_available("3", name, reason) for name in (
