@@ -20,8 +20,10 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from astra_ls.core.analysis import StoreAnalysis
 from astra_ls.lsp.progress import ThreadedProgress
 from astra_ls.lsp.workspace_state import Located
+from astra_ls.projections.replay import Replayer
 
 if TYPE_CHECKING:
     from astra_ls.lsp.server import AstraServer
@@ -105,10 +107,7 @@ class CheckpointWarmer:
         try:
             with self.server.workspaces.lock(located.path):
                 store, stream = located.store, located.stream
-                analysis, replayer = store.analysis(stream), store.replayer(stream)
-                if analysis.line_count < MIN_LINES or not replayer.shares:
-                    return 0
-                return analysis.line_count - 1 - replayer.covered()
+                return _left(store.analysis(stream), store.replayer(stream))
         except Exception:  # deleted or unreadable since the scan: nothing to walk
             return 0
 
@@ -123,20 +122,29 @@ class CheckpointWarmer:
                 time.sleep(quiet)
                 continue
             with self.server.workspaces.lock(located.path):
-                if not self._step(located, stop):
-                    return
-            tally.at(located.stream, self._lines_to_fold(located))
+                left = self._step(located, stop)
+            if left is None:
+                return
+            tally.at(located.stream, left)
             time.sleep(PAUSE_S)
 
     @staticmethod
-    def _step(located: Located, stop: Callable[[], bool]) -> bool:
-        """Fold on past the last checkpoint for a while; False when the store is covered."""
+    def _step(located: Located, stop: Callable[[], bool]) -> int | None:
+        """Fold on past the last checkpoint for a while; the lines still left then, None once covered."""
         store, stream = located.store, located.stream
         analysis = store.analysis(stream)
         replayer = store.replayer(stream)
-        if analysis.line_count < MIN_LINES or not replayer.shares:
-            return False
-        return replayer.extend(analysis, store.reader(stream), STEP_CHECKPOINTS * replayer.every, stop)
+        if not _left(analysis, replayer):
+            return None
+        replayer.extend(analysis, store.reader(stream), STEP_CHECKPOINTS * replayer.every, stop)
+        return _left(analysis, replayer)
+
+
+def _left(analysis: StoreAnalysis, replayer: Replayer) -> int:
+    """Lines of a store the pass walks that have no checkpoint after them yet (0: nothing to walk)."""
+    if analysis.line_count < MIN_LINES or not replayer.shares:
+        return 0
+    return analysis.line_count - 1 - replayer.covered()
 
 
 class Tally:
