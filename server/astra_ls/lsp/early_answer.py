@@ -27,7 +27,8 @@ from astra_ls.hashseed import cache_enabled, cache_root
 from astra_ls.lsp.early_start import FirstMessage, client_options
 from astra_ls.lsp.prescan import workspace_folders
 from astra_ls.store.cache_files import evict, write_cache_file
-from astra_ls.store.diagnostics_snapshot import Context, canonical, digest, install_key, make_context, valid_payloads
+from astra_ls.store.diagnostics_snapshot import Context, canonical, install_key, make_context, valid_payloads
+from astra_ls.store.fingerprint import digest
 
 PRIVATE_ID = "astra-ls/early-initialize"  # the id pygls's own initialize request carries
 RESULT_FORMAT = 1

@@ -25,7 +25,7 @@ from typing import Any
 
 import astra_ls
 from astra_ls.store.cache_files import evict, write_cache_file
-from astra_ls.store.fingerprint import content_fingerprint
+from astra_ls.store.fingerprint import content_fingerprint, digest, stamp_sources
 from astra_ls.store.paths import ASTRA_DIR, split_store_path
 
 FORMAT = 1
@@ -41,10 +41,6 @@ def canonical(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
 
 
-def digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
-
-
 @lru_cache(maxsize=1)
 def install_key() -> str:
     """This installation: the Python, the astra-ls sources and every installed package (found from
@@ -52,9 +48,7 @@ def install_key() -> str:
     hashed = hashlib.blake2b(digest_size=16)
     hashed.update(f"{FORMAT} {astra_ls.__version__} {sys.version} {sys.executable}\n".encode())
     package = Path(astra_ls.__file__).parent
-    for source in sorted(package.rglob("*.py")):
-        info = source.stat()
-        hashed.update(f"{source.relative_to(package)} {info.st_size} {info.st_mtime_ns}\n".encode())
+    stamp_sources(hashed, package, package.rglob("*.py"))
     for folder in sys.path:
         with contextlib.suppress(OSError), os.scandir(folder or ".") as entries:
             for entry in sorted(entries, key=lambda e: e.name):

@@ -35,7 +35,7 @@ from astra_ls.core.linecheck import BAD
 from astra_ls.core.problems import Problem, Related
 from astra_ls.hashseed import cache_enabled, cache_root, hash_probe, hashes_are_stable
 from astra_ls.store.cache_files import evict, write_cache_file
-from astra_ls.store.fingerprint import content_fingerprint
+from astra_ls.store.fingerprint import content_fingerprint, digest, stamp_sources
 
 FORMAT = 2  # 2: the cross-line indexes are saved too
 MAGIC = b"ASTRAIX\x00"
@@ -79,7 +79,7 @@ class IndexCache:
         self.awaiting: Callable[[Path], None] | None = None
 
     def entry(self, path: Path) -> Path:
-        key = hashlib.blake2b(str(path.absolute()).encode(), digest_size=16).hexdigest()
+        key = digest(str(path.absolute()).encode())
         return self.folder / f"{key}{ENTRY_SUFFIX}"
 
     # --- loading -------------------------------------------------------------------------------------
@@ -177,15 +177,12 @@ def engine_key() -> str:
     import msgspec
     import pydantic
 
-    digest = hashlib.blake2b(digest_size=16)
-    digest.update(f"{astra_ls.__version__} {sys.version} {orjson.__version__} {msgspec.__version__} "
+    hashed = hashlib.blake2b(digest_size=16)
+    hashed.update(f"{astra_ls.__version__} {sys.version} {orjson.__version__} {msgspec.__version__} "
                   f"{pydantic.VERSION}".encode())
     package = Path(astra_ls.__file__).parent
-    sources = [*package.glob("core/*.py"), *package.glob("schemas/*.py"), Path(__file__)]
-    for source in sorted(sources):
-        info = source.stat()
-        digest.update(f"{source.relative_to(package)} {info.st_size} {info.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
+    stamp_sources(hashed, package, [*package.glob("core/*.py"), *package.glob("schemas/*.py"), Path(__file__)])
+    return hashed.hexdigest()
 
 
 @lru_cache(maxsize=64)
@@ -194,7 +191,7 @@ def rules_key(rules: AnalysisRules) -> str:
     line = rules.line
     parts: list[Any] = [line.max_line_bytes, line.id_field, line.time_field, rules.unique_ids,
                         rules.ordered_timestamps, *schema_parts(line.schema)]
-    return hashlib.blake2b(canonical_json(parts), digest_size=16).hexdigest()
+    return digest(canonical_json(parts))
 
 
 def schema_parts(schema: Any) -> list[Any]:
