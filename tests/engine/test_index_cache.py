@@ -85,6 +85,17 @@ def test_unchanged_store_starts_from_the_cache(store: Path, cache: IndexCache,
     same_as_fresh(restarted(store, cache, monkeypatch, from_cache=True))
 
 
+def test_a_store_whose_name_is_not_utf8_is_cached_too(tmp_path: Path, cache: IndexCache,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Linux file names are bytes: a name that is not UTF-8 still gets its entry (it used to crash the save)."""
+    path = tmp_path / "ws" / ".astra" / os.fsdecode(b"caf\xe9.jsonl")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(DATA)
+    scanned(path, cache)
+    assert len(list(cache.folder.glob("*.idx"))) == 1
+    same_as_fresh(restarted(path, cache, monkeypatch, from_cache=True))
+
+
 def test_grown_store_reads_only_its_tail(store: Path, cache: IndexCache, monkeypatch: pytest.MonkeyPatch) -> None:
     scanned(store, cache)
     with store.open("ab") as handle:

@@ -79,7 +79,7 @@ class IndexCache:
         self.awaiting: Callable[[Path], None] | None = None
 
     def entry(self, path: Path) -> Path:
-        key = digest(str(path.absolute()).encode())
+        key = digest(os.fsencode(path.absolute()))  # a file name is bytes, not always UTF-8
         return self.folder / f"{key}{ENTRY_SUFFIX}"
 
     # --- loading -------------------------------------------------------------------------------------
@@ -116,9 +116,7 @@ class IndexCache:
 
     @staticmethod
     def _describes(header: dict[str, Any], path: Path, rules: AnalysisRules) -> bool:
-        expected = {"format": FORMAT, "engine": engine_key(), "rules": rules_key(rules), "probe": hash_probe(),
-                    "byteorder": sys.byteorder, "path": str(path.absolute())}
-        if any(header.get(key) != value for key, value in expected.items()):
+        if any(header.get(key) != value for key, value in identity(path, rules).items()):
             return False
         info = os.stat(path)
         size = header["size"]
@@ -218,11 +216,18 @@ def source_stamp(cls: type) -> list[Any]:
 # --- the entry's contents ----------------------------------------------------------------------------
 
 
+def identity(path: Path, rules: AnalysisRules) -> dict[str, Any]:
+    """What an entry must have been made for: this file, these rules, this engine and hash seed."""
+    # a file name is bytes, not always UTF-8; the header is JSON text
+    name = os.fsencode(path.absolute()).decode("utf-8", "backslashreplace")
+    return {"format": FORMAT, "engine": engine_key(), "rules": rules_key(rules), "probe": hash_probe(),
+            "byteorder": sys.byteorder, "path": name}
+
+
 def capture(path: Path, analysis: StoreAnalysis, inode: int, mtime_ns: int) -> Image:
-    header = {"format": FORMAT, "engine": engine_key(), "rules": rules_key(analysis.rules), "probe": hash_probe(),
-              "byteorder": sys.byteorder, "path": str(path.absolute()), "inode": inode, "size": analysis.size,
-              "mtime_ns": mtime_ns, "fingerprint": content_fingerprint(path, analysis.size),
-              "lines": analysis.line_count, "terminated": analysis.terminated}
+    header = {**identity(path, analysis.rules), "inode": inode, "size": analysis.size, "mtime_ns": mtime_ns,
+              "fingerprint": content_fingerprint(path, analysis.size), "lines": analysis.line_count,
+              "terminated": analysis.terminated}
     cross = analysis.cross_lines_saved()
     extras = {"types": analysis.types.names,
               "problems": [[line, [problem_json(p) for p in found]] for line, found in analysis.line_problems.items()],
