@@ -26,8 +26,15 @@ from typing import Any, BinaryIO
 from astra_ls.hashseed import cache_enabled, cache_root
 from astra_ls.lsp.early_start import FirstMessage, client_options
 from astra_ls.lsp.prescan import workspace_folders
-from astra_ls.store.cache_files import evict, write_cache_file
-from astra_ls.store.diagnostics_snapshot import Context, canonical, install_key, make_context, valid_payloads
+from astra_ls.store.cache_files import evict, lies_within, write_cache_file
+from astra_ls.store.diagnostics_snapshot import (
+    SNAPSHOT_FOLDER,
+    Context,
+    canonical,
+    install_key,
+    make_context,
+    valid_payloads,
+)
 from astra_ls.store.fingerprint import digest
 
 PRIVATE_ID = "astra-ls/early-initialize"  # the id pygls's own initialize request carries
@@ -83,7 +90,7 @@ def _prepare(first: FirstMessage) -> tuple[Plan | None, list[bytes]]:
         return Plan(request_id, saved_at), []
     early = [framed({"jsonrpc": "2.0", "id": request_id, "result": result})]
     context = snapshot_context(params)
-    for payload in valid_payloads(folder / "diagnostics", context) if context is not None else ():
+    for payload in valid_payloads(folder / SNAPSHOT_FOLDER, context) if context is not None else ():
         early.append(framed_raw(b'{"jsonrpc":"2.0","method":"textDocument/publishDiagnostics","params":'
                                 + payload + b"}"))
     return Plan(PRIVATE_ID, saved_at, result), early
@@ -102,12 +109,9 @@ def cache_folder(params: dict[str, Any]) -> Path | None:
         return None
     folder = cache_root(options.cache_dir)
     try:
-        real = folder.resolve()
-        if any(real.is_relative_to(f.resolve()) for f in workspace_folders(params)):
-            return None
+        return None if lies_within(folder, workspace_folders(params)) else folder
     except (OSError, RuntimeError):
         return None
-    return folder
 
 
 def initialize_key(params: dict[str, Any]) -> str | None:

@@ -23,7 +23,9 @@ from astra_ls.config import ConfigError, load_config
 from astra_ls.hashseed import cache_enabled, cache_root
 from astra_ls.lsp.early_start import ClientOptions
 from astra_ls.lsp.workspace_state import Located, RemoteLocated, Workspaces
+from astra_ls.store.cache_files import lies_within
 from astra_ls.store.diagnostics_snapshot import (
+    SNAPSHOT_FOLDER,
     Context,
     Snapshot,
     links,
@@ -60,7 +62,7 @@ class SnapshotKeeper:
     def open(self, options: ClientOptions) -> None:
         """Snapshots go with the index cache: same folder, turned off by the same options."""
         enabled = options.index_cache and cache_enabled()
-        self.folder = cache_root(options.cache_dir) / "diagnostics" if enabled else None
+        self.folder = cache_root(options.cache_dir) / SNAPSHOT_FOLDER if enabled else None
 
     def basis(self, workspaces: Workspaces, located: Located, analysed_size: int) -> Basis | None:
         """Call under the store's lock, right after its check; None when no snapshot can be made."""
@@ -104,7 +106,7 @@ class SnapshotKeeper:
                 return  # a later request for this store supersedes this one
         basis, payload = entry
         try:
-            if any(folder.resolve().is_relative_to(Path(f).resolve()) for f in basis.context.folders):
+            if lies_within(folder, basis.context.folders):
                 return  # never inside a workspace
             inputs = rule_inputs(located, basis.settings)
         except Exception:  # nothing can be vouched for: no snapshot, the next start checks as usual

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from astra_ls.config import ConfigError, WorkspaceConfig, load_config
 from astra_ls.remote.settings import SCHEME, parse_remote_uri
+from astra_ls.store.cache_files import lies_within
 from astra_ls.store.file_store import SKIPPED_DIRS, FileEventStore
 from astra_ls.store.index_cache import IndexCache
 from astra_ls.store.paths import ASTRA_DIR, PathRefused, path_from_uri, split_store_path
@@ -119,8 +120,7 @@ class Workspaces:
         cache = self.index_cache
         if cache is None:
             return None
-        folder = cache.folder.resolve()
-        return None if any(folder.is_relative_to(f.resolve()) for f in (*self.folders, root)) else cache
+        return None if lies_within(cache.folder, (*self.folders, root)) else cache
 
     def save_indexes(self, timeout: float) -> None:
         """Save what the index cache lacks (recent appends) and wait for the writes; a store another

@@ -13,6 +13,13 @@ from pathlib import Path
 STALE_TEMP_S = 3600.0
 
 
+def lies_within(folder: Path, roots: Iterable[Path | str]) -> bool:
+    """`folder`, links resolved, is one of `roots` or inside one: a cache there would write into a
+    workspace, which the server never does."""
+    real = folder.resolve()
+    return any(real.is_relative_to(Path(root).resolve()) for root in roots)
+
+
 def write_cache_file(target: Path, pieces: Iterable[bytes]) -> None:
     """Write a private temp file beside `target` and rename it over `target`: a reader sees the old file
     or the new one. Raises OSError (the temp file is gone by then)."""

@@ -29,6 +29,7 @@ from astra_ls.store.fingerprint import content_fingerprint, digest, stamp_source
 from astra_ls.store.paths import ASTRA_DIR, split_store_path
 
 FORMAT = 1
+SNAPSHOT_FOLDER = "diagnostics"  # within the cache folder
 SUFFIX = ".snap"
 MAX_ENTRIES = 256
 MAX_TOTAL_BYTES = 512 << 20
