@@ -30,7 +30,8 @@ MAX_ITEMS = 20  # keys of an object
 MAX_LIST_ITEMS = 5  # the latest items of a list: what fits the preview's lines
 MAX_DEPTH = 6
 SHOW_STATE_COMMAND = "astra-ls.showStateAtLine"
-# A hover waits this long at most for a replay; what the replay reached is kept for the next one.
+# A hover replays for this much of its thread's CPU time at most (what it reached is kept for the next
+# one): the bound is on the work, so a busy machine slows a small replay but never cuts it short.
 REPLAY_BUDGET_S = 0.3
 
 FIXES = {
@@ -136,8 +137,8 @@ def event_text(view: StoreView, line: int, event: dict[str, Any]) -> str:
 def state_section(view: StoreView, line: int) -> str:
     """The projected state, unless replaying up to `line` takes longer than a hover should (a line far
     past the checkpoints made so far, right after a big store was opened): then how far they are."""
-    give_up_at = time.monotonic() + REPLAY_BUDGET_S
-    state = view.replayer.state_unless(view.analysis, view.read, line, lambda: time.monotonic() > give_up_at)
+    give_up_at = time.thread_time() + REPLAY_BUDGET_S
+    state = view.replayer.state_unless(view.analysis, view.read, line, lambda: time.thread_time() > give_up_at)
     if state is not None:
         return state_block(state)
     covered = 100 * (view.replayer.covered() + 1) // max(1, view.analysis.line_count)
