@@ -75,7 +75,6 @@ class StoreAnalysis:
         self.duplicates = DuplicateIds()
         self.order = TimeOrder()
         self._type_counts: Counter[int] = Counter()
-        self._cross_cache: dict[tuple[str, int, int], Problem] = {}  # emptied whenever lines change in place
         # `problems()` as last built: its problems on lines below `_valid_below` still hold, so after an
         # append or an edit only the problems from the first changed line on are built again.
         self._materialised: list[Problem] = []
@@ -186,7 +185,6 @@ class StoreAnalysis:
         self._index_cross_lines()
 
     def _index_cross_lines(self) -> None:
-        self._cross_cache.clear()
         if self.lean:  # only event lines have an id; the order was folded in already
             if self.rules.unique_ids:
                 self.duplicates.rebuild(self.id_hashes, None, keep_known=False)
@@ -206,7 +204,6 @@ class StoreAnalysis:
     def restore_cross_lines(self, saved: CrossLines) -> None:
         """After the per-line arrays were filled in bulk from a saved analysis: its indexes, as saved."""
         self._stale_from(0)
-        self._cross_cache.clear()
         if self.rules.unique_ids:
             self.duplicates.restore(self.id_hashes, self.event_mask(), saved.known_ids, saved.duplicates)
         if self.rules.ordered_timestamps:
@@ -232,7 +229,6 @@ class StoreAnalysis:
     def truncate(self, line: int) -> None:
         """Forget line `line` and everything after it."""
         self._refuse_lean("be truncated")
-        self._cross_cache.clear()
         self._stale_from(line)
         if line >= self.line_count:
             return
@@ -297,7 +293,6 @@ class StoreAnalysis:
 
     def _splice_cross_lines(self, first: int, old_end: int, new_count: int, old_ids: list[int]) -> None:
         """Carry the cross-line indexes over an edit, looking again only at what it touched."""
-        self._cross_cache.clear()
         mask = self.event_mask()
         if self.rules.unique_ids:
             self.duplicates.splice(first, old_end, new_count, old_ids, self.id_hashes, mask)
@@ -348,24 +343,15 @@ class StoreAnalysis:
         valid = self._valid_below
         kept = self._materialised[: bisect_left(self._materialised, valid, key=lambda p: p.line)]
         found = [p for line in sorted(k for k in self.line_problems if k >= valid) for p in self.line_problems[line]]
-        found.extend(self._cross("dup", line, first, read, self._duplicate_problem)
+        found.extend(self._duplicate_problem(line, first, read)
                      for line, first in self.duplicates.duplicates.items() if line >= valid)
-        found.extend(self._cross("order", line, previous, read, self._order_problem)
+        found.extend(self._order_problem(line, previous, read)
                      for line, previous in self.order.backwards.items() if line >= valid)
         if not self.terminated and self.line_count and self.line_count - 1 >= valid:
             found.append(self._missing_newline(read))
         found.sort(key=lambda p: (p.line, p.start))
         self._materialised, self._valid_below = kept + found, self.line_count
         return list(self._materialised)
-
-    def _cross(self, kind: str, line: int, other: int, read: ReadRange,
-               build: Callable[[int, int, ReadRange], Problem]) -> Problem:
-        """A cross-line problem, built once: it reads both lines, which only a rescan or an edit changes."""
-        key = (kind, line, other)
-        found = self._cross_cache.get(key)
-        if found is None:
-            found = self._cross_cache[key] = build(line, other, read)
-        return found
 
     def problems_on(self, line: int, read: ReadRange) -> list[Problem]:
         """The problems of one line, without materialising everyone else's (hovers, quick fixes)."""
