@@ -55,6 +55,20 @@ def codes_by_line(problems: Iterable[Problem]) -> dict[int, list[str]]:
     return found
 
 
+def snapshot(analysis: StoreAnalysis, data: bytes) -> dict[str, Any]:
+    """Everything observable about an analysis, independent of how it was built."""
+    return {
+        "lines": analysis.line_count,
+        "offsets": list(analysis.offsets),
+        "kinds": bytes(analysis.kinds),
+        "types": [analysis.types.names[t] for t in analysis.type_ids],
+        "size": analysis.size,
+        "events": analysis.event_count(),
+        "byType": analysis.counts_by_type(),
+        "problems": [(p.line, p.start, p.end, p.code, p.message, p.related) for p in analysis.problems(reader(data))],
+    }
+
+
 def jsonl(*events: dict[str, Any]) -> bytes:
     return b"".join(json.dumps(e, ensure_ascii=False).encode() + b"\n" for e in events)
 

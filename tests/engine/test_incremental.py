@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -15,7 +14,7 @@ from astra_ls.core.blocks import Block
 from astra_ls.core.crossline import REBUILD_CHUNK
 from astra_ls.store.follow import Change, FollowedFile
 
-from .conftest import analyse, reader, rules_for
+from .conftest import analyse, reader, rules_for, snapshot
 
 PROPERTY = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -26,20 +25,6 @@ POOL = [
     b'\xef\xbb\xbf{"id":"bom"}', b'{"x":"\xff"}', b'{"n":123456789012345678901}', b'{"type":"$snapshot"}',
 ]
 lines = st.lists(st.sampled_from(POOL), max_size=10)
-
-
-def snapshot(analysis: StoreAnalysis, data: bytes) -> dict[str, Any]:
-    """Everything observable about an analysis, independent of how it was built."""
-    return {
-        "lines": analysis.line_count,
-        "offsets": list(analysis.offsets),
-        "kinds": bytes(analysis.kinds),
-        "types": [analysis.types.names[t] for t in analysis.type_ids],
-        "size": analysis.size,
-        "events": analysis.event_count(),
-        "byType": analysis.counts_by_type(),
-        "problems": [(p.line, p.start, p.end, p.code, p.message, p.related) for p in analysis.problems(reader(data))],
-    }
 
 
 def document(body: list[bytes], newline: bool) -> bytes:

@@ -9,11 +9,14 @@ import signal
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from astra_ls.store.file_store import FileEventStore
+from astra_ls.store.follow import PENDING_MAX_BYTES
 from astra_ls.store.paths import PathRefused
 
-from .conftest import Workspace
+from .conftest import Workspace, snapshot
 
 EVENT = {"type": "UserMessageSent", "timestamp": 1, "content": "안녕 🙂"}
 
@@ -58,6 +61,66 @@ def test_append_after_a_torn_last_line_starts_a_line_of_its_own(workspace: Works
     result = workspace.store().append("feed", {"id": "c"})
     assert result.ok and result.to_json()["line"] == 3
     assert workspace.lines("feed") == [b'{"id":"a"}', b'{"id":"b","tim', b'{"id":"c"}']
+
+
+def test_an_event_over_the_line_limit_is_refused_and_nothing_is_written(workspace: Workspace) -> None:
+    workspace.config("max_line_bytes = 100\n")
+    workspace.write("conversation", [EVENT])
+    before = workspace.read("conversation")
+    answer = workspace.store().append("conversation", {**EVENT, "content": "가" * 40}).to_json()
+    assert (answer["ok"], answer["code"]) == (False, "LINE_TOO_LONG")
+    assert answer["details"]["limit"] == 100 and answer["details"]["bytes"] > 100
+    assert "max_line_bytes" in answer["message"]
+    assert workspace.read("conversation") == before
+    assert workspace.store().append("conversation", {**EVENT, "content": "가" * 10}).ok
+
+
+# A writer's own appends, another writer's and raw bytes from a third program, in any order: the
+# writer's counts and its analysis always equal a fresh look at the file.
+WRITES = st.lists(st.one_of(
+    st.tuples(st.sampled_from(["own", "other"]), st.sampled_from(["a", "b", "c"]), st.integers(0, 3),
+              st.integers(0, 3)),
+    st.tuples(st.just("raw"), st.sampled_from([b'{"id":"torn"', b"not json\n", b'{"id":"r","timestamp":1}\n'])),
+    st.just(("read",)),
+), max_size=25)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(WRITES)
+def test_own_appends_analysed_in_batches_match_a_fresh_analysis(workspace: Workspace, writes: list[tuple]) -> None:
+    workspace.write("s", b"")
+    own, other = workspace.store(), workspace.store()
+    for write in writes:
+        if write[0] == "raw":
+            with workspace.path("s").open("ab") as handle:
+                handle.write(write[1])
+        elif write[0] == "read":
+            _assert_fresh(workspace, own)
+        else:
+            kind, ident, stamp, pad = write
+            result = (own if kind == "own" else other).append("s", {"id": ident, "timestamp": stamp, "pad": "x" * pad})
+            fresh = workspace.store().analysis("s")
+            assert result.to_json() == {"ok": True, "path": str(workspace.path("s")), "line": fresh.line_count,
+                                        "count": fresh.event_count()}
+    _assert_fresh(workspace, own)
+    workspace.path("s").unlink()
+
+
+def _assert_fresh(workspace: Workspace, store: FileEventStore) -> None:
+    data = workspace.read("s")
+    assert snapshot(store.analysis("s"), data) == snapshot(workspace.store().analysis("s"), data)
+
+
+def test_a_long_run_of_own_appends_is_analysed_as_it_goes(workspace: Workspace) -> None:
+    """Own appends wait to be analysed only up to a bound: a writer that never reads holds no more."""
+    store = workspace.store()
+    pad = "x" * 1000
+    for n in range(2 * PENDING_MAX_BYTES // 1000 + 5):
+        assert store.append("s", {"id": f"e{n}", "timestamp": n, "pad": pad}).ok
+    assert 0 < store.followed("s").unanalysed_bytes < PENDING_MAX_BYTES
+    data = workspace.read("s")
+    assert snapshot(store.analysis("s"), data) == snapshot(workspace.store().analysis("s"), data)
 
 
 def test_expected_count_is_optimistic_concurrency(workspace: Workspace) -> None:

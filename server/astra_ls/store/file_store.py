@@ -61,6 +61,7 @@ class FileEventStore(EventStore):
         self._setups: dict[str, StreamSetup] = {}
         self._replayers: dict[str, Replayer] = {}
         self._paths: dict[str, tuple[tuple[int, int], Path]] = {}
+        self._astra_folder = os.fspath(self.root / ASTRA_DIR)  # a string: one lstat per append, no joins
 
     # --- names and paths ----------------------------------------------------------------------------
 
@@ -119,7 +120,7 @@ class FileEventStore(EventStore):
     def _astra_identity(self) -> tuple[int, int] | None:
         """(device, inode) of `.astra` when it is a real directory, not a link."""
         try:
-            info = os.lstat(self.root / ASTRA_DIR)
+            info = os.lstat(self._astra_folder)
         except OSError:
             return None
         return (info.st_dev, info.st_ino) if stat.S_ISDIR(info.st_mode) else None
@@ -176,9 +177,12 @@ class FileEventStore(EventStore):
         change = self.refresh(stream)
         analysis = self.followed(stream).analysis
         if analysis is None:
-            raise StoreError("STORE_NOT_FOUND", f"no store {stream!r}: {self.path_of(stream)} does not exist"
-                             if change is Change.MISSING else f"store {stream!r} was deleted")
+            raise self._not_found(stream, change)
         return analysis
+
+    def _not_found(self, stream: str, change: Change) -> StoreError:
+        return StoreError("STORE_NOT_FOUND", f"no store {stream!r}: {self.path_of(stream)} does not exist"
+                          if change is Change.MISSING else f"store {stream!r} was deleted")
 
     def reader(self, stream: str) -> ReadRange:
         return self.followed(stream).read
@@ -215,21 +219,28 @@ class FileEventStore(EventStore):
                 return Refused("STORE_NOT_FOUND", f"workspace {self.root} does not exist")
             path.parent.mkdir(exist_ok=True)
         with stream_lock(path):
-            analysis = self.analysis(stream) if self._exists(stream, path) else None
-            count = analysis.event_count() if analysis else 0
+            lines, count = self._counts(stream) if self._exists(stream, path) else (0, 0)
             if expected_count is not None and expected_count != count:
                 return Refused("EXPECTED_COUNT_MISMATCH",
                                f"{stream} has {count} events, not the expected {expected_count}: "
                                "another writer appended first; re-read and retry",
                                {"expected": expected_count, "actual": count})
-            line = (analysis.line_count if analysis else 0) + 1
             offset, written, after = write_line(path, data)
-            self.followed(stream).note_own_append(offset, written, after)
-        return Appended(str(path), line, count + 1)
+            self.followed(stream).note_own_append(offset, written, after, one_event=written == data)
+        return Appended(str(path), lines + 1, count + 1)
+
+    def _counts(self, stream: str) -> tuple[int, int]:
+        """(lines, events) of the store as it is on disk now, without analysing this process's own
+        latest appends (a writer appending in a loop has them analysed in batches)."""
+        change = self.refresh(stream)
+        counts = self.followed(stream).counts()
+        if counts is None:
+            raise self._not_found(stream, change)
+        return counts
 
     def _exists(self, stream: str, path: Path) -> bool:
         followed = self._followed.get(stream)
-        return (followed is not None and followed.analysis is not None) or path.exists()
+        return (followed is not None and followed.has_analysis) or path.exists()
 
     def _validated_line(self, stream: str, event: Any) -> bytes:
         if not isinstance(event, dict):
@@ -242,9 +253,14 @@ class FileEventStore(EventStore):
             raise StoreError("INVALID_EVENT", f"event refused by the {self.setup(stream).schema.name} "
                              f"schema: {listed}", {"errors": [i.to_json() for i in issues]})
         try:
-            return canonical_json(event) + b"\n"
+            line = canonical_json(event)
         except (TypeError, ValueError) as error:
             raise StoreError("INVALID_EVENT", f"event is not JSON-serialisable: {error}") from None
+        limit = self.config.max_line_bytes
+        if len(line) > limit:  # the check would flag the line and leave it unparsed (ASTRA034)
+            raise StoreError("LINE_TOO_LONG", f"event is {len(line):,} bytes as a line, over the store's "
+                             f"{limit:,}-byte limit (max_line_bytes)", {"bytes": len(line), "limit": limit})
+        return line + b"\n"
 
 
 def write_line(path: Path, data: bytes) -> tuple[int, bytes, os.stat_result]:

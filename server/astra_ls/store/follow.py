@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from astra_ls.store.index_cache import IndexCache
 
 SIGNATURE_BYTES = 64
 SAVE_INTERVAL_S = 30.0  # appended tails are saved to the index cache at most this often (and at flush)
+PENDING_MAX_BYTES = 64 * 1024  # own appends not yet analysed: past this, they are analysed in one batch
 
 
 class Change(StrEnum):
@@ -46,11 +48,17 @@ class FollowedFile:
 
     def __init__(self, path: Path, rules: AnalysisRules, cache: IndexCache | None = None, lean: bool = False) -> None:
         self.path = path
+        self._fspath = os.fspath(path)  # stat on every refresh: no Path-to-string conversion each time
         self.rules = rules
         self.lean = lean
-        self.analysis: StoreAnalysis | None = None
+        self._analysis: StoreAnalysis | None = None
         self.stamp: FileStamp | None = None
         self._signature = b""
+        # Lines this process appended and has not analysed yet, all whole, valid events (see
+        # `note_own_append`): a writer appending in a loop analyses them in batches, not one by one.
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
+        self._pending_lock = threading.Lock()
         self.on_progress: Callable[[int, int], None] | None = None  # (bytes read, total) during rescans
         if lean and cache is not None:
             raise ValueError("a lean analysis cannot be saved to the index cache")
@@ -64,15 +72,15 @@ class FollowedFile:
 
     def refresh(self) -> Change:
         try:
-            info = os.stat(self.path)
+            info = os.stat(self._fspath)
         except FileNotFoundError:
-            existed = self.analysis is not None
+            existed = self._analysis is not None
             self.analysis, self.stamp = None, None
             return Change.DELETED if existed else Change.MISSING
         stamp = FileStamp(info.st_ino, info.st_size, info.st_mtime_ns)
-        if stamp == self.stamp and self.analysis is not None:
+        if stamp == self.stamp and self._analysis is not None:  # own appends may wait: not read here
             return Change.UNCHANGED
-        if self.analysis is None and self._load_cached(stamp):
+        if self._analysis is None and self._load_cached(stamp):
             return Change.RESCANNED
         if not self.lean and self._grew_in_place(stamp):
             self._resume(stamp)
@@ -80,16 +88,63 @@ class FollowedFile:
         self.rescan(stamp)
         return Change.RESCANNED
 
-    def note_own_append(self, offset: int, data: bytes, after: os.stat_result) -> None:
-        """Take in bytes this process just appended (under the stream lock) without reading them back."""
-        analysis = self.analysis
+    @property
+    def analysis(self) -> StoreAnalysis | None:
+        """The analysis of the file as of the last refresh, own appends included."""
+        if self._pending:
+            self._take_pending()
+        return self._analysis
+
+    @analysis.setter
+    def analysis(self, analysis: StoreAnalysis | None) -> None:
+        with self._pending_lock:
+            self._pending, self._pending_bytes = [], 0
+        self._analysis = analysis
+
+    @property
+    def has_analysis(self) -> bool:
+        return self._analysis is not None
+
+    @property
+    def unanalysed_bytes(self) -> int:
+        """Bytes of own appends waiting to be analysed."""
+        return self._pending_bytes
+
+    def counts(self) -> tuple[int, int] | None:
+        """(lines, events) as of the last refresh, own appends included, without analysing those yet;
+        None when there is no analysis (no file)."""
+        analysis = self._analysis
+        if analysis is None:
+            return None
+        with self._pending_lock:
+            pending = len(self._pending)
+        return analysis.line_count + pending, analysis.event_count() + pending
+
+    def note_own_append(self, offset: int, data: bytes, after: os.stat_result, one_event: bool = False) -> None:
+        """Take in bytes this process just appended (under the stream lock) without reading them back.
+
+        `one_event`: `data` is one whole line holding one valid event (the caller validated it), so it
+        can wait to be analysed with the next ones; anything else is analysed at once."""
+        analysis = self._analysis
         known = self.stamp is not None and self.stamp.inode == after.st_ino
-        if analysis is None or not known or analysis.size != offset or not analysis.terminated:
-            return  # the next refresh reads the new tail from the disk
-        analysis.feed([Block(offset, data)])
+        if analysis is None or not known or analysis.size + self._pending_bytes != offset or not analysis.terminated:
+            self._take_pending()  # the next refresh reads the new tail from the disk
+            return
+        with self._pending_lock:
+            self._pending.append(data)
+            self._pending_bytes += len(data)
+        if not one_event or self._pending_bytes >= PENDING_MAX_BYTES:
+            self._take_pending()
         self._signature = (self._signature + data)[-SIGNATURE_BYTES:]
         self.stamp = FileStamp(after.st_ino, after.st_size, after.st_mtime_ns)
         self._unsaved = True
+
+    def _take_pending(self) -> None:
+        with self._pending_lock:
+            pending, self._pending, self._pending_bytes = self._pending, [], 0
+            if pending and self._analysis is not None:
+                start = self._analysis.size
+                self._analysis.feed([Block(start, b"".join(pending))])
 
     def _grew_in_place(self, stamp: FileStamp) -> bool:
         if self.analysis is None or self.stamp is None or stamp.inode != self.stamp.inode:

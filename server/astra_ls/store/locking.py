@@ -10,20 +10,28 @@ import fcntl
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 
 
 @contextmanager
 def stream_lock(store: Path) -> Iterator[None]:
-    locks = store.parent / ".locks"
+    folder, lock = _lock_paths(store)
     try:
-        fd = os.open(locks / f"{store.name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
     except FileNotFoundError:
-        locks.mkdir(exist_ok=True)
-        fd = os.open(locks / f"{store.name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        Path(folder).mkdir(exist_ok=True)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
+
+
+@lru_cache(maxsize=256)
+def _lock_paths(store: Path) -> tuple[str, str]:
+    """(locks folder, lock file) of a store, as strings: a writer appending in a loop builds them once."""
+    locks = store.parent / ".locks"
+    return os.fspath(locks), os.fspath(locks / f"{store.name}.lock")
