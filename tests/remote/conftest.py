@@ -176,12 +176,6 @@ def _binary() -> str:
     return binary
 
 
-@pytest.fixture(autouse=True)
-def _cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Mirrors go to a per-test cache folder, never the user's."""
-    monkeypatch.setenv("ASTRA_CACHE_DIR", str(tmp_path / "cache"))
-
-
 @pytest.fixture(scope="module")
 def single(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     servers = Servers(tmp_path_factory.mktemp("nats1"), 1, _binary())

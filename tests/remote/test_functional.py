@@ -45,6 +45,17 @@ def test_append_count_project_query_on_a_remote_store(make_workspace: MakeWorksp
     assert [e["event"]["id"] for e in answer["events"]] == ["e-1"]
 
 
+def test_the_mirror_lives_in_the_user_cache_folder(make_workspace: MakeWorkspace, tmp_path: Path, single: Any,
+                                                   user_cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """$ASTRA_LS_CACHE_DIR (set for every test) names the one cache folder, remote mirrors included."""
+    root, remote = make_workspace(tmp_path / "ws", single.urls)
+    code, answer = cli(capsys, "append", "notes", event(0), "--workspace", str(root), "--remote", remote)
+    assert code == 0, answer
+    mirrors = list((user_cache / "remote").iterdir())
+    assert len(mirrors) == 1 and any(mirrors[0].iterdir())
+    assert not list(root.rglob("*.jsonl"))  # nothing of the mirror in the workspace
+
+
 def test_expected_count_is_enforced_by_jetstream(make_workspace: MakeWorkspace, tmp_path: Path,
         single: Any,
                                                  capsys: pytest.CaptureFixture[str]) -> None:

@@ -22,6 +22,8 @@ from urllib.parse import quote, unquote, urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from astra_ls.hashseed import cache_home
+
 SCHEME = "astra-remote"
 REMOTE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 JS_STREAM_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
@@ -79,17 +81,9 @@ class RemoteConfig(BaseModel):
         return path if path.is_absolute() else root / path
 
 
-def cache_home() -> Path:
-    """The user's cache folder: mirrors are rebuilt from the server at will, so they live outside workspaces."""
-    explicit = os.environ.get("ASTRA_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME")
-    return (Path(base) if base else Path.home() / ".cache") / "astra-ls"
-
-
 def mirror_root(remote: RemoteConfig) -> Path:
-    """One folder per (servers, stream, subject): two workspaces naming the same remote share its mirror."""
+    """One folder per (servers, stream, subject): two workspaces naming the same remote share its mirror. Mirrors
+    are rebuilt from the server at will, so they live in the user cache folder, outside workspaces."""
     key = "\n".join([*sorted(remote.servers), remote.js_stream, remote.prefix]).encode()
     return cache_home() / "remote" / hashlib.sha256(key).hexdigest()[:20]
 
