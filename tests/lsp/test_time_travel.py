@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from lsprotocol import types as lsp
 
 from astra_ls.lsp import hover
@@ -153,3 +155,27 @@ def test_a_hover_past_its_replay_budget_says_how_far_checkpoints_are(workspace: 
     assert "Still being computed: time-travel checkpoints cover 0% of the store" in hover.state_section(view, line)
     monkeypatch.setattr(hover, "REPLAY_BUDGET_S", 60.0)
     assert hover.state_section(view, line) == state_block(fresh_state(path, line))
+
+
+# States the preview shows uncut but for its length: lists of at most 5 items, objects of at most 20 keys,
+# short strings, shallow nesting.
+SMALL_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | st.text("ab가🙂", max_size=5),
+    lambda inner: st.lists(inner, max_size=hover.MAX_LIST_ITEMS)
+    | st.dictionaries(st.text("xyz", min_size=1, max_size=3), inner, max_size=hover.MAX_ITEMS),
+    max_leaves=60,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.dictionaries(st.text("km", min_size=1, max_size=4), SMALL_VALUES, max_size=hover.MAX_ITEMS))
+def test_the_state_preview_is_the_first_lines_of_the_state(state: dict[str, Any]) -> None:
+    lines = json.dumps(state, indent=2, ensure_ascii=False).splitlines()
+    assume(_depth(state) <= hover.MAX_DEPTH)
+    shown = lines if len(lines) <= hover.MAX_STATE_LINES else [*lines[: hover.MAX_STATE_LINES], "…"]
+    assert state_block(state) == "```json\n" + "\n".join(shown) + "\n```"
+
+
+def _depth(value: Any) -> int:
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return 1 + max((_depth(child) for child in children), default=0) if isinstance(value, dict | list) else 0

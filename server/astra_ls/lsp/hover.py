@@ -6,8 +6,9 @@ import itertools
 import json
 import math
 import time
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 import orjson
@@ -30,6 +31,7 @@ MAX_ITEMS = 20  # keys of an object
 MAX_LIST_ITEMS = 5  # the latest items of a list: what fits the preview's lines
 MAX_DEPTH = 6
 SHOW_STATE_COMMAND = "astra-ls.showStateAtLine"
+T = TypeVar("T")
 # A hover replays for this much of its thread's CPU time at most (what it reached is kept for the next
 # one): the bound is on the work, so a busy machine slows a small replay but never cuts it short.
 REPLAY_BUDGET_S = 0.3
@@ -73,18 +75,28 @@ def trim(value: Any, depth: int = 0, nodes: list[int] | None = None) -> Any:
         if depth >= MAX_DEPTH:
             return f"[… {len(value):,} items]"
         # the latest items: in a projected state the end of a list (the last messages) is the news
-        items = [trim(item, depth + 1, nodes) for item in value[-MAX_LIST_ITEMS:]]
+        items = [trim(item, depth + 1, nodes) for item in _while_shown(value[-MAX_LIST_ITEMS:], nodes)]
         if len(value) > MAX_LIST_ITEMS:
             items.insert(0, f"… {len(value) - MAX_LIST_ITEMS:,} earlier")
         return items
     if isinstance(value, dict):
         if depth >= MAX_DEPTH:
             return f"{{… {len(value):,} keys}}"
-        kept = {str(k): trim(v, depth + 1, nodes) for k, v in itertools.islice(value.items(), MAX_ITEMS)}
+        kept = {str(k): trim(v, depth + 1, nodes)
+                for k, v in _while_shown(itertools.islice(value.items(), MAX_ITEMS), nodes)}
         if len(value) > MAX_ITEMS:
             kept["…"] = f"{len(value) - MAX_ITEMS:,} more keys"
         return kept
     return value
+
+
+def _while_shown(items: Iterable[T], nodes: list[int]) -> Iterator[T]:
+    """The items while some are still shown: a value past the preview's last line would only add lines
+    after it (the node count only falls, and each value starts a line)."""
+    for item in items:
+        if nodes[0] <= 0:
+            return
+        yield item
 
 
 def state_block(state: Any) -> str:
