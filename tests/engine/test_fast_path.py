@@ -140,3 +140,31 @@ def test_an_exponent_after_a_very_long_mantissa_is_still_judged() -> None:
     ends = np.flatnonzero(view == 10)
     found = {int(line) for positions in risky_numbers(view) for line in np.searchsorted(ends, positions)}
     assert found == _reference_risky_lines(data) == {0, 1}
+
+
+# Lines that are framed like objects, so the batch decoder is the one to fail on them (malformed JSON or a
+# schema violation, found at a value or at a byte), mixed into valid lines anywhere: alone, in runs, a whole
+# batch of them.
+FAILING_IN_A_BATCH = [
+    b'{"type":"UserMessageSent","id":"b","timestamp":1,"content":"c",}',
+    b'{"type":"UserMessageSent","id":"b","timestamp":"soon","content":"c"}',
+    b'{"type":"NoSuchType","id":"b","timestamp":1}',
+    b"{'type':'UserMessageSent'}",
+    b'{"type":"UserMessageSent","id":"b","timestamp":1}',
+]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 3 * len(FAILING_IN_A_BATCH)).map(
+    lambda k: FAILING_IN_A_BATCH[k] if k < len(FAILING_IN_A_BATCH) else None), min_size=200, max_size=700))
+def test_every_line_of_a_batch_with_failures_gets_its_precise_verdict(choices: list[bytes | None]) -> None:
+    lines = [raw if raw is not None else valid_line("conversation", n) for n, raw in enumerate(choices)]
+    data = b"\n".join(lines) + b"\n"
+    analysis = analyse(data, "conversation")
+    rules = LineRules(builtin_schema("conversation"))
+    found = codes_by_line(analysis.problems(lambda o, n: data[o : o + n]))
+    for number, raw in enumerate(lines):
+        precise = check_line(raw, number, rules)
+        assert analysis.kinds[number] == precise.kind, number
+        codes = [c for c in found.get(number + 1, []) if c not in ("ASTRA020", "ASTRA021")]
+        assert codes == [p.code for p in precise.problems], number

@@ -7,7 +7,9 @@ to be appended to the compact arrays of a `StoreAnalysis`.
 
 from __future__ import annotations
 
+import re
 from array import array
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any
@@ -22,7 +24,10 @@ from astra_ls.schemas.fastpath import FastDecoder
 
 BATCH = 128
 LEAF = 4
+DENSE_FAILURES = 3  # failures in one batch after which its remaining lines are decoded one by one
 SMALL_BLOCK = 16 * 1024
+_AT_VALUE = re.compile(r"- at `\$\[(\d+)\]")  # where msgspec's messages say a batch failed
+_AT_BYTE = re.compile(r"\(byte (\d+)\)$")
 
 
 class TypeTable:
@@ -119,17 +124,31 @@ class BlockScanner:
             first = line + 1
         self._fast_batches(first, len(ends), out)
 
-    def _fast_batches(self, first: int, last: int, out: ScannedLines) -> None:
+    def _fast_batches(self, first: int, last: int, out: ScannedLines, failures: int = 0) -> None:
         for start in range(first, last, BATCH):
-            self._fast_range(start, min(start + BATCH, last), out)
+            self._fast_range(start, min(start + BATCH, last), out, failures)
 
-    def _fast_range(self, first: int, last: int, out: ScannedLines) -> None:
+    def _fast_range(self, first: int, last: int, out: ScannedLines, failures: int = 0) -> None:
+        """Decode lines [first, last) as one batch; on a failure, the line at fault (where the decoder's
+        message says, else found by halving) takes the precise path. `failures` so far in this batch: past
+        a few, the rest is decoded line by line (a batch of bad lines must not be decoded over and over)."""
         data, starts, ends, _, _ = self._lines
         assert self.fast is not None
         try:
             events = self.fast.decoder.decode_lines(data[starts[first] : ends[last - 1]])
-        except Exception:
+        except Exception as error:
             events = None
+            failed = self._failed_line(error, first, last)
+            if failed is not None:
+                if failed > first:
+                    self._fast_range(first, failed, out, failures)  # decoded before the failure: decodes again
+                self._add_slow(failed, out)
+                if failures + 1 < DENSE_FAILURES:
+                    self._fast_batches(failed + 1, last, out, failures + 1)
+                else:
+                    for index in range(failed + 1, last):
+                        self._one_line(index, out)
+                return
         if events is not None and len(events) == last - first:
             self._add_fast(first, events, out)
         elif last - first <= LEAF:
@@ -139,6 +158,20 @@ class BlockScanner:
             middle = (first + last) // 2
             self._fast_range(first, middle, out)
             self._fast_range(middle, last, out)
+
+    def _failed_line(self, error: Exception, first: int, last: int) -> int | None:
+        """The line of [first, last) the decoder stopped at, from its message (`$[i]`: the i-th value, a
+        line here; `(byte n)`: where the JSON broke); None when it does not say. A wrong guess costs time
+        only: that line takes the precise path, and the lines around it are decoded again."""
+        message = str(error)
+        if (value := _AT_VALUE.search(message)) is not None:
+            line = first + int(value[1])
+        elif (byte := _AT_BYTE.search(message)) is not None:
+            _, starts, ends, _, _ = self._lines
+            line = bisect_left(ends, starts[first] + int(byte[1]), first, last)
+        else:
+            return None
+        return line if first <= line < last else None
 
     def _one_line(self, index: int, out: ScannedLines) -> None:
         data, starts, ends, _, _ = self._lines
