@@ -22,7 +22,8 @@ class DuplicateIds:
     """line -> first line with the same id, for every later occurrence.
 
     Keeps only the sorted distinct id hashes (8 bytes per event): the first line of a repeated id is
-    looked up in the per-line hashes when a repeat actually happens, which is rare.
+    looked up in the per-line hashes when a repeat actually happens, which is rare. The hashes may also
+    be `short_keys` (4 bytes): then a repeat only says the lines may share an id.
     """
 
     def __init__(self) -> None:
@@ -39,9 +40,9 @@ class DuplicateIds:
 
         The ids are sorted a slice at a time (by the top bits of their hashes, so the slices follow each
         other in order): a sorted copy of all of them at once would be 8 more bytes per event at the peak."""
-        values = np.frombuffer(hashes, np.int64) if len(hashes) else np.empty(0, np.int64)
+        values = _keys(hashes)
         slices = _slices(values, event_mask)
-        known = np.empty(len(values) - _count(slices, NO_SLICE) if keep_known else 0, np.int64)
+        known = np.empty(len(values) - _count(slices, NO_SLICE) if keep_known else 0, values.dtype)
         filled, repeats = 0, []
         for top in range(-(1 << (SLICE_BITS - 1)), 1 << (SLICE_BITS - 1)):
             keys = _in_slice(values, slices, top)
@@ -148,6 +149,21 @@ class DuplicateIds:
 REBUILD_CHUNK = 1 << 16
 
 
+def short_keys(keys: np.ndarray) -> np.ndarray:
+    """The low 32 bits of 64-bit id hashes, NO_ID only where there is no id: half the memory, and about
+    n**2 / 2**33 repeats among n distinct ids, so lines whose short keys repeat must be told apart by
+    their full hashes."""
+    short = keys.astype(np.int32)  # wraps: the low 32 bits
+    short[(short == NO_ID) & (keys != NO_ID)] = 1
+    return short
+
+
+def _keys(hashes: array[int]) -> np.ndarray:
+    """The per-line hashes as a view: 8-byte id hashes, or 4-byte `short_keys`."""
+    dtype = np.int32 if hashes.itemsize == 4 else np.int64
+    return np.frombuffer(hashes, dtype) if len(hashes) else np.empty(0, dtype)
+
+
 def _slices(values: np.ndarray, event_mask: np.ndarray | None) -> np.ndarray:
     """The slice of each line's id: the top SLICE_BITS bits of its hash, signed (so slices in increasing
     order hold increasing hashes); NO_SLICE for lines that are not events or have no id."""
@@ -155,7 +171,7 @@ def _slices(values: np.ndarray, event_mask: np.ndarray | None) -> np.ndarray:
     for start in range(0, len(values), REBUILD_CHUNK):  # chunks bound the temporaries' size
         chunk = values[start : start + REBUILD_CHUNK]
         top = tops[start : start + REBUILD_CHUNK]
-        top[:] = chunk >> (64 - SLICE_BITS)
+        top[:] = chunk >> (8 * chunk.itemsize - SLICE_BITS)
         top[chunk == NO_ID] = NO_SLICE
         if event_mask is not None:
             top[~event_mask[start : start + REBUILD_CHUNK]] = NO_SLICE
@@ -166,7 +182,7 @@ def _in_slice(values: np.ndarray, slices: np.ndarray, top: int) -> np.ndarray:
     """The hashes in one slice, gathered a chunk at a time (a mask of every line is 1 byte per line)."""
     parts = [values[start : start + REBUILD_CHUNK][slices[start : start + REBUILD_CHUNK] == top]
              for start in range(0, len(values), REBUILD_CHUNK)]
-    return np.concatenate(parts) if parts else np.empty(0, np.int64)
+    return np.concatenate(parts) if parts else np.empty(0, values.dtype)
 
 
 def _count(slices: np.ndarray, top: int) -> int:
