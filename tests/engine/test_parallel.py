@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from astra_ls.core import parallel
+from astra_ls.core import analysis, parallel
 from astra_ls.core.analysis import StoreAnalysis
 from astra_ls.core.parallel import scan_parallel, scan_range
 
-from .conftest import rules_for
+from .conftest import reader, rules_for
 from .test_incremental import snapshot
 
 
@@ -49,6 +49,25 @@ def test_parts_joined_equal_one_scan_of_the_whole_file(tmp_path: Path, small_par
     assert snapshot(joined, data) == snapshot(whole, data)
     assert joined.counts_by_type() == whole.counts_by_type()
     assert len(joined.problems(lambda o, n: data[o : o + n])) > 30
+
+
+@pytest.mark.parametrize("lean", [False, True], ids=["full", "lean"])
+def test_parts_sent_in_many_spans_are_joined_in_order(tmp_path: Path, small_parts: None,
+                                                      monkeypatch: pytest.MonkeyPatch, lean: bool) -> None:
+    """A part's arrays cross the pipe a span at a time, the last first (its process gives each back once
+    sent), in spans that fit no array's item size evenly: the joined analysis has them in order."""
+    monkeypatch.setattr(analysis, "ADOPT_CHUNK", 1000)
+    path = tmp_path / "big.jsonl"
+    data = mixed_store(path, 20_000)
+    joined = scan_parallel(path, rules_for(), len(data), lean)
+    assert joined is not None and joined.lean is lean
+    joined.finish_full_scan(reader(data))
+    whole = scan_range(path, rules_for(), 0, None, lean)
+    whole.finish_full_scan(reader(data))
+    assert list(joined.id_hashes) == list(whole.id_hashes)
+    assert joined.problems(reader(data)) == whole.problems(reader(data))
+    if not lean:
+        assert snapshot(joined, data) == snapshot(whole, data)
 
 
 def test_a_part_whose_process_dies_makes_the_caller_scan_by_itself(tmp_path: Path, small_parts: None,

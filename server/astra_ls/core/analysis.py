@@ -155,22 +155,14 @@ class StoreAnalysis:
         lean when this one is).
 
         The part comes without its arrays: they follow on a stream (`read(n)` gives exactly the next n
-        bytes), raw, in `SENT_ARRAYS` order, `lengths[name]` items each, and are read straight into this
-        analysis's arrays a chunk at a time, so a million lines never sit in memory twice."""
+        bytes), raw, in `SENT_ARRAYS` order, `lengths[name]` items each, in the `sent_spans` of each (last
+        first: the sender cuts each off once sent), and are appended to this analysis's arrays in order,
+        so a million lines never sit in memory twice."""
         first = self.line_count
         self._stale_from(first)
         mapping = np.array([self.types.id_of(name or None) for name in part.types.names], np.uint16)
         for name in SENT_ARRAYS:
-            target: Any = getattr(self, name)
-            for chunk in _chunks(read, lengths[name] * _itemsize(target)):
-                if name == "type_ids":
-                    chunk = mapping[np.frombuffer(chunk, np.uint16)].tobytes()
-                elif name == "mark_lines":
-                    chunk = (np.frombuffer(chunk, np.int64) + first).tobytes()
-                if isinstance(target, bytearray):
-                    target.extend(chunk)
-                else:
-                    target.frombytes(chunk)
+            self._adopt_array(name, lengths[name], read, mapping, first)
         if self.lean and self.rules.ordered_timestamps:
             self.order.join(part.order, first)
         for line, problems in part.line_problems.items():
@@ -179,6 +171,22 @@ class StoreAnalysis:
         for type_id, number in part._type_counts.items():
             self._type_counts[int(mapping[type_id])] += number
         self.size, self.terminated = part.size, part.terminated
+
+    def _adopt_array(self, name: str, count: int, read: Callable[[int], bytes], mapping: np.ndarray,
+                     first: int) -> None:
+        target: Any = getattr(self, name)
+        size = item_size(target)
+        received = [read((end - start) * size) for start, end in sent_spans(count, size)]
+        while received:  # the first span came last
+            chunk = received.pop()
+            if name == "type_ids":
+                chunk = mapping[np.frombuffer(chunk, np.uint16)].tobytes()
+            elif name == "mark_lines":
+                chunk = (np.frombuffer(chunk, np.int64) + first).tobytes()
+            if isinstance(target, bytearray):
+                target.extend(chunk)
+            else:
+                target.frombytes(chunk)
 
     def finish_full_scan(self, read: ReadRange | None = None) -> None:
         """After a scan from byte 0: index cross-line facts in bulk (cheaper than line by line). A lean
@@ -511,14 +519,11 @@ def _after_newlines(chunk: bytes, count: int) -> int:
     return position + 1
 
 
-def _itemsize(values: array[Any] | bytearray) -> int:
+def item_size(values: array[Any] | bytearray) -> int:
     return 1 if isinstance(values, bytearray) else values.itemsize
 
 
-def _chunks(read: Callable[[int], bytes], total: int) -> Iterator[bytes]:
-    while total > 0:
-        chunk = read(min(total, ADOPT_CHUNK))
-        if not chunk:
-            raise EOFError(f"{total} bytes of line arrays missing")
-        total -= len(chunk)
-        yield chunk
+def sent_spans(count: int, itemsize: int) -> list[tuple[int, int]]:
+    """The [start, end) spans of items an array of `count` items is sent in to be adopted, the last first."""
+    step = max(1, ADOPT_CHUNK // itemsize)
+    return [(max(0, end - step), end) for end in range(count, 0, -step)]
