@@ -24,13 +24,9 @@ from astra_ls.store.file_store import FileEventStore
 from astra_ls.store.locking import stream_lock
 from astra_ls.store.paths import PathRefused
 from astra_ls.store.quarantine import bad_lines, quarantine_lines
-from astra_ls.store.results import Refused, StoreError, os_error_code
+from astra_ls.store.results import InvalidArguments, Refused, StoreError, os_error_code
 
 Answer = dict[str, Any]
-
-
-class InvalidArguments(Exception):
-    """Arguments that do not fit the command; the message says what to fix."""
 
 
 class _Args(BaseModel):

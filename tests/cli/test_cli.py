@@ -116,3 +116,15 @@ def test_quarantine_and_compact(ws: Path) -> None:
     counted = json.loads(astra("count", "feed", "--workspace", str(ws), "--format", "json").stdout)
     assert counted["count"] == 2
     assert astra("check", str(ws)).returncode == 0
+
+
+def test_a_plain_check_loads_neither_the_commands_nor_the_cache_writer(ws: Path) -> None:
+    """Every module imported is resident memory of a check: the other commands' layer and the index cache's
+    writer thread pool are loaded only by what uses them."""
+    path = write(ws, "feed", b'{"id":"a"}\n{"id":"a"}\n')
+    script = ("import sys; from astra_ls.cli.main import main; code = main(['check', sys.argv[1]]); "
+              "print(sorted({'astra_ls.commands', 'concurrent.futures'} & set(sys.modules)))")
+    result = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert "ASTRA020" in result.stdout
+    assert result.stdout.splitlines()[-1] == "[]"

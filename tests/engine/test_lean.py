@@ -7,11 +7,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from astra_ls.core.analysis import MARK_EVERY, AnalysisRules, StoreAnalysis
+from astra_ls.core.crossline import short_keys
+from astra_ls.core.facts import NO_ID
 from astra_ls.store.follow import FollowedFile
 
 from .conftest import rules_for
@@ -63,8 +66,15 @@ def test_lean_equals_full_when_parts_are_scanned_by_other_processes(tmp_path: Pa
     assert len(lean.order.backwards) == 11_999
 
 
+# ids equal as JSON values but written differently, ids that are not strings, and an event longer than
+# the scanner's small-block path: a lean check scans the lines whose short keys repeat one by one
+IDS = [b'{"id":"\\u0061","timestamp":7}', b'{"id": "a" ,"timestamp":8}', b'{"id":1,"timestamp":9}',
+       b'{"id":1.0}', b'{"id":{"k":[1,"a"]}}', b'{"id":{"k":[1,"a"]},"timestamp":10}',
+       b'{"id":"a","text":"' + b"x" * 20_000 + b'"}']
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.sampled_from(POOL), max_size=200), st.booleans())
+@given(st.lists(st.sampled_from(POOL + IDS), max_size=200), st.booleans())
 def test_lean_equals_full_on_any_lines(body: list[bytes], newline: bool) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "s.jsonl"
@@ -83,3 +93,41 @@ def test_a_lean_analysis_is_never_edited_nor_cached(tmp_path: Path) -> None:
         lean.resume_offset()
     with pytest.raises(ValueError, match="cache"):
         FollowedFile(path, rules_for(), cache=object(), lean=True)  # type: ignore[arg-type]
+
+
+def colliding_ids() -> tuple[str, str]:
+    """Two different ids whose hashes share their low 32 bits (this process's hash seed is the one its
+    analyses use): about 2**16 tries."""
+    seen: dict[int, str] = {}
+    for n in range(1 << 24):
+        text = f"id-{n}"
+        other = seen.setdefault(hash(text) & 0xFFFFFFFF, text)
+        if other != text:
+            return other, text
+    raise AssertionError("no two ids share the low 32 bits of their hashes")
+
+
+def test_ids_whose_short_keys_collide_are_not_duplicates(tmp_path: Path, small_parts: None) -> None:
+    """A lean check keeps 4 bytes of each id's hash: two ids sharing them are told apart by their full
+    hashes, and the true repeats among them still name their first line, in one process or several."""
+    a, b = colliding_ids()
+    [key_a, key_b] = short_keys(np.array([hash(a), hash(b)], np.int64)).tolist()
+    assert a != b and key_a == key_b
+    lines = [f'{{"id":"{a}","timestamp":1}}', f'{{"id":"{b}","timestamp":2}}', f'{{"id":"{a}","timestamp":3}}',
+             f'{{"id":"{b}","timestamp":4}}']
+    one = tmp_path / "one.jsonl"
+    one.write_text("\n".join(lines) + "\n")
+    lean = checked(one, rules_for(), lean=True)
+    assert lean.duplicates.duplicates == {2: 0, 3: 1}
+    assert report(lean, one) == report(checked(one, rules_for(), lean=False), one)
+    big = tmp_path / "big.jsonl"  # the pair far apart, in parts scanned by different processes
+    pad = [f'{{"id":"p{n}","timestamp":{n},"pad":"{"x" * 60}"}}' for n in range(12_000)]
+    big.write_text("\n".join([lines[0], *pad[:6_000], lines[1], *pad[6_000:], lines[2]]) + "\n")
+    lean = checked(big, rules_for(), lean=True)
+    assert lean.duplicates.duplicates == {12_002: 0}
+    assert report(lean, big) == report(checked(big, rules_for(), lean=False), big)
+
+
+def test_short_keys_keep_the_low_32_bits_and_no_id_only_where_there_is_none() -> None:
+    keys = np.array([NO_ID, 1 << 32, -1, (5 << 32) | 7, -(1 << 40)], np.int64)
+    assert short_keys(keys).tolist() == [NO_ID, 1, -1, 7, 1]

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from astra_ls.core import parallel
+from astra_ls.core import analysis, parallel
 from astra_ls.core.analysis import StoreAnalysis
 from astra_ls.core.parallel import scan_parallel, scan_range
 
-from .conftest import rules_for
+from .conftest import reader, rules_for
 from .test_incremental import snapshot
 
 
@@ -49,6 +51,25 @@ def test_parts_joined_equal_one_scan_of_the_whole_file(tmp_path: Path, small_par
     assert len(joined.problems(lambda o, n: data[o : o + n])) > 30
 
 
+@pytest.mark.parametrize("lean", [False, True], ids=["full", "lean"])
+def test_parts_sent_in_many_spans_are_joined_in_order(tmp_path: Path, small_parts: None,
+                                                      monkeypatch: pytest.MonkeyPatch, lean: bool) -> None:
+    """A part's arrays cross the pipe a span at a time, the last first (its process gives each back once
+    sent), in spans that fit no array's item size evenly: the joined analysis has them in order."""
+    monkeypatch.setattr(analysis, "ADOPT_CHUNK", 1000)
+    path = tmp_path / "big.jsonl"
+    data = mixed_store(path, 20_000)
+    joined = scan_parallel(path, rules_for(), len(data), lean)
+    assert joined is not None and joined.lean is lean
+    joined.finish_full_scan(reader(data))
+    whole = scan_range(path, rules_for(), 0, None, lean)
+    whole.finish_full_scan(reader(data))
+    assert list(joined.id_hashes) == list(whole.id_hashes)
+    assert joined.problems(reader(data)) == whole.problems(reader(data))
+    if not lean:
+        assert snapshot(joined, data) == snapshot(whole, data)
+
+
 def test_a_part_whose_process_dies_makes_the_caller_scan_by_itself(tmp_path: Path, small_parts: None,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "big.jsonl"
@@ -62,3 +83,31 @@ def test_a_part_whose_process_dies_makes_the_caller_scan_by_itself(tmp_path: Pat
 
     monkeypatch.setattr(parallel, "scan_range", dying)
     assert scan_parallel(path, rules_for(), len(data)) is None
+
+
+# every precise path: a misspelt type, missing and mistyped fields, CRLF, BOM, bytes that are not UTF-8,
+# an integer beyond 64 bits, not an object, a blank line, a snapshot, torn JSON, non-ASCII text
+PRECISE = [b'{"type":"UserMesageSent","id":"a","timestamp":1}', b'{"type":"UserMessageSent","id":"b"}',
+           b'{"type":"UserMessageSent","id":"c","timestamp":"x","content":5}',
+           b'{"type":"UserMessageSent","id":"d","timestamp":2,"content":"hi"}\r',
+           b'\xef\xbb\xbf{"type":"UserMessageSent","id":"e","timestamp":3,"content":"hi"}',
+           b'{"type":"UserMessageSent","id":"f","timestamp":4,"content":"\xff"}',
+           b'{"type":"UserMessageSent","id":"g","timestamp":5,"content":"hi","n":123456789012345678901}',
+           b"[1]", b"", b'{"type":"$snapshot","events":1,"byType":{},"state":{}}', b'{"id": "torn',
+           '{"type":"UserMessageSent","id":"h","timestamp":6,"content":"안녕 🙂","x":}'.encode()]
+
+
+def test_a_scan_imports_no_module(tmp_path: Path) -> None:
+    """What a scan would import on first use, every process scanning a part would import after the fork:
+    a copy in each, and the import machinery's pages copied. The precise path's modules come with the engine."""
+    path = tmp_path / "conversation.jsonl"
+    path.write_bytes(b"\n".join(PRECISE * 200) + b"\n")
+    script = ("import sys; from pathlib import Path; import astra_ls.cli.main; "
+              "from astra_ls.core.analysis import AnalysisRules; from astra_ls.core.linecheck import LineRules; "
+              "from astra_ls.core.parallel import scan_range; from astra_ls.schemas.families import builtin_schema; "
+              "rules = AnalysisRules(LineRules(builtin_schema('conversation'))); before = set(sys.modules); "
+              "part = scan_range(Path(sys.argv[1]), rules, 0, None, True); "
+              "print(len(part.line_problems), sorted(set(sys.modules) - before))")
+    result = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=60,
+                            check=True)
+    assert result.stdout.split(" ", 1) == [str((len(PRECISE) - 1) * 200), "[]\n"]  # all but the snapshot

@@ -12,13 +12,13 @@ import orjson
 
 from astra_ls import __version__
 from astra_ls.cli.checking import ProgressBar, check_file, expand
-from astra_ls.commands import InvalidArguments, execute
 from astra_ls.config import ConfigError
 from astra_ls.core.codes import Severity
 from astra_ls.core.facts import canonical_json
 from astra_ls.store.file_store import FileEventStore
 from astra_ls.store.index_cache import open_index_cache
 from astra_ls.store.paths import PathRefused, split_store_path
+from astra_ls.store.results import InvalidArguments
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -99,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_OK
         if args.command in ("push", "pull") or getattr(args, "remote", None):
             from astra_ls.cli.remote import run_remote
+            from astra_ls.commands import execute
 
             return run_remote(args, _command_args, execute, _print_text)
         if args.command == "check":
@@ -198,6 +199,8 @@ def _where(item: str) -> tuple[str, Any]:
 
 
 def run_store_command(args: argparse.Namespace) -> int:
+    from astra_ls.commands import execute  # with the imports of every command: not loaded by `check`
+
     store, name = _store_and_name(args)
     command, payload = _command_args(args, name)
     answer = execute(store, command, payload)

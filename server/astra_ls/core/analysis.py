@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from astra_ls.core.blocks import Block, LongLine
+from astra_ls.core.blocks import BLOCK_SIZE, Block, LongLine
 from astra_ls.core.care import release_scratch
-from astra_ls.core.crossline import DuplicateIds, TimeOrder
+from astra_ls.core.crossline import DuplicateIds, TimeOrder, short_keys
 from astra_ls.core.facts import NO_ID
 from astra_ls.core.linecheck import BAD, EVENT, SNAPSHOT, LineRules, LineVerdict
 from astra_ls.core.problems import Problem, Related, make_problem
@@ -51,10 +51,11 @@ class CrossLines:
 
 class StoreAnalysis:
     """A lean analysis (`lean=True`) keeps only what its problems need, for a one-off check of a big store:
-    the id hash of every line (NO_ID but on event lines: duplicate ids), the start of every MARK_EVERY-th
-    line (to read the lines a problem names), and the time order folded in as the lines come. Its
-    offsets, kinds, type ids and timestamps stay empty, and so do the known ids once indexed: it is read
-    once, never edited, truncated, grown or saved."""
+    a 4-byte short key of every line's id hash (NO_ID but on event lines: duplicate ids, confirmed by
+    scanning the candidate lines again), the start of every MARK_EVERY-th line (to read the lines a
+    problem names), and the time order folded in as the lines come. Its offsets, kinds, type ids and
+    timestamps stay empty, and so do the known ids once indexed: it is read once, never edited,
+    truncated, grown or saved."""
 
     def __init__(self, rules: AnalysisRules, lean: bool = False) -> None:
         self.rules = rules
@@ -65,7 +66,7 @@ class StoreAnalysis:
         self.kinds = bytearray()
         self.type_ids = array("H")
         self.timestamps = array("d")
-        self.id_hashes = array("q")
+        self.id_hashes = array("i" if lean else "q")  # "i": 4-byte short keys
         self.mark_lines = array("q")
         self.mark_offsets = array("q")
         self.line_problems: dict[int, list[Problem]] = {}
@@ -123,7 +124,7 @@ class StoreAnalysis:
             if self.rules.ordered_timestamps and not incremental:
                 self.order.extend(np.frombuffer(scanned.timestamps, np.float64), is_event, first)
             hashes = np.frombuffer(scanned.id_hashes, np.int64) if scanned.id_hashes else np.empty(0, np.int64)
-            self.id_hashes.frombytes(np.where(is_event, hashes, NO_ID).tobytes())
+            self.id_hashes.frombytes(short_keys(np.where(is_event, hashes, NO_ID)).tobytes())
         else:
             self.offsets.extend(scanned.offsets)
             self.kinds.extend(scanned.kinds)
@@ -154,22 +155,14 @@ class StoreAnalysis:
         lean when this one is).
 
         The part comes without its arrays: they follow on a stream (`read(n)` gives exactly the next n
-        bytes), raw, in `SENT_ARRAYS` order, `lengths[name]` items each, and are read straight into this
-        analysis's arrays a chunk at a time, so a million lines never sit in memory twice."""
+        bytes), raw, in `SENT_ARRAYS` order, `lengths[name]` items each, in the `sent_spans` of each (last
+        first: the sender cuts each off once sent), and are appended to this analysis's arrays in order,
+        so a million lines never sit in memory twice."""
         first = self.line_count
         self._stale_from(first)
         mapping = np.array([self.types.id_of(name or None) for name in part.types.names], np.uint16)
         for name in SENT_ARRAYS:
-            target: Any = getattr(self, name)
-            for chunk in _chunks(read, lengths[name] * _itemsize(target)):
-                if name == "type_ids":
-                    chunk = mapping[np.frombuffer(chunk, np.uint16)].tobytes()
-                elif name == "mark_lines":
-                    chunk = (np.frombuffer(chunk, np.int64) + first).tobytes()
-                if isinstance(target, bytearray):
-                    target.extend(chunk)
-                else:
-                    target.frombytes(chunk)
+            self._adopt_array(name, lengths[name], read, mapping, first)
         if self.lean and self.rules.ordered_timestamps:
             self.order.join(part.order, first)
         for line, problems in part.line_problems.items():
@@ -179,21 +172,72 @@ class StoreAnalysis:
             self._type_counts[int(mapping[type_id])] += number
         self.size, self.terminated = part.size, part.terminated
 
-    def finish_full_scan(self) -> None:
-        """After a scan from byte 0: index cross-line facts in bulk (cheaper than line by line)."""
-        self._stale_from(0)
-        self._index_cross_lines()
+    def _adopt_array(self, name: str, count: int, read: Callable[[int], bytes], mapping: np.ndarray,
+                     first: int) -> None:
+        target: Any = getattr(self, name)
+        size = item_size(target)
+        received = [read((end - start) * size) for start, end in sent_spans(count, size)]
+        while received:  # the first span came last
+            chunk = received.pop()
+            if name == "type_ids":
+                chunk = mapping[np.frombuffer(chunk, np.uint16)].tobytes()
+            elif name == "mark_lines":
+                chunk = (np.frombuffer(chunk, np.int64) + first).tobytes()
+            if isinstance(target, bytearray):
+                target.extend(chunk)
+            else:
+                target.frombytes(chunk)
 
-    def _index_cross_lines(self) -> None:
+    def finish_full_scan(self, read: ReadRange | None = None) -> None:
+        """After a scan from byte 0: index cross-line facts in bulk (cheaper than line by line). A lean
+        analysis reads the lines whose short id keys repeat (`read`) to keep only true duplicates."""
+        self._stale_from(0)
+        self._index_cross_lines(read)
+
+    def _index_cross_lines(self, read: ReadRange | None) -> None:
         if self.lean:  # only event lines have an id; the order was folded in already
             if self.rules.unique_ids:
+                if read is None:
+                    raise ValueError("a lean analysis reads the lines whose ids may repeat: pass `read`")
                 self.duplicates.rebuild(self.id_hashes, None, keep_known=False)
+                self.duplicates.duplicates = self._true_duplicates(self.duplicates.duplicates, read)
             return
         mask = self.event_mask()
         if self.rules.unique_ids:
             self.duplicates.rebuild(self.id_hashes, mask)
         if self.rules.ordered_timestamps:
             self.order.rebuild(self.timestamps, mask)
+
+    def _true_duplicates(self, candidates: dict[int, int], read: ReadRange) -> dict[int, int]:
+        """line -> first line with the same id, among the lines whose short keys repeat (`candidates`), by
+        their full id hashes: exactly what a full analysis finds, as two lines with one id share a key."""
+        duplicates: dict[int, int] = {}
+        first_of: dict[int, int] = {}
+        lines = sorted({*candidates, *candidates.values()})
+        for line, key in zip(lines, self._full_id_hashes(lines, read), strict=True):
+            first = first_of.setdefault(key, line)
+            if first != line:
+                duplicates[line] = first
+        return duplicates
+
+    def _full_id_hashes(self, lines: list[int], read: ReadRange) -> Iterator[int]:
+        """The 64-bit id hashes of event lines, from the lines read and scanned again, a block of them at
+        a time (a line's verdict depends neither on its neighbours nor on where it is)."""
+        batch: list[bytes] = []
+        size = 0
+        for line in lines:
+            batch.append(self._marked_line(line, read))
+            size += len(batch[-1])
+            if size >= BLOCK_SIZE:
+                yield from self._id_hashes_of(batch)
+                batch, size = [], 0
+        yield from self._id_hashes_of(batch)
+
+    def _id_hashes_of(self, lines: list[bytes]) -> array[int]:
+        scanned = ScannedLines()
+        if lines:
+            self._scanner.scan(b"\n".join(lines) + b"\n", 0, 0, scanned)
+        return scanned.id_hashes
 
     def cross_lines_saved(self) -> CrossLines:
         """The duplicate-id and time-order indexes, for `restore_cross_lines` in another process."""
@@ -367,8 +411,19 @@ class StoreAnalysis:
         return sorted(found, key=lambda p: p.start)
 
     def _line_text(self, line: int, read: ReadRange) -> str:
-        start, length = self._marked_span(line, read) if self.lean else self.line_span(line)
-        return read(start, length).decode("utf-8", "replace")
+        raw = self._marked_line(line, read) if self.lean else read(*self.line_span(line))
+        return raw.decode("utf-8", "replace")
+
+    def _marked_line(self, line: int, read: ReadRange) -> bytes:
+        """A line's bytes (without its '\\n') in a lean analysis: one read from the nearest marked line
+        before it holds the whole line, unless lines there are long."""
+        at = bisect_right(self.mark_lines, line) - 1
+        chunk = read(self.mark_offsets[at], SKIP_CHUNK)
+        start = _after_newlines(chunk, line - self.mark_lines[at])
+        end = chunk.find(b"\n", start) if start >= 0 else -1
+        if end >= 0:
+            return chunk[start:end]
+        return read(*self._marked_span(line, read))
 
     def _marked_span(self, line: int, read: ReadRange) -> tuple[int, int]:
         """`line_span` for a lean analysis: read on from the nearest marked line before it."""
@@ -450,21 +505,25 @@ def _skip_lines(read: ReadRange, offset: int, count: int) -> int:
         if found < count:
             offset, count = offset + len(chunk), count - found
             continue
-        position = -1
-        for _ in range(count):
-            position = chunk.index(b"\n", position + 1)
-        return offset + position + 1
+        return offset + _after_newlines(chunk, count)
     return offset
 
 
-def _itemsize(values: array[Any] | bytearray) -> int:
+def _after_newlines(chunk: bytes, count: int) -> int:
+    """Where the line after the `count`-th '\\n' of `chunk` starts; -1 when it holds fewer."""
+    position = -1
+    for _ in range(count):
+        position = chunk.find(b"\n", position + 1)
+        if position < 0:
+            return -1
+    return position + 1
+
+
+def item_size(values: array[Any] | bytearray) -> int:
     return 1 if isinstance(values, bytearray) else values.itemsize
 
 
-def _chunks(read: Callable[[int], bytes], total: int) -> Iterator[bytes]:
-    while total > 0:
-        chunk = read(min(total, ADOPT_CHUNK))
-        if not chunk:
-            raise EOFError(f"{total} bytes of line arrays missing")
-        total -= len(chunk)
-        yield chunk
+def sent_spans(count: int, itemsize: int) -> list[tuple[int, int]]:
+    """The [start, end) spans of items an array of `count` items is sent in to be adopted, the last first."""
+    step = max(1, ADOPT_CHUNK // itemsize)
+    return [(max(0, end - step), end) for end in range(count, 0, -step)]

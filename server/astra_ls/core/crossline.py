@@ -15,14 +15,14 @@ import numpy as np
 from astra_ls.core.facts import NO_ID
 
 SLICE_BITS = 4
-NO_SLICE = 1 << (SLICE_BITS - 1)  # just past the last slice
 
 
 class DuplicateIds:
     """line -> first line with the same id, for every later occurrence.
 
     Keeps only the sorted distinct id hashes (8 bytes per event): the first line of a repeated id is
-    looked up in the per-line hashes when a repeat actually happens, which is rare.
+    looked up in the per-line hashes when a repeat actually happens, which is rare. The hashes may also
+    be `short_keys` (4 bytes): then a repeat only says the lines may share an id.
     """
 
     def __init__(self) -> None:
@@ -38,13 +38,13 @@ class DuplicateIds:
         check), and later `add`s see no earlier id.
 
         The ids are sorted a slice at a time (by the top bits of their hashes, so the slices follow each
-        other in order): a sorted copy of all of them at once would be 8 more bytes per event at the peak."""
-        values = np.frombuffer(hashes, np.int64) if len(hashes) else np.empty(0, np.int64)
-        slices = _slices(values, event_mask)
-        known = np.empty(len(values) - _count(slices, NO_SLICE) if keep_known else 0, np.int64)
+        other in order): a sorted copy of all of them at once would be 8 more bytes per event at the peak,
+        and even the slice of every line, 1 more."""
+        values = _keys(hashes)
+        known = np.empty(_count_ids(values, event_mask) if keep_known else 0, values.dtype)
         filled, repeats = 0, []
         for top in range(-(1 << (SLICE_BITS - 1)), 1 << (SLICE_BITS - 1)):
-            keys = _in_slice(values, slices, top)
+            keys = _in_slice(values, event_mask, top)
             keys.sort()
             repeated = keys[1:] == keys[:-1]
             if repeated.any():
@@ -54,7 +54,7 @@ class DuplicateIds:
                 known[filled : filled + len(keys)] = keys
                 filled += len(keys)
         self._sorted = known[:filled]
-        self.duplicates = _first_lines(values, slices, np.concatenate(repeats)) if repeats else {}
+        self.duplicates = _first_lines(values, event_mask, np.concatenate(repeats)) if repeats else {}
         self._recent = {}
         # what `add` needs to find the first line of an id seen before (none without `keep_known`)
         self._hashes, self._mask = array("q"), np.empty(0, bool)
@@ -146,32 +146,50 @@ class DuplicateIds:
 
 
 REBUILD_CHUNK = 1 << 16
+FILTER_BITS = 16
+FILTER_MASK = (1 << FILTER_BITS) - 1
 
 
-def _slices(values: np.ndarray, event_mask: np.ndarray | None) -> np.ndarray:
-    """The slice of each line's id: the top SLICE_BITS bits of its hash, signed (so slices in increasing
-    order hold increasing hashes); NO_SLICE for lines that are not events or have no id."""
-    tops = np.empty(len(values), np.int8)
-    for start in range(0, len(values), REBUILD_CHUNK):  # chunks bound the temporaries' size
+def short_keys(keys: np.ndarray) -> np.ndarray:
+    """The low 32 bits of 64-bit id hashes, NO_ID only where there is no id: half the memory, and about
+    n**2 / 2**33 repeats among n distinct ids, so lines whose short keys repeat must be told apart by
+    their full hashes."""
+    short = keys.astype(np.int32)  # wraps: the low 32 bits
+    short[(short == NO_ID) & (keys != NO_ID)] = 1
+    return short
+
+
+def _keys(hashes: array[int]) -> np.ndarray:
+    """The per-line hashes as a view: 8-byte id hashes, or 4-byte `short_keys`."""
+    dtype = np.int32 if hashes.itemsize == 4 else np.int64
+    return np.frombuffer(hashes, dtype) if len(hashes) else np.empty(0, dtype)
+
+
+def _in_slice(values: np.ndarray, event_mask: np.ndarray | None, top: int) -> np.ndarray:
+    """The ids of the event lines in one slice: those whose hashes' top SLICE_BITS bits, signed, are `top`
+    (so slices in increasing order hold increasing hashes). Gathered a chunk at a time, so that no temporary
+    covers every line."""
+    shift = 8 * values.itemsize - SLICE_BITS
+    parts = []
+    for start in range(0, len(values), REBUILD_CHUNK):
         chunk = values[start : start + REBUILD_CHUNK]
-        top = tops[start : start + REBUILD_CHUNK]
-        top[:] = chunk >> (64 - SLICE_BITS)
-        top[chunk == NO_ID] = NO_SLICE
+        found = (chunk >> shift) == top
         if event_mask is not None:
-            top[~event_mask[start : start + REBUILD_CHUNK]] = NO_SLICE
-    return tops
+            found &= event_mask[start : start + REBUILD_CHUNK]
+        parts.append(chunk[found])
+    keys = np.concatenate(parts) if parts else np.empty(0, values.dtype)
+    return keys[keys != NO_ID] if top == 0 else keys  # lines without an id (NO_ID, 0) are in no slice
 
 
-def _in_slice(values: np.ndarray, slices: np.ndarray, top: int) -> np.ndarray:
-    """The hashes in one slice, gathered a chunk at a time (a mask of every line is 1 byte per line)."""
-    parts = [values[start : start + REBUILD_CHUNK][slices[start : start + REBUILD_CHUNK] == top]
-             for start in range(0, len(values), REBUILD_CHUNK)]
-    return np.concatenate(parts) if parts else np.empty(0, np.int64)
-
-
-def _count(slices: np.ndarray, top: int) -> int:
-    return sum(int(np.count_nonzero(slices[start : start + REBUILD_CHUNK] == top))
-               for start in range(0, len(slices), REBUILD_CHUNK))
+def _count_ids(values: np.ndarray, event_mask: np.ndarray | None) -> int:
+    """How many event lines have an id."""
+    count = 0
+    for start in range(0, len(values), REBUILD_CHUNK):
+        found = values[start : start + REBUILD_CHUNK] != NO_ID
+        if event_mask is not None:
+            found &= event_mask[start : start + REBUILD_CHUNK]
+        count += int(np.count_nonzero(found))
+    return count
 
 
 def _events(values: np.ndarray) -> np.ndarray:
@@ -185,14 +203,22 @@ def _distinct(keys: np.ndarray) -> np.ndarray:
     return kept
 
 
-def _first_lines(values: np.ndarray, slices: np.ndarray, repeats: np.ndarray) -> dict[int, int]:
-    """line -> first line with the same hash, for the event lines whose hash is one of the sorted `repeats`."""
+def _first_lines(values: np.ndarray, event_mask: np.ndarray | None, repeats: np.ndarray) -> dict[int, int]:
+    """line -> first line with the same hash, for the event lines whose hash is one of the sorted `repeats`.
+
+    A table of the repeats' low FILTER_BITS bits rules out nearly every line with one lookup, so only the
+    few left are searched for in `repeats` (a binary search of every line was half of a rebuild)."""
     duplicates: dict[int, int] = {}
     first_of: dict[int, int] = {}
+    maybe = np.zeros(1 << FILTER_BITS, bool)
+    maybe[repeats & FILTER_MASK] = True
     for start in range(0, len(values), REBUILD_CHUNK):
-        chunk = values[start : start + REBUILD_CHUNK]
-        found = repeats[np.minimum(np.searchsorted(repeats, chunk), len(repeats) - 1)] == chunk
-        lines = np.flatnonzero(found & (slices[start : start + REBUILD_CHUNK] != NO_SLICE)) + start
+        lines = np.flatnonzero(maybe[values[start : start + REBUILD_CHUNK] & FILTER_MASK]) + start
+        keys = values[lines]
+        found = repeats[np.minimum(np.searchsorted(repeats, keys), len(repeats) - 1)] == keys
+        if event_mask is not None:
+            found &= event_mask[lines]
+        lines = lines[found]
         for line, key in zip(lines.tolist(), values[lines].tolist(), strict=True):
             if key in first_of:
                 duplicates[line] = first_of[key]

@@ -19,8 +19,9 @@ import sys
 import threading
 from array import array
 from pathlib import Path
+from typing import Any, BinaryIO
 
-from astra_ls.core.analysis import SENT_ARRAYS, AnalysisRules, StoreAnalysis
+from astra_ls.core.analysis import SENT_ARRAYS, AnalysisRules, StoreAnalysis, item_size, sent_spans
 from astra_ls.core.blocks import iter_blocks
 
 MIN_PARALLEL_BYTES = 32 * 1024 * 1024
@@ -105,7 +106,16 @@ def _send(part: StoreAnalysis, pipe: int) -> None:
         out.write(struct.pack("<Q", len(facts)))
         out.write(facts)
         for values in arrays:
-            out.write(memoryview(values).cast("B"))
+            _send_shrinking(values, out)
+
+
+def _send_shrinking(values: array[Any] | bytearray, out: BinaryIO) -> None:
+    """`values` in its `sent_spans`, each cut off once written: this process gives back what the parent
+    takes while it reads, so the part is not held twice."""
+    for start, end in sent_spans(len(values), item_size(values)):
+        with memoryview(values) as view:
+            out.write(view[start:end].cast("B"))
+        del values[start:]
 
 
 def _receive(head: StoreAnalysis, pipe: int) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import encodings.utf_16_le  # noqa: F401 - the codec `utf16_len` uses, looked up before any scan forks
+
 
 def utf16_len(text: str) -> int:
     """Number of UTF-16 code units: astral characters (emoji) count twice."""

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from pygls.exceptions import JsonRpcInvalidParams
 
-from astra_ls.commands import COMMANDS, Answer, InvalidArguments, execute, validate_args
+from astra_ls.commands import COMMANDS, Answer, execute, validate_args
 from astra_ls.store.file_store import FileEventStore
 from astra_ls.store.follow import read_range
-from astra_ls.store.results import Refused
+from astra_ls.store.results import InvalidArguments, Refused
 
 if TYPE_CHECKING:
     from astra_ls.lsp.server import AstraServer

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# imported here, not when first needed: a module first imported while a big store is scanned is imported
+# by every scanning process after their fork, a copy each, and the import machinery's pages copied too
+import difflib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -96,8 +99,6 @@ def json_kind(value: Any) -> str:
 
 
 def suggest(name: str, known: list[str]) -> str | None:
-    import difflib
-
     matches = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
     if matches:
         return matches[0]

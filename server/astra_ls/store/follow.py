@@ -163,7 +163,7 @@ class FollowedFile:
                 total = os.fstat(handle.fileno()).st_size
                 blocks = iter_blocks(handle, 0, self.rules.line.max_line_bytes)
                 analysis.feed(self._reporting(blocks, total) if self.on_progress else blocks, incremental=False)
-        analysis.finish_full_scan()
+        analysis.finish_full_scan(self.read)
         self.analysis = analysis
         self._settle(stamp)
         self._save()

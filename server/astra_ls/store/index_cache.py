@@ -18,11 +18,10 @@ import sys
 import threading
 import zlib
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
@@ -36,6 +35,9 @@ from astra_ls.core.problems import Problem, Related
 from astra_ls.hashseed import cache_enabled, cache_root, hash_probe, hashes_are_stable
 from astra_ls.store.cache_files import evict, write_cache_file
 from astra_ls.store.fingerprint import content_fingerprint, digest, stamp_sources
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 FORMAT = 2  # 2: the cross-line indexes are saved too
 MAGIC = b"ASTRAIX\x00"
@@ -70,6 +72,8 @@ class IndexCache:
     """Entries in `folder`; writes run on one background thread, loads on the caller's."""
 
     def __init__(self, folder: Path) -> None:
+        from concurrent.futures import ThreadPoolExecutor  # and logging, and queue: not for a plain check
+
         self.folder = folder
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="astra-index-cache")
         self._pending: list[Future[None]] = []
@@ -142,6 +146,8 @@ class IndexCache:
 
     def wait(self, timeout: float | None = None) -> None:
         """Until every save asked for so far is written (or has failed)."""
+        from concurrent.futures import wait
+
         with self._guard:
             pending = list(self._pending)
         wait(pending, timeout)

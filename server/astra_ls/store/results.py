@@ -33,6 +33,10 @@ class Appended:
 AppendResult = Appended | Refused
 
 
+class InvalidArguments(Exception):
+    """Arguments that do not fit the command; the message says what to fix."""
+
+
 class StoreError(Exception):
     """An operation that cannot go on; carries the `Refused` to report."""
 
