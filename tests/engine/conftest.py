@@ -151,6 +151,7 @@ def conversation_events(start: float = 1_700_000_000_000) -> list[dict[str, Any]
 
 @pytest.fixture
 def small_parts(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Stores of a few hundred KB are scanned by four processes, as big ones are."""
+    """Stores of a few hundred KB are scanned by four processes, in chunks each claims, as big ones are."""
     monkeypatch.setattr(parallel, "MIN_PARALLEL_BYTES", 256 * 1024)
+    monkeypatch.setattr(parallel, "MIN_CHUNK_BYTES", 32 * 1024)
     monkeypatch.setenv("ASTRA_LS_WORKERS", "4")

@@ -7,9 +7,13 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from astra_ls.core import analysis, parallel
 from astra_ls.core.analysis import StoreAnalysis
@@ -41,6 +45,12 @@ def mixed_store(path: Path, lines: int) -> bytes:
 def test_parts_joined_equal_one_scan_of_the_whole_file(tmp_path: Path, small_parts: None) -> None:
     path = tmp_path / "big.jsonl"
     data = mixed_store(path, 20_000)
+    joined = joined_as_whole(path, data)
+    assert len(joined.problems(lambda o, n: data[o : o + n])) > 30
+
+
+def joined_as_whole(path: Path, data: bytes) -> StoreAnalysis:
+    """The parallel scan of `path`, checked against one process's scan of the whole file."""
     joined = scan_parallel(path, rules_for(), len(data))
     assert joined is not None
     joined.finish_full_scan()
@@ -48,7 +58,7 @@ def test_parts_joined_equal_one_scan_of_the_whole_file(tmp_path: Path, small_par
     whole.finish_full_scan()
     assert snapshot(joined, data) == snapshot(whole, data)
     assert joined.counts_by_type() == whole.counts_by_type()
-    assert len(joined.problems(lambda o, n: data[o : o + n])) > 30
+    return joined
 
 
 @pytest.mark.parametrize("lean", [False, True], ids=["full", "lean"])
@@ -68,6 +78,28 @@ def test_parts_sent_in_many_spans_are_joined_in_order(tmp_path: Path, small_part
     assert joined.problems(reader(data)) == whole.problems(reader(data))
     if not lean:
         assert snapshot(joined, data) == snapshot(whole, data)
+
+
+def test_a_slowed_worker_claims_fewer_chunks_and_the_join_is_the_same(tmp_path: Path, small_parts: None,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks go to whichever process asks first: with the workers slowed down (by anything else running on
+    the machine), this process scans most of them itself, and the parts still join in order."""
+    monkeypatch.setenv("ASTRA_LS_WORKERS", "2")
+    path = tmp_path / "big.jsonl"
+    data = mixed_store(path, 20_000)
+    parent, scanned_here = os.getpid(), []
+
+    def uneven(path: Path, rules: object, start: int, end: int | None, lean: bool = False) -> StoreAnalysis:
+        if os.getpid() != parent:
+            time.sleep(0.3)
+        else:
+            scanned_here.append(start)
+        return scan_range(path, rules, start, end, lean)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(parallel, "scan_range", uneven)
+    joined_as_whole(path, data)
+    chunks = len(parallel.split_points(path, len(data), 2 * parallel.CHUNKS_PER_PROCESS))
+    assert chunks == 2 * parallel.CHUNKS_PER_PROCESS and len(scanned_here) >= chunks - 2
 
 
 def test_a_part_whose_process_dies_makes_the_caller_scan_by_itself(tmp_path: Path, small_parts: None,
@@ -111,3 +143,17 @@ def test_a_scan_imports_no_module(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=60,
                             check=True)
     assert result.stdout.split(" ", 1) == [str((len(PRECISE) - 1) * 200), "[]\n"]  # all but the snapshot
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 3000), min_size=1, max_size=60), st.integers(2, 40))
+def test_split_points_are_rising_line_starts(lengths: list[int], parts: int) -> None:
+    data = b"".join(b"x" * length + b"\n" for length in lengths)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "s.jsonl"
+        path.write_bytes(data)
+        points = parallel.split_points(path, len(data), parts)
+    starts = [0, *(i + 1 for i, byte in enumerate(data) if byte == 10)]
+    # each share's split: the first line start at or after it (the file's end: none)
+    expected = {min(start for start in starts if start >= len(data) * index // parts) for index in range(1, parts)}
+    assert points == sorted({0} | {point for point in expected if point < len(data)})

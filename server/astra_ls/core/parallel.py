@@ -1,7 +1,9 @@
-"""Scan a big store on every core: each process reads its own byte range, the parts are joined in order.
+"""Scan a big store on every core: the file is cut into chunks at line starts, each process claims the
+next chunk until none is left (so a process slowed down by anything else just claims fewer), and the
+parts are joined in order.
 
 Workers are forked, so they inherit the compiled schema (nothing to send on the way in) and the
-process's string-hash seed (so id hashes from every part compare equal). Each sends its part back on a
+process's string-hash seed (so id hashes from every part compare equal). Each sends its parts back on a
 pipe: small facts pickled, per-line arrays raw, read straight into the joined analysis. Only worth it
 for big files.
 """
@@ -18,6 +20,7 @@ import struct
 import sys
 import threading
 from array import array
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -25,6 +28,9 @@ from astra_ls.core.analysis import SENT_ARRAYS, AnalysisRules, StoreAnalysis, it
 from astra_ls.core.blocks import iter_blocks
 
 MIN_PARALLEL_BYTES = 32 * 1024 * 1024
+CHUNKS_PER_PROCESS = 4  # enough for one process to make up for another that is slowed down
+MIN_CHUNK_BYTES = 8 * 1024 * 1024
+SEARCH_PIECE = 64 * 1024  # read at a time while looking for a line start
 # One set of workers forked at a time: a worker forked by another thread meanwhile would inherit the
 # write end of a pipe and keep it open, so a crash of the pipe's own worker would go unnoticed.
 _forking = threading.Lock()
@@ -38,16 +44,30 @@ def worker_count(size: int) -> int:
 
 
 def split_points(path: Path, size: int, parts: int) -> list[int]:
-    """Byte offsets where each part starts: just after a newline near each equal share."""
+    """Byte offsets where each part starts: the first line start at or after each equal share (a very long
+    line just takes the shares it covers), found without reading that line into memory."""
     points = [0]
     with path.open("rb") as handle:
         for index in range(1, parts):
-            handle.seek(max(points[-1], size * index // parts))
-            handle.readline()  # move to the next line start (a very long line just skips a share)
-            where = handle.tell()
+            share = size * index // parts
+            if share < points[-1]:
+                continue  # inside the line that starts at the last point: no line starts before it ends
+            where = _next_line_start(handle, share)
             if points[-1] < where < size:
                 points.append(where)
     return points
+
+
+def _next_line_start(handle: BinaryIO, offset: int) -> int:
+    """The offset just after the first newline at or after `offset - 1`: a line start (or the file's end)."""
+    position = max(0, offset - 1)
+    handle.seek(position)
+    while piece := handle.read(SEARCH_PIECE):
+        found = piece.find(b"\n")
+        if found >= 0:
+            return position + found + 1
+        position += len(piece)
+    return position
 
 
 def scan_range(path: Path, rules: AnalysisRules, start: int, end: int | None, lean: bool = False) -> StoreAnalysis:
@@ -68,8 +88,9 @@ def _quiet_worker() -> None:
     sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the worker
 
 
-def _fork_part(path: Path, rules: AnalysisRules, start: int, end: int, lean: bool) -> tuple[int, int]:
-    """A process scanning [start, end) of `path`, and the read end of the pipe its result comes on.
+def _fork_part(path: Path, rules: AnalysisRules, bounds: list[tuple[int, int]], chunks: Chunks,
+               lean: bool) -> tuple[int, int]:
+    """A process scanning the chunks it claims, and the read end of the pipe its parts come on.
 
     A plain fork that ends in os._exit: no interpreter clean-up in the child, which in a language server
     could block on the stdin its reader thread holds."""
@@ -80,9 +101,9 @@ def _fork_part(path: Path, rules: AnalysisRules, start: int, end: int, lean: boo
         try:
             os.close(read_end)
             _quiet_worker()
-            part = scan_range(path, rules, start, end, lean)
-            trim_heap()  # held until the parent has read the part: only the part itself should be
-            _send(part, write_end)
+            parts = [(index, scan_range(path, rules, *bounds[index], lean)) for index in chunks]
+            trim_heap()  # held until the parent has read the parts: only the parts themselves should be
+            _send(parts, write_end)
             code = 0
         finally:
             os._exit(code)
@@ -90,8 +111,31 @@ def _fork_part(path: Path, rules: AnalysisRules, start: int, end: int, lean: boo
     return pid, read_end
 
 
-def _send(part: StoreAnalysis, pipe: int) -> None:
-    """The part's small facts pickled, then its arrays raw: nothing is copied to be sent."""
+class Chunks:
+    """Chunk numbers on a pipe, written before the fork: each one-byte read takes the next number, so the
+    processes sharing the pipe never claim the same chunk, and an empty pipe reads as the end."""
+
+    def __init__(self, numbers: range) -> None:
+        self._read, write = os.pipe()
+        os.write(write, bytes(numbers))
+        os.close(write)
+
+    def __iter__(self) -> Iterator[int]:
+        while taken := os.read(self._read, 1):
+            yield taken[0]
+
+    def close(self) -> None:
+        os.close(self._read)
+
+
+def _send(parts: list[tuple[int, StoreAnalysis]], pipe: int) -> None:
+    with os.fdopen(pipe, "wb") as out:
+        for index, part in parts:
+            _send_part(index, part, out)
+
+
+def _send_part(index: int, part: StoreAnalysis, out: BinaryIO) -> None:
+    """The part's chunk number and small facts pickled, then its arrays raw: nothing is copied to be sent."""
     arrays = [getattr(part, name) for name in SENT_ARRAYS]
     lengths = {name: len(values) for name, values in zip(SENT_ARRAYS, arrays, strict=True)}
     for name, values in zip(SENT_ARRAYS, arrays, strict=True):
@@ -101,12 +145,11 @@ def _send(part: StoreAnalysis, pipe: int) -> None:
     part.rules = part._scanner = part.duplicates = None  # type: ignore[assignment]
     if not part.lean:
         part.order = None  # type: ignore[assignment]
-    facts = pickle.dumps((lengths, part), pickle.HIGHEST_PROTOCOL)
-    with os.fdopen(pipe, "wb") as out:
-        out.write(struct.pack("<Q", len(facts)))
-        out.write(facts)
-        for values in arrays:
-            _send_shrinking(values, out)
+    facts = pickle.dumps((index, lengths, part), pickle.HIGHEST_PROTOCOL)
+    out.write(struct.pack("<Q", len(facts)))
+    out.write(facts)
+    for values in arrays:
+        _send_shrinking(values, out)
 
 
 def _send_shrinking(values: array[Any] | bytearray, out: BinaryIO) -> None:
@@ -118,18 +161,67 @@ def _send_shrinking(values: array[Any] | bytearray, out: BinaryIO) -> None:
         del values[start:]
 
 
-def _receive(head: StoreAnalysis, pipe: int) -> None:
-    with os.fdopen(pipe, "rb") as stream:
+class PartStream:
+    """The parts one worker sends, in the order it claimed them (rising chunk numbers)."""
 
-        def read(count: int) -> bytes:
-            data = stream.read(count)
-            if len(data) != count:
-                raise EOFError("a scanning process ended before sending its part")
-            return data
+    def __init__(self, pipe: int) -> None:
+        self._stream = os.fdopen(pipe, "rb")
+        self.next: tuple[int, dict[str, int], StoreAnalysis] | None = None  # the header read, arrays not yet
 
-        (length,) = struct.unpack("<Q", read(8))
-        lengths, part = pickle.loads(read(length))
-        head.adopt(part, lengths, read)
+    def read(self, count: int) -> bytes:
+        data = self._stream.read(count)
+        if len(data) != count:
+            raise EOFError("a scanning process ended before sending its part")
+        return data
+
+    def peek(self) -> int | None:
+        """The chunk number of the next part (None: no more parts)."""
+        if self.next is None:
+            head = self._stream.read(8)
+            if not head:
+                return None
+            if len(head) != 8:
+                raise EOFError("a scanning process ended in the middle of a part")
+            (length,) = struct.unpack("<Q", head)
+            self.next = pickle.loads(self.read(length))
+        return self.next[0]
+
+    def adopt_next(self, head: StoreAnalysis) -> None:
+        assert self.next is not None
+        _, lengths, part = self.next
+        self.next = None
+        head.adopt(part, lengths, self.read)
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+def _join(head: StoreAnalysis, mine: dict[int, StoreAnalysis], streams: list[PartStream], count: int) -> None:
+    """Chunks 1 to count - 1 adopted in order: this process's own, and the workers' as they come."""
+    for index in range(1, count):
+        if index in mine:
+            part = mine.pop(index)
+            head.adopt(part, {name: len(getattr(part, name)) for name in SENT_ARRAYS}, _local_read(part))
+            continue
+        holder = next((stream for stream in streams if stream.peek() == index), None)
+        if holder is None:
+            raise EOFError(f"no scanning process sent chunk {index}")
+        holder.adopt_next(head)
+
+
+def _local_read(part: StoreAnalysis) -> Callable[[int], bytes]:
+    """`read` for a part scanned here: its arrays' bytes in the order `adopt` asks for them."""
+
+    def pieces() -> Iterator[bytes]:
+        for name in SENT_ARRAYS:
+            values = getattr(part, name)
+            size = item_size(values)
+            data = bytes(values)
+            for start, end in sent_spans(len(values), size):
+                yield data[start * size : end * size]
+
+    taken = pieces()
+    return lambda count: next(taken)
 
 
 def scan_parallel(path: Path, rules: AnalysisRules, size: int, lean: bool = False) -> StoreAnalysis | None:
@@ -138,32 +230,38 @@ def scan_parallel(path: Path, rules: AnalysisRules, size: int, lean: bool = Fals
     workers = worker_count(size)
     if workers < 2:
         return None
-    points = split_points(path, size, workers)
+    points = split_points(path, size, max(workers, min(workers * CHUNKS_PER_PROCESS, size // MIN_CHUNK_BYTES, 255)))
     if len(points) < 2:
         return None
-    bounds = list(zip(points[1:], [*points[2:], size], strict=True))
+    bounds = list(zip(points, [*points[1:], size], strict=True))
+    chunks = Chunks(range(1, len(bounds)))  # chunk 0 is this process's: it starts the joined analysis
     with _forking:
-        children = _fork_parts(path, rules, bounds, lean)
+        children = _fork_parts(path, rules, bounds, chunks, lean, workers - 1)
+    streams = [PartStream(pipe) for _, pipe in children]
     try:
-        head = scan_range(path, rules, 0, points[1], lean)
+        head = scan_range(path, rules, *bounds[0], lean)
+        mine = {index: scan_range(path, rules, *bounds[index], lean) for index in chunks}
         trim_heap()  # before the parts arrive, which would otherwise come on top of the scan's leftovers
-        for _, pipe in children:
-            _receive(head, pipe)
+        _join(head, mine, streams, len(bounds))
         return head
-    except (EOFError, pickle.UnpicklingError, ValueError):
+    except (EOFError, pickle.UnpicklingError, ValueError, struct.error):
         return None
     finally:
+        chunks.close()
+        for stream in streams:
+            stream.close()
         for pid, _ in children:
             _reap(pid)
 
 
-def _fork_parts(path: Path, rules: AnalysisRules, bounds: list[tuple[int, int]], lean: bool) -> list[tuple[int, int]]:
+def _fork_parts(path: Path, rules: AnalysisRules, bounds: list[tuple[int, int]], chunks: Chunks, lean: bool,
+                count: int) -> list[tuple[int, int]]:
     # Frozen, the objects inherited from this process are never visited by a worker's garbage collector,
     # whose visits would write to (and so copy) every page that holds one.
     frozen_before = gc.get_freeze_count()
     gc.freeze()
     try:
-        return [_fork_part(path, rules, start, end, lean) for start, end in bounds]
+        return [_fork_part(path, rules, bounds, chunks, lean) for _ in range(count)]
     finally:
         if not frozen_before:  # what someone else froze stays frozen
             gc.unfreeze()
