@@ -89,17 +89,10 @@ class DiagnosticCache:
 
     def _one(self, uri: str, problem: Problem) -> Converted:
         diagnostic = to_diagnostic(uri, problem)
-        return Converted(diagnostic, _json_text(self._converter.unstructure(diagnostic)))
+        return Converted(diagnostic, orjson.dumps(self._converter.unstructure(diagnostic)).decode())
 
     def forget(self, uri: str) -> None:
         self._by_uri.pop(uri, None)
-
-
-def _json_text(value: Any) -> str:
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:  # integers beyond 64 bits in a problem's data, which orjson does not write
-        return json.dumps(value)
 
 
 def publish_params_json(uri: str, converted: list[Converted]) -> str:
