@@ -150,8 +150,8 @@ class StoreAnalysis:
             self.mark_lines.extend(range(first, first + len(offsets), MARK_EVERY))
             self.mark_offsets.extend(offsets[::MARK_EVERY])
 
-    def adopt(self, part: StoreAnalysis, lengths: dict[str, int], read: Callable[[int], bytes]) -> None:
-        """Append the analysis of the bytes that follow this one's (a part scanned by another process,
+    def adopt(self, part: StoreAnalysis, lengths: dict[str, int], read: Callable[[int], bytes | memoryview]) -> None:
+        """Append the analysis of the bytes that follow this one's (a part scanned by another process or here,
         lean when this one is).
 
         The part comes without its arrays: they follow on a stream (`read(n)` gives exactly the next n
@@ -172,7 +172,7 @@ class StoreAnalysis:
             self._type_counts[int(mapping[type_id])] += number
         self.size, self.terminated = part.size, part.terminated
 
-    def _adopt_array(self, name: str, count: int, read: Callable[[int], bytes], mapping: np.ndarray,
+    def _adopt_array(self, name: str, count: int, read: Callable[[int], bytes | memoryview], mapping: np.ndarray,
                      first: int) -> None:
         target: Any = getattr(self, name)
         size = item_size(target)

@@ -43,6 +43,12 @@ def worker_count(size: int) -> int:
     return max(1, min(wanted, size // MIN_PARALLEL_BYTES, 8))
 
 
+def chunk_count(size: int, workers: int) -> int:
+    """How many chunks the processes claim: a few each, none under MIN_CHUNK_BYTES but one per process at
+    least, and at most 255 (a chunk number is one byte on the claims pipe)."""
+    return max(workers, min(workers * CHUNKS_PER_PROCESS, size // MIN_CHUNK_BYTES, 255))
+
+
 def split_points(path: Path, size: int, parts: int) -> list[int]:
     """Byte offsets where each part starts: the first line start at or after each equal share (a very long
     line just takes the shares it covers), found without reading that line into memory."""
@@ -137,7 +143,7 @@ def _send(parts: list[tuple[int, StoreAnalysis]], pipe: int) -> None:
 def _send_part(index: int, part: StoreAnalysis, out: BinaryIO) -> None:
     """The part's chunk number and small facts pickled, then its arrays raw: nothing is copied to be sent."""
     arrays = [getattr(part, name) for name in SENT_ARRAYS]
-    lengths = {name: len(values) for name, values in zip(SENT_ARRAYS, arrays, strict=True)}
+    lengths = _lengths(part)
     for name, values in zip(SENT_ARRAYS, arrays, strict=True):
         setattr(part, name, type(values)() if isinstance(values, bytearray) else array(values.typecode))
     # compiled schemas and decoders cannot be pickled, and the parent has its own; the parent indexes
@@ -201,7 +207,7 @@ def _join(head: StoreAnalysis, mine: dict[int, StoreAnalysis], streams: list[Par
     for index in range(1, count):
         if index in mine:
             part = mine.pop(index)
-            head.adopt(part, {name: len(getattr(part, name)) for name in SENT_ARRAYS}, _local_read(part))
+            head.adopt(part, _lengths(part), _local_read(part))
             continue
         holder = next((stream for stream in streams if stream.peek() == index), None)
         if holder is None:
@@ -209,14 +215,20 @@ def _join(head: StoreAnalysis, mine: dict[int, StoreAnalysis], streams: list[Par
         holder.adopt_next(head)
 
 
-def _local_read(part: StoreAnalysis) -> Callable[[int], bytes]:
-    """`read` for a part scanned here: its arrays' bytes in the order `adopt` asks for them."""
+def _lengths(part: StoreAnalysis) -> dict[str, int]:
+    """Items in each array a part hands over."""
+    return {name: len(getattr(part, name)) for name in SENT_ARRAYS}
 
-    def pieces() -> Iterator[bytes]:
+
+def _local_read(part: StoreAnalysis) -> Callable[[int], memoryview]:
+    """`read` for a part scanned here: views of its arrays' bytes, in the order `adopt` asks for them (no
+    copy: the part is not changed before it is dropped)."""
+
+    def pieces() -> Iterator[memoryview]:
         for name in SENT_ARRAYS:
             values = getattr(part, name)
             size = item_size(values)
-            data = bytes(values)
+            data = memoryview(values).cast("B")
             for start, end in sent_spans(len(values), size):
                 yield data[start * size : end * size]
 
@@ -230,7 +242,7 @@ def scan_parallel(path: Path, rules: AnalysisRules, size: int, lean: bool = Fals
     workers = worker_count(size)
     if workers < 2:
         return None
-    points = split_points(path, size, max(workers, min(workers * CHUNKS_PER_PROCESS, size // MIN_CHUNK_BYTES, 255)))
+    points = split_points(path, size, chunk_count(size, workers))
     if len(points) < 2:
         return None
     bounds = list(zip(points, [*points[1:], size], strict=True))
