@@ -17,7 +17,6 @@ import contextlib
 import importlib
 import importlib.util
 import marshal
-import os
 import sys
 from pathlib import Path
 from types import CodeType, ModuleType
@@ -42,8 +41,7 @@ class GeneratedCode:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._known = _load(path)
-        self._used: dict[Key, CodeType] = {}
-        self.missed = 0
+        self.missed = 0  # compiled here: not in the file yet
 
     def compiler_for(self, module: ModuleType) -> Any:
         """compile() as `module` would call it (its __future__ flags: compile inherits the caller's)."""
@@ -58,9 +56,8 @@ class GeneratedCode:
             key = (source, filename, mode, flags)
             code = self._known.get(key)
             if code is None:
-                code = builtins.compile(source, filename, mode, flags, dont_inherit=True)
+                code = self._known[key] = builtins.compile(source, filename, mode, flags, dont_inherit=True)
                 self.missed += 1
-            self._used[key] = code
             return code
 
         return compile
@@ -69,21 +66,11 @@ class GeneratedCode:
         """Write what this process compiled, when some of it was not in the file yet."""
         if not self.missed:
             return
-        entries = [(*key, code) for key, code in (self._known | self._used).items()]
-        data = marshal.dumps((FORMAT, importlib.util.MAGIC_NUMBER, entries))
-        import tempfile  # only when saving: a start with a full cache never needs it
+        from astra_ls.store.cache_files import write_cache_file  # only when saving: a full cache never does
 
-        with contextlib.suppress(OSError):
-            self.path.parent.mkdir(exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".generated-code.")
-            try:
-                with os.fdopen(handle, "wb") as out:
-                    out.write(data)
-                os.chmod(temporary, 0o644)  # readable like the bytecode beside it
-                os.replace(temporary, self.path)
-            except OSError:
-                os.unlink(temporary)
-                raise
+        entries = [(*key, code) for key, code in self._known.items()]
+        with contextlib.suppress(OSError):  # not writable (an installation of another user's): compile next time
+            write_cache_file(self.path, [marshal.dumps((FORMAT, importlib.util.MAGIC_NUMBER, entries))], shared=True)
         self.missed = 0
 
 
