@@ -89,7 +89,9 @@ def list_stores(store: FileEventStore, args: NoArgs) -> Answer:
         path = store.path_of(name)
         entry = {"name": name, "uri": store.uri_of(name), "path": str(path),
                  "events": analysis.event_count(), "problems": len(store.problems(name)),
-                 "schema": setup.rule.schema_, "projector": setup.rule.projector}
+                 "schema": setup.schema_name, "projector": setup.projector_name}
+        if setup.skipped:
+            entry["skipped"] = setup.skipped  # configured, but not usable here (see the configuration's problems)
         if store.remote_name is not None:
             entry.update(remote=True, remoteName=store.remote_name)
         listed.append(entry)
@@ -170,7 +172,7 @@ def schema_for(store: FileEventStore, args: StoreArgs) -> Answer:
     setup = store.setup(store.resolve(args.store))
     types = [{"name": t.name, "description": t.description, "fields": [f.to_json() for f in t.fields],
               "skeleton": skeleton(t)} for t in setup.schema.types()]
-    return {"ok": True, "family": setup.rule.schema_, "types": types}
+    return {"ok": True, "family": setup.schema_name, "types": types}
 
 
 def timeline_of(store: FileEventStore, args: TimelineArgs) -> Answer:

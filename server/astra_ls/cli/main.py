@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from astra_ls import __version__
-from astra_ls.cli.checking import ProgressBar, check_file, expand
+from astra_ls.cli.checking import ProgressBar, check_file, config_problems, expand
 from astra_ls.config import ConfigError
 from astra_ls.core.codes import Severity
 from astra_ls.core.facts import canonical_json
@@ -130,17 +130,25 @@ def run_check(args: argparse.Namespace) -> int:
     reports = [check_file(path, args.trust, ProgressBar(f"checking {path.name}"), cache) for path in expand(paths)]
     if cache is not None:
         cache.wait()
-    worst = any(p.severity is Severity.ERROR for r in reports for p in r.problems)
+    config = config_problems(reports)
+    worst = any(p.severity is Severity.ERROR for r in reports for p in r.problems) or \
+        any(c.problem.severity is Severity.ERROR for c in config)
     if args.format == "json":
+        by_file: dict[str, list[dict[str, Any]]] = {}
+        for found in config:
+            by_file.setdefault(str(found.file or "editor settings"), []).append(found.problem.to_json())
         document = {"files": [{"path": str(r.path), "events": r.events,
-                               "problems": [p.to_json() for p in r.problems]} for r in reports]}
+                               "problems": [p.to_json() for p in r.problems]} for r in reports],
+                    "configuration": [{"path": path, "problems": listed} for path, listed in by_file.items()]}
         sys.stdout.buffer.write(canonical_json(document) + b"\n")
     else:
+        for found in config:
+            print(found.text())
         for report in reports:
             for problem in report.problems:
                 print(f"{report.path}:{problem.line + 1}:{problem.start + 1}: {problem.code} "
                       f"[{problem.severity.label}] {problem.message}")
-        total = sum(len(r.problems) for r in reports)
+        total = sum(len(r.problems) for r in reports) + len(config)
         events = sum(r.events for r in reports)
         print(f"{len(reports)} file(s), {events:,} event(s), {total:,} problem(s)", file=sys.stderr)
     return EXIT_PROBLEMS if worst else EXIT_OK
@@ -204,6 +212,8 @@ def run_store_command(args: argparse.Namespace) -> int:
     store, name = _store_and_name(args)
     command, payload = _command_args(args, name)
     answer = execute(store, command, payload)
+    for found in store.config_problems():  # what of the configuration was not used, said on every command
+        print(found.text(), file=sys.stderr)
     if args.format == "json":
         sys.stdout.buffer.write(canonical_json(answer) + b"\n")
     else:

@@ -66,5 +66,7 @@ CODES: dict[str, CodeInfo] = {
         CodeInfo("ASTRA037", "bare carriage return", _E),
         CodeInfo("ASTRA038", "more problems than shown", _I),
         CodeInfo("ASTRA039", "invalid snapshot record", _E),
+        CodeInfo("ASTRA040", "configuration problem", _E),
+        CodeInfo("ASTRA041", "workspace code not imported", _W),
     )
 }

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as lsp
 
+from astra_ls.lsp.config_diagnostics import ConfigDiagnostics
 from astra_ls.lsp.early_start import ClientOptions, client_options
 from astra_ls.lsp.prescan import running as running_prescan
 from astra_ls.store.index_cache import open_index_cache
@@ -25,6 +26,7 @@ class Lifecycle:
         self.server = server
         self.pushed: dict[str, Any] = {}  # settings a client without workspace/configuration pushed
         self.scan: asyncio.Task[None] | None = None
+        self.config_diagnostics = ConfigDiagnostics(server)
 
     def initialize(self, params: lsp.InitializeParams) -> None:
         options = client_options(params.initialization_options)
@@ -73,9 +75,8 @@ class Lifecycle:
         workspaces.configure(self.folders(), settings, workspaces.trusted)
         for folder in workspaces.folders:
             workspaces.store_at(folder)  # reads the folder's configuration now, so its errors are told now
-        for error in workspaces.config_errors:
-            self.server.log(error, lsp.MessageType.Error)
         await self.server.watcher.watch()  # the globs may have changed
+        await self.server.watcher.watch_config()  # and the schema files in use
         for doc in self.server.documents.all():
             self.server.text_sync.rebind(doc.uri)
         if self.scan is not None and not self.scan.done():
@@ -83,7 +84,9 @@ class Lifecycle:
         self.scan = asyncio.ensure_future(self._scan())
 
     async def _scan(self) -> None:
+        await self.config_diagnostics.publish()  # what the files say at once; what the stores' set-up found
         await self.server.checks.scan_all()
+        await self.config_diagnostics.publish()  # after
         self.server.warmer.start()  # time-travel checkpoints, ahead of the first hovers
 
     async def settings(self) -> dict[str, Any]:
