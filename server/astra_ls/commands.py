@@ -17,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from astra_ls.config import ConfigError
 from astra_ls.core.analysis import events_through
 from astra_ls.core.facts import iso_to_ms
-from astra_ls.projections.query import Query, last_line_at, run_query, timeline
+from astra_ls.core.fields import fields_report, untimed_events
+from astra_ls.projections.query import Query, candidate_lines, last_line_at, run_query, timeline
 from astra_ls.schemas.base import skeleton
 from astra_ls.store.compaction import compact
 from astra_ls.store.file_store import FileEventStore
@@ -89,7 +90,8 @@ def list_stores(store: FileEventStore, args: NoArgs) -> Answer:
         path = store.path_of(name)
         entry = {"name": name, "uri": store.uri_of(name), "path": str(path),
                  "events": analysis.event_count(), "problems": len(store.problems(name)),
-                 "schema": setup.schema_name, "projector": setup.projector_name}
+                 "schema": setup.schema_name, "projector": setup.projector_name, "schemaOrigin": setup.schema_origin,
+                 "fields": fields_report(analysis, store.reader(name), setup.rules.line)}
         if setup.skipped:
             entry["skipped"] = setup.skipped  # configured, but not usable here (see the configuration's problems)
         if store.remote_name is not None:
@@ -103,8 +105,10 @@ def append(store: FileEventStore, args: AppendArgs) -> Answer:
 
 
 def count(store: FileEventStore, args: StoreArgs) -> Answer:
-    analysis = store.analysis(store.resolve(args.store))
-    return {"ok": True, "count": analysis.event_count(), "byType": analysis.counts_by_type()}
+    name = store.resolve(args.store)
+    analysis = store.analysis(name)
+    return {"ok": True, "count": analysis.event_count(), "byType": analysis.counts_by_type(),
+            "fields": fields_report(analysis, store.reader(name), store.setup(name).rules.line)}
 
 
 def project(store: FileEventStore, args: StoreArgs) -> Answer:
@@ -140,7 +144,11 @@ def query(store: FileEventStore, args: QueryArgs) -> Answer:
         total += 1
         if total <= args.limit:
             found.append({"line": line + 1, "event": event})
-    return {"ok": True, "total": total, "events": found}
+    answer: Answer = {"ok": True, "total": total, "events": found}
+    if wanted.since is not None or wanted.until is not None:  # events without a time are left out: say so
+        analysis = store.analysis(name)
+        answer["untimed"] = untimed_events(analysis, candidate_lines(analysis, Query(type=args.type)))
+    return answer
 
 
 def quarantine(store: FileEventStore, args: QuarantineArgs) -> Answer:
@@ -176,7 +184,8 @@ def schema_for(store: FileEventStore, args: StoreArgs) -> Answer:
 
 
 def timeline_of(store: FileEventStore, args: TimelineArgs) -> Answer:
-    return timeline(store.analysis(store.resolve(args.store)), args.buckets)
+    analysis = store.analysis(store.resolve(args.store))
+    return {**timeline(analysis, args.buckets), "untimed": untimed_events(analysis)}  # not in any bucket
 
 
 Handler = Callable[[FileEventStore, Any], Answer]

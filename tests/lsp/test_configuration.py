@@ -78,3 +78,23 @@ async def test_the_poller_follows_the_configuration_too(workspace: Path) -> None
         await editor.diagnostics(path, lambda d: len(d) == 1)
         config.write_text('ignore = ["ASTRA001"]\n')
         await editor.diagnostics(path, lambda d: len(d) == 0, "a re-check after astra-ls.toml appeared")
+
+
+async def test_store_fields_in_the_editor(workspace: Path) -> None:
+    (workspace / "astra-ls.toml").write_text('[[stores]]\nglob = "audit.jsonl"\ntype_field = "verb"\n'
+                                              'id_field = "auditID"\ntime_field = "stageTimestamp"\n')
+    audit = write_store(workspace, "audit", [
+        line(auditID="a1", verb="get", stageTimestamp="2025-06-01T22:50:00.000001Z"),
+        line(auditID="a2", verb="create", stageTimestamp="2025-06-01T22:50:01.000001Z")])
+    session = write_store(workspace, "agent-session", [
+        line(type="user", uuid="u1", timestamp="2025-06-01T22:54:00Z"),
+        line(type="assistant", uuid="u2", timestamp="2025-06-01T22:54:01Z"),
+        line(type="summary", summary="s")])
+    async with start_editor(workspace) as editor:
+        await editor.diagnostics(session, lambda d: len(d) == 0, "no error per line of the transcript")
+        listed = {s["name"]: s for s in (await editor.command("astra.listStores"))["stores"]}
+        assert (listed["agent-session"]["schema"], listed["agent-session"]["schemaOrigin"]) == ("generic", "content")
+        assert listed["audit"]["fields"] == {"type": "verb", "id": "auditID", "time": {
+            "field": "stageTimestamp", "format": "iso8601", "detected": True, "untimed": 0}}
+        assert listed["agent-session"]["fields"]["time"]["untimed"] == 1
+        assert (await editor.hover(audit, 1)).startswith("**`create`** · event 2 of 2 · 2025-06-01T22:50:01")

@@ -54,6 +54,7 @@ CODES: dict[str, CodeInfo] = {
         CodeInfo("ASTRA003", "invalid UTF-8", _E, malformed=True),
         CodeInfo("ASTRA010", "schema violation", _E),
         CodeInfo("ASTRA011", "unknown event type", _E),
+        CodeInfo("ASTRA012", "no event type the schema knows", _E),
         CodeInfo("ASTRA020", "duplicate event id", _E),
         CodeInfo("ASTRA021", "timestamp goes backwards", _W),
         CodeInfo("ASTRA030", "byte-order mark", _W),

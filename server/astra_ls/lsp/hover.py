@@ -138,7 +138,8 @@ def event_text(view: StoreView, line: int, event: dict[str, Any]) -> str:
     position = events_through(analysis, line)
     stamp = analysis.timestamps[line]
     when = f" · {iso(stamp)}" if not math.isnan(stamp) else ""
-    kind = "snapshot" if analysis.kinds[line] == SNAPSHOT else f"`{event.get('type', '(untyped)')}`"
+    type_name = analysis.types.names[analysis.type_ids[line]] or "(untyped)"  # from the store's type field
+    kind = "snapshot" if analysis.kinds[line] == SNAPSHOT else f"`{type_name}`"
     link_args = quote(json.dumps([{"store": view.uri, "line": line + 1}]))
     source = " (unsaved buffer)" if view.is_buffer else ""
     return (f"**{kind}** · event {position:,} of {analysis.event_count():,}{when}\n\n"

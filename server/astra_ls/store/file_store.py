@@ -24,6 +24,7 @@ from astra_ls.core.analysis import AnalysisRules, ReadRange, StoreAnalysis
 from astra_ls.core.facts import canonical_json, field_value
 from astra_ls.core.linecheck import SNAPSHOT_TYPE, LineRules
 from astra_ls.core.problems import Problem
+from astra_ls.core.unknown_types import summarise_unknown_types
 from astra_ls.projections.base import Projector
 from astra_ls.projections.registry import ProjectorError, load_projector
 from astra_ls.projections.replay import Replayer
@@ -285,7 +286,13 @@ class FileEventStore(EventStore):
 
     def problems(self, stream: str) -> list[Problem]:
         analysis = self.analysis(stream)
-        return self.config.apply(analysis.problems(self.reader(stream)))
+        return self.problems_of(stream, analysis, analysis.problems(self.reader(stream)))
+
+    def problems_of(self, stream: str, analysis: StoreAnalysis, problems: list[Problem]) -> list[Problem]:
+        """A store's problems as reported: configured severities and ignores, and one summary for lines
+        whose types the schema does not know at all."""
+        schema = self.setup(stream).schema_name
+        return self.config.apply(summarise_unknown_types(problems, analysis.event_count(), schema))
 
     # --- appending ----------------------------------------------------------------------------------
 
