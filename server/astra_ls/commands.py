@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import msgspec
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from astra_ls.config import ConfigError
@@ -219,9 +220,19 @@ def validate_args(command: str, raw: Any) -> BaseModel:
     try:
         return model.model_validate(raw)
     except ValidationError as error:
-        details = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'argument'}: {e['msg']}"
-                            for e in error.errors(include_url=False))
+        details = "; ".join(_argument_error(e) for e in error.errors(include_url=False))
         raise InvalidArguments(f"{command}: {details}") from None
+
+
+def _argument_error(error: Any) -> str:
+    """`line: input should be greater than or equal to 1, got 0`: the argument, what it must be, what it was."""
+    where = ".".join(str(p) for p in error["loc"]) or "argument"
+    reason = str(error["msg"]).removeprefix("Value error, ")
+    reason = reason[:1].lower() + reason[1:]
+    if error["type"] in ("missing", "extra_forbidden"):
+        return f"{where}: {'required' if error['type'] == 'missing' else 'not an argument of this command'}"
+    got = orjson.dumps(error.get("input"), default=str).decode() if "input" in error else "nothing"
+    return f"{where}: {reason}, got {got[:80]}"
 
 
 def execute(store: FileEventStore, command: str, raw: Any) -> Answer:

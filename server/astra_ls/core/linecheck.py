@@ -217,8 +217,8 @@ def _issue_problem(issue: SchemaIssue, text: str, offset: int, line: int) -> Pro
         data["expected"] = issue.expected
     if issue.suggestion:
         data["suggestion"] = issue.suggestion
-    message = issue.message + (f" (expected {issue.expected})" if issue.expected and
-                               issue.kind == "invalid" and "expected" not in issue.message else "")
+    message = issue.message + (f" (expected {issue.expected})" if issue.expected and issue.kind == "invalid"
+                               and "expected" not in issue.message and issue.expected not in issue.message else "")
     return make_problem(code, line, start, end, message, data=data)
 
 

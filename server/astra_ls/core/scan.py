@@ -222,7 +222,11 @@ _ID = attrgetter("id")
 def _timestamps(values: list[Any], time_format: str) -> array[float]:
     """Epoch ms of a batch's time values: numbers in one numpy pass (with epoch seconds found by their
     range when the format is not declared), anything else one by one."""
-    if time_format in ("auto", "epoch_ms", "epoch_s") and set(map(type, values)) <= {int, float}:
+    kinds = set(map(type, values))
+    if kinds <= {float} and values and (time_format == "epoch_ms" or (time_format == "auto" and (
+            min(values) >= SECONDS_TO or max(values) < SECONDS_FROM))):
+        return array("d", values)  # the common case (a schema's float field, epoch ms): taken as they are
+    if time_format in ("auto", "epoch_ms", "epoch_s") and kinds <= {int, float}:
         try:
             times = np.array(values, np.float64)
         except OverflowError:  # an integer beyond a double's range

@@ -204,6 +204,8 @@ class FileEventStore(EventStore):
         except (OSError, PathRefused):
             return True  # nothing to judge by (yet)
         known = {t.name for t in builtin_schema(family).types()}
+        if not known:  # a family of one model for any type (entity): every typed event fits
+            return True
         typed = 0
         for raw in head.splitlines()[:SNIFF_LINES]:
             try:
