@@ -4,8 +4,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from functools import cache
 
-README_URL = "https://github.com/astra-ls/astra-ls/blob/main/README.md"
+# Used when astra-ls runs from a source tree that was never installed (no metadata to read).
+FALLBACK_DOCS_URL = "https://github.com/astra-ls/astra-ls/blob/main/README.md"
+
+
+@cache
+def docs_url() -> str:
+    """The README every problem code links to: pyproject's `[project.urls] Documentation`, declared once."""
+    from importlib.metadata import PackageNotFoundError, metadata
+
+    try:
+        urls = metadata("astra-ls").get_all("Project-URL") or []
+    except PackageNotFoundError:
+        return FALLBACK_DOCS_URL
+    for entry in urls:
+        label, _, url = str(entry).partition(",")
+        if label.strip().lower() == "documentation" and url.strip():
+            return url.strip()
+    return FALLBACK_DOCS_URL
 
 
 class Severity(IntEnum):
@@ -41,7 +59,7 @@ class CodeInfo:
 
     @property
     def url(self) -> str:
-        return f"{README_URL}#{self.anchor}"
+        return f"{docs_url()}#{self.anchor}"
 
 
 _E, _W, _I, _H = Severity.ERROR, Severity.WARNING, Severity.INFORMATION, Severity.HINT
