@@ -135,3 +135,24 @@ async def test_editor_storage_folder_but_never_the_workspace(workspace: Path, tm
     before = tree(workspace)
     await published(workspace, path, {"trusted": False, "cacheDir": str(workspace / "cache")})
     assert tree(workspace) == before
+
+
+async def logged(workspace: Path, path: Path, options: Any) -> list[str]:
+    async with start_editor(workspace, initialization_options=options) as editor:
+        await editor.diagnostics(path, lambda d: len(d) > 0)
+        return [m.message for m in editor.client.log_messages]
+
+
+async def test_a_cache_miss_says_why_in_the_output_panel(workspace: Path, user_cache: Path) -> None:
+    path = write_store(workspace, "conversation", store_lines())
+    assert "index cache: no entry for conversation.jsonl" in await logged(workspace, path, {"trusted": False})
+    with path.open("r+b") as handle:
+        handle.write(b"{")  # same size, rewritten in place
+    assert any("index cache: the entry for conversation.jsonl was made for an earlier version of the file" in m
+               for m in await logged(workspace, path, {"trusted": False}))
+    quiet = await logged(workspace, path, {"trusted": False, "logLevel": "error"})
+    assert not any(m.startswith("index cache: the entry") for m in quiet)
+    wrong = await logged(workspace, path, {"trusted": False, "logLevel": "loud", "indexCache": "no"})
+    assert 'initializationOptions.logLevel must be one of error, warning, info, debug, not "loud"; using "info"' \
+        in wrong
+    assert 'initializationOptions.indexCache must be true or false, not "no"; using true' in wrong
