@@ -103,6 +103,15 @@ class Mirror:
             self.ends.append(RECORD.unpack(record)[1])
         self._index_size += len(records) * RECORD.size
 
+    def last_line(self) -> bytes:
+        """The mirror's last line as written (empty when the mirror is)."""
+        if not self.ends:
+            return b""
+        start = self.ends[-2] if len(self.ends) > 1 else 0
+        with self.path.open("rb") as handle:
+            handle.seek(start)
+            return handle.read(self.ends[-1] - start)
+
     def line_of_seq(self, seq: int) -> int | None:
         """0-based line of a stream sequence, by bisection (sequences only grow)."""
         import bisect

@@ -26,13 +26,15 @@ from astra_ls.remote.jetstream import (
     Published,
     WrongLastSequence,
     ensure_stream,
+    find_msg_id,
     last_sequence,
+    message_at,
     publish,
     read_after,
     subjects,
 )
 from astra_ls.remote.link import TRANSIENT, Link
-from astra_ls.remote.mirror import Mirror
+from astra_ls.remote.mirror import Mirror, line_of
 from astra_ls.remote.settings import RemoteConfig, mirror_root, parse_remote_uri, remote_uri
 from astra_ls.store.file_store import FileEventStore
 from astra_ls.store.follow import Change
@@ -47,9 +49,13 @@ T = TypeVar("T")
 class RemoteAppended(Appended):
     sequence: int = 0  # the JetStream stream sequence of the event
     duplicate: bool = False  # an earlier attempt of this very append had landed; nothing was added
+    placed: bool = True  # False: stored, but its line could not be read back (line and count unknown)
 
     def to_json(self) -> dict[str, Any]:
-        return {**Appended.to_json(self), "sequence": self.sequence, "duplicate": self.duplicate}
+        answer = {**Appended.to_json(self), "sequence": self.sequence, "duplicate": self.duplicate}
+        if not self.placed:
+            answer.update(line=None, count=None)
+        return answer
 
 
 def find_remote(config: WorkspaceConfig, name: str) -> RemoteConfig:
@@ -131,30 +137,44 @@ class RemoteStore(FileEventStore):
 
     def sync(self, stream: str) -> list[Message]:
         """Bring the stream's mirror up to date with JetStream; the messages it did not have before."""
+        with stream_lock(self.path_of(stream)):
+            return self._sync_locked(stream)
+
+    def _sync_locked(self, stream: str) -> list[Message]:
+        """`sync` for a caller holding the stream lock. The mirror is shared by every process on the
+        machine: its end and the server's are read under the lock, so neither is older than the other."""
         subject = self.remote.subject_of(stream)
         js = self.link.jetstream()
-        last = self._run(lambda: last_sequence(js, self.remote, subject))
         mirror = self.mirror(stream)
-        with stream_lock(mirror.path):
-            mirror.load()
-            if last < mirror.last_seq:  # the JetStream stream was purged or re-created: start over
-                mirror.reset()
-            if last == mirror.last_seq:
-                return []
+        mirror.load()
+        last = self._run(lambda: last_sequence(js, self.remote, subject))
+        if last < mirror.last_seq and self._lost(stream, mirror):  # purged or re-created: start over
+            mirror.reset()
+        if last <= mirror.last_seq:
+            return []
 
-            async def fetch() -> list[Message]:
-                new: list[Message] = []
-                async for batch in read_after(js, self.remote, subject, mirror.last_seq, last):
-                    mirror.add(batch)
-                    new.extend(batch)
-                return new
+        async def fetch() -> list[Message]:
+            new: list[Message] = []
+            async for batch in read_after(js, self.remote, subject, mirror.last_seq, last):
+                mirror.add(batch)
+                new.extend(batch)
+            return new
 
-            return self._run(fetch)
+        return self._run(fetch)
+
+    def _lost(self, stream: str, mirror: Mirror) -> bool:
+        """Whether the server no longer holds the mirror's last message. A subject's last sequence that is
+        older than the mirror's proves nothing by itself: the mirror is only ever written from the server."""
+        seq = mirror.last_seq
+        found = self._run(lambda: message_at(self.link.jetstream(), self.remote, seq))
+        return (found is None or found.subject != self.remote.subject_of(stream)
+                or line_of(found.data) != mirror.last_line())
 
     def refresh(self, stream: str) -> Change:
         """Mirror what JetStream has, then bring the analysis up to date (reading only the new tail)."""
-        self.sync(stream)
-        return super().refresh(stream)
+        with stream_lock(self.path_of(stream)):
+            self._sync_locked(stream)
+            return super().refresh(stream)
 
     def mirrored(self, stream: str) -> StoreAnalysis | None:
         """The analysis of what is already mirrored, without asking the server."""
@@ -169,29 +189,51 @@ class RemoteStore(FileEventStore):
         subject = self.remote.subject_of(stream)
         js = self.link.jetstream()
         self._run(lambda: ensure_stream(js, self.remote))
-        self.sync(stream)
         mirror = self.mirror(stream)
         expected_last = None
-        if expected_count is not None:
-            count = self._count(stream)
-            if count != expected_count:
-                return _mismatch(stream, expected_count, count)
-            expected_last = mirror.last_seq
+        with stream_lock(mirror.path):
+            self._sync_locked(stream)
+            if expected_count is not None:
+                count = self._count(stream)
+                if count != expected_count:
+                    return _mismatch(stream, expected_count, count)
+                expected_last = mirror.last_seq
         msg_id = self.msg_id(stream, event, payload, expected_count)
         try:
             published = self.publish(subject, payload, msg_id, expected_last)
         except WrongLastSequence:
             # Either another writer came first, or an earlier attempt of ours landed before its answer got
-            # lost: only our Msg-Id among the new messages tells the two apart.
-            ours = [m for m in self.sync(stream) if m.msg_id == msg_id]
-            if not ours:
-                assert expected_count is not None
-                return _mismatch(stream, expected_count, self._count(stream))
-            published = Published(ours[0].seq, duplicate=True)
-        self.sync(stream)
-        line = mirror.line_of_seq(published.seq)
-        return RemoteAppended(self.uri_of(stream), (line if line is not None else mirror.count - 1) + 1,
-                              self._count(stream), sequence=published.seq, duplicate=published.duplicate)
+            # lost: only our Msg-Id among the subject's newer messages tells the two apart.
+            assert expected_count is not None and expected_last is not None
+            seq = self.landed(stream, expected_last, msg_id)
+            if seq is None:
+                return _mismatch(stream, expected_count, self._count_now(stream))
+            published = Published(seq, duplicate=True)
+        return self._placed(stream, published)
+
+    def landed(self, stream: str, after: int, msg_id: str) -> int | None:
+        """The sequence of the stream's message carrying `msg_id` above `after`, asked of the server (the
+        shared mirror may have taken it in through another process's sync already)."""
+        subject = self.remote.subject_of(stream)
+        return self._run(lambda: find_msg_id(self.link.jetstream(), self.remote, subject, after, msg_id))
+
+    def _placed(self, stream: str, published: Published) -> RemoteAppended:
+        """The answer to an append JetStream stored: where it sits in the mirror. Reading that back may
+        fail (the server went away right after its acknowledgement); the append was stored all the same,
+        so the answer is still ok, saying only what is known."""
+        mirror = self.mirror(stream)
+        try:
+            with stream_lock(mirror.path):
+                self._sync_locked(stream)
+                line = mirror.line_of_seq(published.seq)
+                count = self._count(stream)
+        except (StoreError, OSError):
+            line = None
+        if line is None:
+            return RemoteAppended(self.uri_of(stream), 0, 0, sequence=published.seq, duplicate=published.duplicate,
+                                  placed=False)
+        return RemoteAppended(self.uri_of(stream), line + 1, count, sequence=published.seq,
+                              duplicate=published.duplicate)
 
     def publish(self, subject: str, payload: bytes, msg_id: str, expected_last: int | None) -> Published:
         """One publish; it retries by itself, where the Msg-Id makes that safe."""
@@ -199,8 +241,14 @@ class RemoteStore(FileEventStore):
         return self._run(lambda: publish(js, self.remote, subject, payload, msg_id, expected_last), retry=False)
 
     def _count(self, stream: str) -> int:
+        """Events in the mirror as it is (callers hold the stream lock, or accept a moving answer)."""
         analysis = self.mirrored(stream)
         return analysis.event_count() if analysis is not None else 0
+
+    def _count_now(self, stream: str) -> int:
+        with stream_lock(self.path_of(stream)):
+            self._sync_locked(stream)
+            return self._count(stream)
 
     def msg_id(self, stream: str, event: dict[str, Any], payload: bytes, expected_count: int | None) -> str:
         """A Nats-Msg-Id that is the same for every attempt of one append, even across processes.
