@@ -145,14 +145,14 @@ def _scan_into_cache(folders: list[Path], options: ClientOptions, pipe: int) -> 
     workspaces.configure(folders, options.settings, options.trusted is True)
     # a store whose cache would lie inside its workspace gets none: nothing to scan it for
     stores = [located for located in sorted(workspaces.discover(), key=lambda located: _size(located.path))
-              if located.store.index_cache is not None]
+              if located.store.analyses.index_cache is not None]
     for located in stores:
         os.write(pipe, PLANNED + os.fsencode(os.path.realpath(located.path)) + b"\n")
     os.write(pipe, PLANNED + b"\n")
     for located in stores:
         with contextlib.suppress(Exception):
             located.store.refresh(located.stream)
-            located.store.index_cache.wait()  # type: ignore[union-attr]
+            located.store.analyses.index_cache.wait()  # type: ignore[union-attr]
         os.write(pipe, DONE + os.fsencode(os.path.realpath(located.path)) + b"\n")
 
 

@@ -66,7 +66,7 @@ class SnapshotKeeper:
 
     def basis(self, workspaces: Workspaces, located: Located, analysed_size: int) -> Basis | None:
         """Call under the store's lock, right after its check; None when no snapshot can be made."""
-        stamp = located.store.followed(located.stream).stamp
+        stamp = located.store.stamp(located.stream)
         if self.folder is None or isinstance(located, RemoteLocated) or stamp is None or stamp.size != analysed_size:
             return None
         made_with = workspaces.rules_context(located.store)
@@ -122,7 +122,7 @@ class SnapshotKeeper:
 def rule_inputs(located: Located, settings: dict[str, Any]) -> list[list[Any]] | None:
     """[path, file_state] of each workspace file the store's rules were read from, when they still give
     those rules; None when that cannot be vouched for."""
-    store, root = located.store, located.store.root
+    store, root = located.store, located.store.analyses.home
     # stamped before they are read again: a change in between leaves a stamp no later start matches
     inputs: list[list[Any]] = [[str(root / name), read_input(root / name)[0]] for name in CONFIG_FILES]
     try:
@@ -135,7 +135,7 @@ def rule_inputs(located: Located, settings: dict[str, Any]) -> list[list[Any]] |
     if ":" in schema or ":" in projector:
         return None
     if schema.endswith(".json"):
-        where = (store.home / schema).resolve()
+        where = (store.analyses.home / schema).resolve()
         state, data = read_input(where)
         if not state or orjson.loads(data) != getattr(setup.schema, "_root", None):
             return None
