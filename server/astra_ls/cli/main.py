@@ -13,6 +13,7 @@ import orjson
 
 from astra_ls import __version__
 from astra_ls.cli.checking import FileReport, ProgressBar, check_file, expand
+from astra_ls.cli.tail import interval_seconds, lines_count
 from astra_ls.config import ConfigError
 from astra_ls.core.codes import Severity
 from astra_ls.core.facts import canonical_json
@@ -76,6 +77,18 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--where", action="append", default=[], metavar="PATH=VALUE",
                        help="dotted field path equal to a JSON value (or a plain string)")
     query.add_argument("--limit", type=int, default=1000)
+    tail = command("tail", "the latest events of a store; with --follow, each event as it is appended",
+                   formats=("text", "jsonl"))
+    tail.add_argument("-f", "--follow", action="store_true",
+                      help="keep printing events as any process appends them (Ctrl-C ends it)")
+    tail.add_argument("-n", "--lines", type=lines_count, default=10, metavar="N",
+                      help="how many of the existing events to show first (default 10; 'all' for every one)")
+    tail.add_argument("--type", help="only events of this type")
+    tail.add_argument("--where", action="append", default=[], metavar="PATH=VALUE",
+                      help="dotted field path equal to a JSON value (or a plain string)")
+    tail.add_argument("--problems", action="store_true", help="also print problems as they appear")
+    tail.add_argument("--interval", type=interval_seconds, default=0.2,
+                      help="seconds between looks at the store (default 0.2)")
     command("quarantine", "move malformed and invalid lines into .astra/quarantine/")
     compact = command("compact", "replace old events by a snapshot; archive the original")
     compact.add_argument("--up-to-line", type=int, help="compact through this 1-based line (default: all)")
@@ -101,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
             generated_code.save_if_allowed()
             serve()
             return EXIT_OK
+        if args.command == "tail":
+            return _run_tail(args)
         if args.command in ("push", "pull") or getattr(args, "remote", None):
             from astra_ls.cli.remote import run_remote
             from astra_ls.commands import execute
@@ -154,6 +169,21 @@ def run_check(args: argparse.Namespace) -> int:
         events = sum(r.events for r in reports)
         print(f"{len(reports)} file(s), {events:,} event(s), {total:,} problem(s)", file=sys.stderr)
     return EXIT_PROBLEMS if worst else EXIT_OK
+
+
+def _run_tail(args: argparse.Namespace) -> int:
+    from astra_ls.cli.tail import run_tail
+
+    if args.remote:
+        from astra_ls.cli.remote import open_remote
+
+        remote = open_remote(args)
+        try:
+            return run_tail(args, remote, remote.resolve(args.store))
+        finally:
+            remote.close()
+    store, name = _store_and_name(args)
+    return run_tail(args, store, name)
 
 
 def _write_ci_report(kind: str, reports: list[FileReport], seconds: list[float]) -> None:
