@@ -17,7 +17,7 @@ from pathlib import Path
 
 from astra_ls.config import WorkspaceConfig
 from astra_ls.config_schema import SHIPPED, render
-from astra_ls.core.codes import CODES
+from astra_ls.core.codes import CODES, REPOSITORY_URL
 
 REPO = Path(__file__).resolve().parents[2]
 EXTENSION = REPO / "client-extension"
@@ -32,6 +32,7 @@ def test_one_set_of_urls_in_package_json_and_pyproject() -> None:
     assert PACKAGE["bugs"]["url"] == urls["Issues"]
     # Problem codes link into the documentation the package declares.
     assert CODES["ASTRA001"].url == f"{urls['Documentation']}#astra001"
+    assert urls["Homepage"] == urls["Repository"] == REPOSITORY_URL
 
 
 def test_marketplace_fields_are_present_and_shipped() -> None:

@@ -4,26 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
-from functools import cache
 
-# Used when astra-ls runs from a source tree that was never installed (no metadata to read).
-FALLBACK_DOCS_URL = "https://github.com/astra-ls/astra-ls/blob/main/README.md"
-
-
-@cache
-def docs_url() -> str:
-    """The README every problem code links to: pyproject's `[project.urls] Documentation`, declared once."""
-    from importlib.metadata import PackageNotFoundError, metadata
-
-    try:
-        urls = metadata("astra-ls").get_all("Project-URL") or []
-    except PackageNotFoundError:
-        return FALLBACK_DOCS_URL
-    for entry in urls:
-        label, _, url = str(entry).partition(",")
-        if label.strip().lower() == "documentation" and url.strip():
-            return url.strip()
-    return FALLBACK_DOCS_URL
+# The project's home: the one place help links (editor hovers, SARIF rules) are built from; pyproject's
+# [project.urls] Repository says the same (a test holds them together).
+REPOSITORY_URL = "https://github.com/astra-ls/astra-ls"
+README_URL = f"{REPOSITORY_URL}/blob/main/README.md"
 
 
 class Severity(IntEnum):
@@ -59,7 +44,7 @@ class CodeInfo:
 
     @property
     def url(self) -> str:
-        return f"{docs_url()}#{self.anchor}"
+        return f"{README_URL}#{self.anchor}"
 
 
 _E, _W, _I, _H = Severity.ERROR, Severity.WARNING, Severity.INFORMATION, Severity.HINT
