@@ -57,8 +57,8 @@ def check_file(path: Path, trusted: bool, progress: Callable[[int, int], None] |
     followed.refresh()
     if followed.analysis is None:
         raise FileNotFoundError(f"{path}: no such file or directory")
-    problems = store.problems_of(name, followed.analysis, followed.analysis.problems(followed.read))
-    return FileReport(path, followed.analysis.event_count(), problems, store.config_problems())
+    problems = store.analyses.problems_of(name, followed.analysis, followed.analysis.problems(followed.read))
+    return FileReport(path, followed.analysis.event_count(), problems, store.analyses.config_problems())
 
 
 def config_problems(reports: list[FileReport]) -> list[ConfigProblem]:

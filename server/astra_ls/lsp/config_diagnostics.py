@@ -28,7 +28,7 @@ class ConfigDiagnostics:
         workspaces = self.server.workspaces
         by_uri: dict[str, list[ConfigProblem]] = {}
         for folder in list(workspaces.folders):
-            for found in workspaces.store_at(folder).config_problems():
+            for found in workspaces.store_at(folder).analyses.config_problems():
                 if found.file is not None:
                     by_uri.setdefault(found.file.absolute().as_uri(), []).append(found)
         return by_uri, list(workspaces.config_errors)

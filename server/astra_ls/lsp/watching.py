@@ -94,7 +94,10 @@ class StoreWatcher:
         self._config_watched = await self._register(watchers, CONFIG_WATCH_ID)
 
     def _is_config_input(self, path: Path) -> bool:
-        return path.absolute() in self._config_inputs
+        path = path.absolute()
+        if path.name in CONFIG_FILES and path.parent in self.server.workspaces.folders:
+            return True  # known before the schema files in use are (a change can come that early)
+        return path in self._config_inputs
 
     def _reload_soon(self) -> None:
         """Reload once for a burst of changes (an editor's save can report a file two or three times)."""

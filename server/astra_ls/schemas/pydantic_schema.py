@@ -34,6 +34,11 @@ class PydanticSchema(EventSchema):
         self._common = None if self._tagged else _type_info(models[0])
         self._fast = derive_decoder(models, TAG if self._tagged else None)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Rebuilt from its models in another process (a scan worker): the models pickle by reference, the
+        compiled decoder not at all."""
+        return (PydanticSchema, (self.name, self.models))
+
     def validate(self, event: dict[str, Any]) -> list[SchemaIssue]:
         if self._tagged:
             tag_issue = self._check_tag(event)

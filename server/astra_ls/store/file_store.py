@@ -5,34 +5,17 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from dataclasses import dataclass, replace
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from astra_ls.config import (
-    UNTRUSTED_CODE,
-    ConfigError,
-    ConfigProblem,
-    StoreRule,
-    WorkspaceConfig,
-    default_projector,
-    load_config,
-)
-from astra_ls.core.analysis import AnalysisRules, ReadRange, StoreAnalysis
-from astra_ls.core.facts import canonical_json, field_value
-from astra_ls.core.linecheck import SNAPSHOT_TYPE, LineRules
+from astra_ls.config import ConfigError, WorkspaceConfig, load_config
+from astra_ls.core.analysis import ReadRange, StoreAnalysis
 from astra_ls.core.problems import Problem
-from astra_ls.core.unknown_types import summarise_unknown_types
-from astra_ls.projections.base import Projector
-from astra_ls.projections.registry import ProjectorError, load_projector
 from astra_ls.projections.replay import Replayer
-from astra_ls.schemas.base import EventSchema, GenericSchema
-from astra_ls.schemas.families import builtin_schema, default_family
-from astra_ls.schemas.loader import SchemaError, load_schema
-from astra_ls.store.base import EventStore
-from astra_ls.store.follow import Change, FollowedFile
+from astra_ls.store.analyses import StreamAnalyses, StreamSetup, not_found
+from astra_ls.store.base import refusal
+from astra_ls.store.follow import Change, FileStamp, FollowedFile
 from astra_ls.store.index_cache import IndexCache
 from astra_ls.store.locking import stream_lock
 from astra_ls.store.paths import (
@@ -44,47 +27,21 @@ from astra_ls.store.paths import (
     path_from_uri,
     stream_path,
 )
-from astra_ls.store.results import Appended, AppendResult, Refused, StoreError, os_error_code
+from astra_ls.store.results import Appended, AppendResult, Refused, StoreError
 
 SKIPPED_DIRS = ("quarantine", "archive", ".locks")
-SNIFF_BYTES, SNIFF_LINES = 64 * 1024, 50  # what decides whether a store's events fit its name's family
-GENERIC = GenericSchema()
 
 
-@dataclass(frozen=True, slots=True)
-class StreamSetup:
-    """What the configuration says about one stream: its schema, projector and check rules."""
+class FileEventStore:
+    """The `EventStore` of a workspace's `.astra/` folder: each stream is a file, appended in place."""
 
-    rule: StoreRule  # as configured
-    schema: EventSchema
-    projector: Projector
-    rules: AnalysisRules
-    schema_name: str  # what is in use: the configured one, or the built-in one it fell back to
-    projector_name: str
-    refused: str | None = None  # why the configured schema is not in use (appends are refused meanwhile)
-    schema_origin: str = "configured"  # configured | name (the family the file name implies) | content
-
-    @property
-    def skipped(self) -> list[str]:
-        """The configured references not in use."""
-        return [ref for ref, used in ((self.rule.schema_, self.schema_name),
-                                      (self.rule.projector, self.projector_name)) if ref and ref != used]
-
-
-class FileEventStore(EventStore):
-    remote_name: str | None = None  # set by stores whose events live elsewhere and are read through a mirror
+    remote_name: str | None = None  # the events live here, not on a server
 
     def __init__(self, root: Path, config: WorkspaceConfig | None = None, trusted: bool = False,
                  index_cache: IndexCache | None = None) -> None:
         self.root = root.absolute()
-        self.index_cache = index_cache
-        self.home = self.root  # where workspace schemas and projectors are found (a remote store's differs)
         self.config = config if config is not None else load_config(self.root)
-        self.trusted = trusted
-        self._followed: dict[str, FollowedFile] = {}
-        self._setups: dict[str, StreamSetup] = {}
-        self._setup_problems: dict[tuple[str, str], ConfigProblem] = {}  # (reference, why) -> its problem
-        self._replayers: dict[str, Replayer] = {}
+        self.analyses = StreamAnalyses(self.root, self.config, trusted, self.path_of, index_cache)
         self._paths: dict[str, tuple[tuple[int, int], Path]] = {}
         self._astra_folder = os.fspath(self.root / ASTRA_DIR)  # a string: one lstat per append, no joins
 
@@ -153,165 +110,51 @@ class FileEventStore(EventStore):
     def uri_of(self, stream: str) -> str:
         return self.path_of(stream).absolute().as_uri()
 
-    # --- configuration ------------------------------------------------------------------------------
+    # --- the engine's view --------------------------------------------------------------------------
 
     def setup(self, stream: str) -> StreamSetup:
-        found = self._setups.get(stream)
-        if found is None:
-            found = self._setups[stream] = self._make_setup(stream)
-        return found
-
-    def _make_setup(self, stream: str) -> StreamSetup:
-        """The configured schema and projector; a reference that cannot be used (workspace code in an
-        untrusted workspace, a file that does not load) gives way to the built-in one the store's name
-        implies, so every command still works, and the configuration file gets a problem that says so."""
-        leaf = stream.rsplit("/", 1)[-1]
-        index, rule = self.config.matched_rule(leaf)
-        assert rule.schema_ is not None and rule.projector is not None
-        schema_name, projector_name, refused = rule.schema_, rule.projector, None
-        line = LineRules(GENERIC, self.config.max_line_bytes, rule.id_field or self.config.id_field,
-                         rule.time_field or self.config.time_field, rule.type_field or self.config.type_field,
-                         rule.time_format or self.config.time_format)
-        origin = "configured" if index is not None and self.config.stores[index].schema_ is not None else "name"
-        if origin == "name" and schema_name != "generic" and not self._events_fit(stream, schema_name, line):
-            schema_name, origin = "generic", "content"  # the name implies a family its events are not of
-            if projector_name == default_projector(rule.schema_):
-                projector_name = "generic"
-        try:
-            schema = load_schema(schema_name, self.home, self.trusted)
-        except SchemaError as error:
-            refused = str(error)
-            self._note_fallback(index, "schema", schema_name, refused)
-            schema_name = default_family(leaf)
-            schema = builtin_schema(schema_name)
-            if projector_name == default_projector(rule.schema_):  # not configured: follows the schema
-                projector_name = default_projector(schema_name)
-        try:
-            projector = load_projector(projector_name, self.home, self.trusted)
-        except ProjectorError as error:
-            self._note_fallback(index, "projector", projector_name, str(error))
-            projector_name = default_projector(schema_name)
-            projector = load_projector(projector_name, self.home, self.trusted)
-        rules = AnalysisRules(replace(line, schema=schema), bool(rule.unique_ids), bool(rule.ordered_timestamps))
-        return StreamSetup(rule, schema, projector, rules, schema_name, projector_name, refused, origin)
-
-    def _events_fit(self, stream: str, family: str, line: LineRules) -> bool:
-        """Whether the first events of the store are of the family its name implies: false only when some
-        of them have a type and none of those types is one the family knows."""
-        try:
-            with self.path_of(stream).open("rb") as handle:
-                head = handle.read(SNIFF_BYTES)
-        except (OSError, PathRefused):
-            return True  # nothing to judge by (yet)
-        known = {t.name for t in builtin_schema(family).types()}
-        if not known:  # a family of one model for any type (entity): every typed event fits
-            return True
-        typed = 0
-        for raw in head.splitlines()[:SNIFF_LINES]:
-            try:
-                event = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                continue
-            kind = field_value(event, line.type_field) if isinstance(event, dict) else None
-            if isinstance(kind, str) and kind != SNAPSHOT_TYPE:
-                if kind in known:
-                    return True
-                typed += 1
-        return typed == 0
-
-    def _note_fallback(self, index: int | None, key: str, reference: str, why: str) -> None:
-        if ":" in reference and not self.trusted:
-            return  # told once for every such reference: see `config_problems`
-        loc = ("stores", index, key) if index is not None else (key,)
-        self._setup_problems.setdefault((reference, why), self.config.problem_at(
-            loc, f"{why}; the built-in one is used instead"))
-
-    def config_problems(self) -> list[ConfigProblem]:
-        """What the configuration file got wrong or what could not be used, at its key."""
-        found = self.config.problems
-        skipped = [] if self.trusted else self.config.needing_trust()
-        if skipped:
-            listed = ", ".join(f"{ref} ({loc[-1]})" for loc, ref in skipped)
-            appends = (", and appends to stores whose schema is skipped are refused"
-                       if any(loc[-1] == "schema" for loc, _ in skipped) else "")
-            found.append(self.config.problem_at(skipped[0][0], (
-                f"untrusted workspace: workspace code not imported: {listed}. The built-in schema and "
-                f"projector each store's name implies are used instead{appends}. To use it, trust the folder "
-                "(VS Code: Manage Workspace Trust) or pass --trust on the command line"), UNTRUSTED_CODE))
-        found.extend(self._setup_problems.values())
-        return found
-
-    # --- reading ------------------------------------------------------------------------------------
+        return self.analyses.setup(stream)
 
     def followed(self, stream: str) -> FollowedFile:
-        found = self._followed.get(stream)
-        if found is None:
-            found = self._followed[stream] = FollowedFile(self.path_of(stream), self.setup(stream).rules,
-                                                          self.index_cache)
-        return found
-
-    def followed_files(self) -> list[FollowedFile]:
-        return list(self._followed.values())
+        return self.analyses.followed(stream)
 
     def refresh(self, stream: str) -> Change:
-        followed = self.followed(stream)
-        change = followed.refresh()
-        if change is not Change.UNCHANGED:
-            self.replayer(stream).invalidate_from(0 if change is not Change.APPENDED else
-                                                  self._first_changed_line(followed))
-        return change
+        return self.analyses.refresh(stream)
 
-    @staticmethod
-    def _first_changed_line(followed: FollowedFile) -> int:
-        analysis = followed.analysis
-        return max(0, analysis.line_count - 1) if analysis else 0
+    def stamp(self, stream: str) -> FileStamp | None:
+        return self.analyses.followed(stream).stamp
 
     def analysis(self, stream: str) -> StoreAnalysis:
-        change = self.refresh(stream)
-        analysis = self.followed(stream).analysis
-        if analysis is None:
-            raise self._not_found(stream, change)
-        return analysis
-
-    def _not_found(self, stream: str, change: Change) -> StoreError:
-        return StoreError("STORE_NOT_FOUND", f"no store {stream!r}: {self.path_of(stream)} does not exist"
-                          if change is Change.MISSING else f"store {stream!r} was deleted")
+        return self.analyses.current(stream, self.refresh(stream), str(self.path_of(stream)))
 
     def reader(self, stream: str) -> ReadRange:
-        return self.followed(stream).read
+        return self.analyses.followed(stream).read
 
     def replayer(self, stream: str) -> Replayer:
-        found = self._replayers.get(stream)
-        if found is None:
-            found = self._replayers[stream] = Replayer(self.setup(stream).projector)
-        return found
+        return self.analyses.replayer(stream)
 
     def problems(self, stream: str) -> list[Problem]:
-        analysis = self.analysis(stream)
-        return self.problems_of(stream, analysis, analysis.problems(self.reader(stream)))
+        return self.analyses.problems(stream, self.analysis(stream))
 
-    def problems_of(self, stream: str, analysis: StoreAnalysis, problems: list[Problem]) -> list[Problem]:
-        """A store's problems as reported: configured severities and ignores, and one summary for lines
-        whose types the schema does not know at all."""
-        schema = self.setup(stream).schema_name
-        return self.config.apply(summarise_unknown_types(problems, analysis.event_count(), schema))
+    def lock(self, stream: str) -> AbstractContextManager[None]:
+        return stream_lock(self.path_of(stream))
+
+    def close(self) -> None:
+        pass
 
     # --- appending ----------------------------------------------------------------------------------
 
     def append(self, stream: str, event: Any, expected_count: int | None = None) -> AppendResult:
         try:
             return self._append(stream, event, expected_count)
-        except StoreError as error:
-            return error.refused
-        except (PathRefused, ConfigError) as error:
-            return Refused("PATH_REFUSED" if isinstance(error, PathRefused) else "CONFIG_ERROR", str(error))
-        except OSError as error:
-            return Refused(os_error_code(error), f"cannot append to {stream}: {error.strerror or error}",
-                           {"errno": error.errno})
+        except (StoreError, PathRefused, ConfigError, OSError) as error:
+            refused = refusal(stream, error)
+            assert refused is not None
+            return refused
 
     def _append(self, stream: str, event: Any, expected_count: int | None) -> AppendResult:
         stream = self.resolve(stream)
-        data = self._validated_line(stream, event)
+        data = self.analyses.validated_line(stream, event)
         path = self.path_of(stream)
         if stream not in self._paths:
             if not self.root.is_dir():
@@ -334,36 +177,11 @@ class FileEventStore(EventStore):
         change = self.refresh(stream)
         counts = self.followed(stream).counts()
         if counts is None:
-            raise self._not_found(stream, change)
+            raise not_found(stream, change, str(self.path_of(stream)))
         return counts
 
     def _exists(self, stream: str, path: Path) -> bool:
-        followed = self._followed.get(stream)
-        return (followed is not None and followed.has_analysis) or path.exists()
-
-    def _validated_line(self, stream: str, event: Any) -> bytes:
-        if not isinstance(event, dict):
-            raise StoreError("NOT_AN_OBJECT", f"an event must be a JSON object, not {type(event).__name__}")
-        if event.get("type") == SNAPSHOT_TYPE:
-            raise StoreError("INVALID_EVENT", f"type {SNAPSHOT_TYPE!r} is reserved for compaction snapshots")
-        setup = self.setup(stream)
-        if setup.refused is not None:  # checked with a built-in schema meanwhile: not good enough to write
-            raise StoreError("CONFIG_ERROR", f"appends to {stream} are refused until its schema can be used: "
-                             f"{setup.refused}")
-        issues = setup.schema.validate(event)
-        if issues:
-            listed = "; ".join(issue.message for issue in issues)
-            raise StoreError("INVALID_EVENT", f"event refused by the {self.setup(stream).schema.name} "
-                             f"schema: {listed}", {"errors": [i.to_json() for i in issues]})
-        try:
-            line = canonical_json(event)
-        except (TypeError, ValueError) as error:
-            raise StoreError("INVALID_EVENT", f"event is not JSON-serialisable: {error}") from None
-        limit = self.config.max_line_bytes
-        if len(line) > limit:  # the check would flag the line and leave it unparsed (ASTRA034)
-            raise StoreError("LINE_TOO_LONG", f"event is {len(line):,} bytes as a line, over the store's "
-                             f"{limit:,}-byte limit (max_line_bytes)", {"bytes": len(line), "limit": limit})
-        return line + b"\n"
+        return self.followed(stream).has_analysis or path.exists()
 
 
 def write_line(path: Path, data: bytes) -> tuple[int, bytes, os.stat_result]:
