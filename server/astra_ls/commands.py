@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 import orjson
@@ -23,6 +23,7 @@ from astra_ls.projections.query import Query, candidate_lines, last_line_at, run
 from astra_ls.schemas.base import skeleton
 from astra_ls.store.base import EventStore
 from astra_ls.store.compaction import compact
+from astra_ls.store.convert import convert_store
 from astra_ls.store.file_store import FileEventStore
 from astra_ls.store.paths import PathRefused
 from astra_ls.store.quarantine import bad_lines, quarantine_lines
@@ -67,6 +68,11 @@ class QuarantineArgs(StoreArgs):
 
 class CompactArgs(StoreArgs):
     upToLine: int | None = Field(default=None, ge=1)
+
+
+class ConvertArgs(StoreArgs):
+    to: Literal["utf-8"] = "utf-8"
+    lineEndings: Literal["lf", "keep"] = "lf"
 
 
 class TimelineArgs(StoreArgs):
@@ -187,6 +193,18 @@ def compact_store(any_store: EventStore, args: CompactArgs) -> Answer:
     return report.to_json()
 
 
+def convert_encoding(any_store: EventStore, args: ConvertArgs) -> Answer:
+    store = _rewritable(any_store, "astra.convertEncoding")
+    name = store.resolve(args.store)
+    path = store.path_of(name)
+    if not path.is_file():
+        raise StoreError("STORE_NOT_FOUND", f"no store {name!r}: {path} does not exist")
+    with store.lock(name):
+        report = convert_store(store.root, path, name, args.lineEndings == "lf")
+    store.refresh(name)
+    return report.to_json()
+
+
 def schema_for(store: EventStore, args: StoreArgs) -> Answer:
     setup = store.setup(store.resolve(args.store))
     types = [{"name": t.name, "description": t.description, "fields": [f.to_json() for f in t.fields],
@@ -212,6 +230,7 @@ COMMANDS: dict[str, tuple[type[_Args], Handler]] = {
     "astra.compact": (CompactArgs, compact_store),
     "astra.schemaFor": (StoreArgs, schema_for),
     "astra.timeline": (TimelineArgs, timeline_of),
+    "astra.convertEncoding": (ConvertArgs, convert_encoding),
 }
 
 

@@ -17,6 +17,7 @@ export const ServerCommand = {
   compact: 'astra.compact',
   schemaFor: 'astra.schemaFor',
   timeline: 'astra.timeline',
+  convertEncoding: 'astra.convertEncoding',
 } as const;
 export type ServerCommandId = (typeof ServerCommand)[keyof typeof ServerCommand];
 

@@ -57,7 +57,8 @@ def check_file(path: Path, trusted: bool, progress: Callable[[int, int], None] |
     followed.refresh()
     if followed.analysis is None:
         raise FileNotFoundError(f"{path}: no such file or directory")
-    problems = store.analyses.problems_of(name, followed.analysis, followed.analysis.problems(followed.read))
+    problems = store.analyses.problems_of(name, followed.analysis, followed.analysis.problems(followed.read),
+                                          followed.read)
     return FileReport(path, followed.analysis.event_count(), problems, store.analyses.config_problems())
 
 

@@ -115,6 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
     command("quarantine", "move malformed and invalid lines into .astra/quarantine/")
     compact = command("compact", "replace old events by a snapshot; archive the original")
     compact.add_argument("--up-to-line", type=LINE_NUMBER, help="compact through this 1-based line (default: all)")
+    convert = command("convert", "rewrite a UTF-16/UTF-32 store as UTF-8 (and CR LF as LF); the original is kept "
+                      "in .astra/archive/")
+    convert.add_argument("--to", choices=("utf-8",), default="utf-8", help="the encoding to write (utf-8)")
+    convert.add_argument("--line-endings", choices=("lf", "keep"), default="lf",
+                         help="lf (default): CR LF pairs become LF; keep: leave them")
     command("stores", "list the workspace's stores: events, problems, schema, fields", store=False)
     command("schema", "the event types the store's schema knows, with their fields")
     timeline = command("timeline", "events per time bucket and type")
@@ -285,6 +290,8 @@ def _command_args(args: argparse.Namespace, name: str) -> tuple[str, dict[str, A
         return "astra.compact", {**base, "upToLine": args.up_to_line}
     if args.command == "stores":
         return "astra.listStores", {}
+    if args.command == "convert":
+        return "astra.convertEncoding", {**base, "to": args.to, "lineEndings": args.line_endings}
     if args.command == "schema":
         return "astra.schemaFor", base
     if args.command == "timeline":

@@ -55,6 +55,7 @@ CODES: dict[str, CodeInfo] = {
         CodeInfo("ASTRA001", "malformed JSON", _E, malformed=True),
         CodeInfo("ASTRA002", "valid JSON but not an object", _E),
         CodeInfo("ASTRA003", "invalid UTF-8", _E, malformed=True),
+        CodeInfo("ASTRA004", "file not in UTF-8", _E),
         CodeInfo("ASTRA010", "schema violation", _E),
         CodeInfo("ASTRA011", "unknown event type", _E),
         CodeInfo("ASTRA012", "no event type the schema knows", _E),

@@ -167,7 +167,7 @@ class Checks:
             assert doc.analysis is not None
             config = doc.located.store.config
             analyses = doc.located.store.analyses
-            problems = analyses.problems_of(doc.located.stream, doc.analysis, doc.analysis.problems(doc.read))
+            problems = analyses.problems_of(doc.located.stream, doc.analysis, doc.analysis.problems(doc.read), doc.read)
             return Checked(problems, doc.analysis.event_count(), config.max_problems_per_file)
 
     def forget(self, uri: str) -> None:

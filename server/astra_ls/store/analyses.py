@@ -15,7 +15,8 @@ from typing import Any
 import orjson
 
 from astra_ls.config import UNTRUSTED_CODE, ConfigProblem, StoreRule, WorkspaceConfig, default_projector
-from astra_ls.core.analysis import AnalysisRules, StoreAnalysis
+from astra_ls.core.analysis import AnalysisRules, ReadRange, StoreAnalysis
+from astra_ls.core.encoding import HEAD_BYTES, detect_encoding, encoding_problem
 from astra_ls.core.facts import canonical_json, field_value
 from astra_ls.core.linecheck import SNAPSHOT_TYPE, LineRules
 from astra_ls.core.problems import Problem
@@ -196,11 +197,16 @@ class StreamAnalyses:
         return found
 
     def problems(self, stream: str, analysis: StoreAnalysis) -> list[Problem]:
-        return self.problems_of(stream, analysis, analysis.problems(self.followed(stream).read))
+        read = self.followed(stream).read
+        return self.problems_of(stream, analysis, analysis.problems(read), read)
 
-    def problems_of(self, stream: str, analysis: StoreAnalysis, problems: list[Problem]) -> list[Problem]:
-        """A store's problems as reported: configured severities and ignores, and one summary for lines
-        whose types the schema does not know at all."""
+    def problems_of(self, stream: str, analysis: StoreAnalysis, problems: list[Problem],
+                    read: ReadRange) -> list[Problem]:
+        """A store's problems as reported: configured severities and ignores; one problem for a file in
+        UTF-16/32 (its lines are noise), one summary for lines whose types the schema does not know."""
+        encoding = detect_encoding(read(0, HEAD_BYTES)) if analysis.size else None
+        if encoding is not None:
+            return self.config.apply([encoding_problem(encoding)])
         schema = self.setup(stream).schema_name
         return self.config.apply(summarise_unknown_types(problems, analysis.event_count(), schema))
 

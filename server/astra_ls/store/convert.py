@@ -1,0 +1,104 @@
+"""Rewrite a store as UTF-8 with LF line endings, losing nothing: the original is archived first, byte for
+byte, in `.astra/archive/`, and the store is replaced atomically (readers see the old or the new file).
+
+Decoding is strict: a file that does not decode in the encoding it was found to be in is left as it is.
+Only CR LF pairs become LF; a bare CR is data (or a problem of its own), never dropped.
+"""
+
+from __future__ import annotations
+
+import codecs
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from astra_ls.core.encoding import HEAD_BYTES, Encoding, detect_encoding
+from astra_ls.store.atomic import replace_atomically
+from astra_ls.store.paths import confine
+from astra_ls.store.results import StoreError
+
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Conversion:
+    path: Path
+    archive: Path | None  # None: nothing needed converting
+    encoding: str  # what the file was in
+    crlf: int  # CR LF pairs made LF
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": True, "path": str(self.path), "changed": self.archive is not None,
+                "archivePath": str(self.archive) if self.archive else None, "from": self.encoding,
+                "to": "UTF-8", "crlfConverted": self.crlf}
+
+
+def convert_store(root: Path, path: Path, name: str, lf: bool) -> Conversion:
+    """Convert the store at `path` (callers hold its lock) to UTF-8, and its CR LF pairs to LF when `lf`."""
+    with path.open("rb") as handle:
+        encoding = detect_encoding(handle.read(HEAD_BYTES))
+    label = encoding.label if encoding else "UTF-8"
+    counted = [0]
+    for _ in _lines_lf(_text_chunks(path, encoding), lf, counted):  # the whole file decodes: nothing written yet
+        pass
+    crlf = counted[0]
+    if encoding is None and not crlf:
+        return Conversion(path, None, label, 0)
+    archive = _archive(root, path, name, encoding)
+    replace_atomically(path, (text.encode("utf-8") for text in _lines_lf(_text_chunks(path, encoding), lf, [0])
+                              if text))
+    return Conversion(path, archive, label, crlf)
+
+
+def _text_chunks(path: Path, encoding: Encoding | None) -> Iterator[str]:
+    decoder = codecs.getincrementaldecoder(encoding.codec if encoding else "utf-8")("strict")
+    first = True
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(CHUNK):
+                text = decoder.decode(chunk)
+                if first and text and encoding is not None and encoding.bom:
+                    text = text.removeprefix("\ufeff")
+                first = first and not text
+                yield text
+            yield decoder.decode(b"", final=True)
+    except UnicodeDecodeError as error:
+        raise StoreError("NOT_CONVERTIBLE", f"{path.name} does not decode as "
+                         f"{encoding.name if encoding else 'UTF-8'} ({error.reason} at byte {error.start} of a "
+                         "chunk): left as it is; fix or quarantine the damaged part first") from None
+
+
+def _lines_lf(chunks: Iterator[str], lf: bool, counted: list[int]) -> Iterator[str]:
+    """The text with CR LF made LF (a CR at a chunk's end waits for the next chunk); `counted[0]` grows by
+    the pairs made LF."""
+    held = ""
+    for text in chunks:
+        text = held + text
+        held = ""
+        if lf:
+            if text.endswith("\r"):
+                text, held = text[:-1], "\r"
+            counted[0] += text.count("\r\n")
+            text = text.replace("\r\n", "\n")
+        yield text
+    if held:
+        yield held
+
+
+def _archive(root: Path, path: Path, name: str, encoding: Encoding | None) -> Path:
+    """The original bytes, as they were, under `.astra/archive/` (written and fsynced before the swap)."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    suffix = encoding.codec if encoding else "crlf"
+    target = confine(root, root / ".astra" / "archive" /
+                     f"{name.replace('/', '--')}-{stamp}-{time.time_ns() % 10**9}.{suffix}.original")
+    target.parent.mkdir(parents=True, exist_ok=True)
+
+    def pieces() -> Iterator[bytes]:
+        with path.open("rb") as handle:
+            while chunk := handle.read(CHUNK):
+                yield chunk
+
+    replace_atomically(target, pieces())
+    return target
