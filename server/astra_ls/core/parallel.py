@@ -16,7 +16,6 @@ import contextlib
 import ctypes
 import gc
 import logging
-import multiprocessing
 import os
 import pickle
 import signal
@@ -25,13 +24,14 @@ import sys
 import threading
 from array import array
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 from astra_ls.core.analysis import SENT_ARRAYS, AnalysisRules, StoreAnalysis, item_size, sent_spans
 from astra_ls.core.blocks import iter_blocks
+
+if TYPE_CHECKING:  # loaded with the first spawned scan: a plain check has no use for them
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 MIN_PARALLEL_BYTES = 32 * 1024 * 1024
 CHUNKS_PER_PROCESS = 4  # enough for one process to make up for another that is slowed down
@@ -291,6 +291,9 @@ _worker_rules: dict[bytes, AnalysisRules] = {}  # in a worker: the rules of the 
 
 
 def _spawn_pool() -> ProcessPoolExecutor:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     global _pool
     with _pool_guard:
         if _pool is None:
@@ -302,6 +305,8 @@ def _spawn_pool() -> ProcessPoolExecutor:
 def _drop_pool(pool: ProcessPoolExecutor, kill: bool) -> None:
     """Stop using a pool that broke or hangs; `kill`: its processes are stuck, end them. The pool is the
     only user of multiprocessing in this process, so its children are the pool's workers."""
+    import multiprocessing
+
     global _pool
     with _pool_guard:
         if _pool is pool:
@@ -348,6 +353,8 @@ def _scan_spawned(path: Path, rules: AnalysisRules, bounds: list[tuple[int, int]
                   workers: int) -> StoreAnalysis | None:
     """Chunks 1 on are queued for the pool; this process scans chunk 0, then takes back from the end of the
     queue whatever no worker has begun, and joins the parts in order."""
+    from concurrent.futures.process import BrokenProcessPool
+
     try:
         blob = pickle.dumps(rules, pickle.HIGHEST_PROTOCOL)
     except (pickle.PicklingError, TypeError, AttributeError) as error:  # a user schema that cannot travel
