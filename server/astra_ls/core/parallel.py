@@ -12,6 +12,7 @@ document) and the parts come back pickled. Id hashes are the same in every proce
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import gc
@@ -299,10 +300,11 @@ def _spawn_pool() -> ProcessPoolExecutor:
         if _pool is None:
             count = max(1, min((os.cpu_count() or 2) - 1, MAX_WORKERS - 1))
             _pool = ProcessPoolExecutor(count, multiprocessing.get_context("spawn"), initializer=_quiet_spawned)
+            atexit.register(shutdown_pool)
         return _pool
 
 
-def _drop_pool(pool: ProcessPoolExecutor, kill: bool) -> None:
+def _drop_pool(pool: ProcessPoolExecutor, kill: bool, wait: bool = False) -> None:
     """Stop using a pool that broke or hangs; `kill`: its processes are stuck, end them. The pool is the
     only user of multiprocessing in this process, so its children are the pool's workers."""
     import multiprocessing
@@ -311,7 +313,7 @@ def _drop_pool(pool: ProcessPoolExecutor, kill: bool) -> None:
     with _pool_guard:
         if _pool is pool:
             _pool = None
-    pool.shutdown(wait=False, cancel_futures=True)
+    pool.shutdown(wait=wait and not kill, cancel_futures=True)
     if kill:
         for child in multiprocessing.active_children():
             child.kill()
@@ -322,14 +324,26 @@ def shutdown_pool() -> None:
     with _pool_guard:
         pool = _pool
     if pool is not None:
-        _drop_pool(pool, kill=False)
+        _drop_pool(pool, kill=False, wait=True)
 
 
 def _quiet_spawned() -> None:
-    """A spawned worker inherits the language server's stdout, its JSON-RPC stream: nothing may reach it."""
+    """A spawned worker inherits the language server's stdout, its JSON-RPC stream: nothing may reach it.
+    And it leaves with its parent: a server killed mid-scan must not leave a worker blocked on a pipe that
+    nobody reads any more."""
+    import multiprocessing
+
     quiet = os.open(os.devnull, os.O_RDWR)
     os.dup2(quiet, 1)
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the worker
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent,), name="astra-scan-parent", daemon=True).start()
+
+
+def _exit_with(parent: Any) -> None:
+    parent.join()  # returns once the parent process has ended (its sentinel closes)
+    os._exit(0)
 
 
 def _scan_chunk(path: str, rules: bytes, start: int, end: int, lean: bool) -> StoreAnalysis:
