@@ -70,7 +70,7 @@ class Checks:
     def _change_since_last_check(self, located: Located, change: Change) -> Change:
         """What changed since this store's last check here. Anything else that reads the store (a request,
         the checkpoint pass) brings the engine up to date too, and the refresh here then sees nothing new."""
-        stamp = located.store.followed(located.stream).stamp
+        stamp = located.store.stamp(located.stream)
         known, previous = located.uri in self._stamps, self._stamps.get(located.uri)
         self._stamps[located.uri] = stamp
         if change not in (Change.UNCHANGED, Change.MISSING) or not known or previous == stamp:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from pygls.exceptions import JsonRpcInvalidParams
 
 from astra_ls.commands import COMMANDS, Answer, execute, validate_args
-from astra_ls.store.file_store import FileEventStore
+from astra_ls.store.base import EventStore
 from astra_ls.store.follow import read_range
 from astra_ls.store.results import InvalidArguments, Refused
 
@@ -61,7 +61,7 @@ class Commands:
                                        "(see docs/protocol.md)")
         return args[0]
 
-    def _execute(self, store: FileEventStore, path: Path | None, command: str, raw: Any) -> Answer:
+    def _execute(self, store: EventStore, path: Path | None, command: str, raw: Any) -> Answer:
         try:
             if path is None:
                 return execute(store, command, raw)
@@ -92,10 +92,10 @@ class Commands:
         def work() -> Answer:
             workspaces = self.server.workspaces
             located = list(workspaces.discover())
-            stores = {id(item.store): item.store for item in located}
+            stores: dict[int, EventStore] = {id(item.store): item.store for item in located}
             for folder in workspaces.folders:
-                store = workspaces.store_at(folder)
-                stores.setdefault(id(store), store)
+                local = workspaces.store_at(folder)
+                stores.setdefault(id(local), local)
             listed: list[Any] = []
             for store in stores.values():
                 with ExitStack() as locks:
@@ -112,7 +112,7 @@ class Commands:
         return await self.server.checks.run(work)
 
 
-def _path_of(store: FileEventStore, ref: str) -> Path | None:
+def _path_of(store: EventStore, ref: str) -> Path | None:
     """The file a command will touch, for its lock; None when the reference is bad (the command says why)."""
     try:
         return store.path_of(store.resolve(ref)).absolute()
