@@ -4,7 +4,7 @@ range these pass on, and this file fails first when a new pygls breaks one of th
 from __future__ import annotations
 
 import inspect
-import json
+import io
 import tomllib
 from importlib.metadata import version
 from pathlib import Path
@@ -17,6 +17,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import JsonRPCProtocol, LanguageServerProtocol
 
 from astra_ls.lsp.protocol import AstraProtocol
+from lsp_client import read_message
 
 PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 
@@ -33,13 +34,8 @@ class Collect:
 
 
 def messages(raw: bytes) -> list[Any]:
-    found = []
-    while raw:
-        header, _, rest = raw.partition(b"\r\n\r\n")
-        length = int(header.split(b"Content-Length: ")[1].split(b"\r\n")[0])
-        found.append(json.loads(rest[:length]))
-        raw = rest[length:]
-    return found
+    stream = io.BytesIO(raw)
+    return list(iter(lambda: read_message(stream), None))
 
 
 @pytest.mark.parametrize("name", ["pygls", "lsprotocol", "msgspec", "orjson"])
