@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from contextlib import ExitStack
 from pathlib import Path
@@ -16,6 +17,8 @@ from astra_ls.store.results import InvalidArguments, Refused
 
 if TYPE_CHECKING:
     from astra_ls.lsp.server import AstraServer
+
+log = logging.getLogger(__name__)
 
 CHANGING = frozenset({"astra.append", "astra.quarantine", "astra.compact"})
 
@@ -113,7 +116,8 @@ def _path_of(store: EventStore, ref: str) -> Path | None:
     """The file a command will touch, for its lock; None when the reference is bad (the command says why)."""
     try:
         return store.path_of(store.resolve(ref)).absolute()
-    except Exception:
+    except Exception as error:
+        log.debug("no file to lock for %r (%r): the command says why", ref, error)
         return None
 
 
