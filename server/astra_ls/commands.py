@@ -21,6 +21,7 @@ from astra_ls.projections.query import Query, last_line_at, run_query, timeline
 from astra_ls.schemas.base import skeleton
 from astra_ls.store.compaction import compact
 from astra_ls.store.file_store import FileEventStore
+from astra_ls.store.atomic import wait_for_whole_lines
 from astra_ls.store.locking import stream_lock
 from astra_ls.store.paths import PathRefused
 from astra_ls.store.quarantine import bad_lines, quarantine_lines
@@ -145,6 +146,7 @@ def quarantine(store: FileEventStore, args: QuarantineArgs) -> Answer:
     name = store.resolve(args.store)
     path = store.path_of(name)
     with stream_lock(path):
+        wait_for_whole_lines(path)
         store.followed(name).rescan()
         analysis = store.analysis(name)
         lines = bad_lines(analysis) if args.lines is None else [n - 1 for n in args.lines]
@@ -158,6 +160,7 @@ def compact_store(store: FileEventStore, args: CompactArgs) -> Answer:
     path = store.path_of(name)
     setup = store.setup(name)
     with stream_lock(path):
+        wait_for_whole_lines(path)
         store.followed(name).rescan()
         analysis = store.analysis(name)
         up_to = None if args.upToLine is None else args.upToLine - 1
