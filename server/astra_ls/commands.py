@@ -19,9 +19,9 @@ from astra_ls.core.analysis import events_through
 from astra_ls.core.facts import iso_to_ms
 from astra_ls.projections.query import Query, last_line_at, run_query, timeline
 from astra_ls.schemas.base import skeleton
+from astra_ls.store.atomic import wait_for_whole_lines
 from astra_ls.store.compaction import compact
 from astra_ls.store.file_store import FileEventStore
-from astra_ls.store.atomic import wait_for_whole_lines
 from astra_ls.store.locking import stream_lock
 from astra_ls.store.paths import PathRefused
 from astra_ls.store.quarantine import bad_lines, quarantine_lines

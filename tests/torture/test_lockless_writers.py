@@ -14,7 +14,6 @@ import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -134,6 +133,7 @@ def test_compact_keeps_lockless_appends(seeded: Workspace, board: Board) -> None
     assert len(acked) > ROUNDS * 10
     assert_each_once(acked, compacted_ids(seeded))
     board.notes.append(f"{ROUNDS} compactions, {len(acked)} lockless appends, 0 lost")
+    print(board.notes[-1])
 
 
 @pytest.mark.scenario("lockless writers: quarantine")
@@ -148,6 +148,7 @@ def test_quarantine_keeps_lockless_appends(seeded: Workspace, board: Board) -> N
     assert moved.count(JUNK.rstrip(b"\n")) + lines_of(seeded.read(STREAM)).count(JUNK.rstrip(b"\n")) == ROUNDS
     assert moved.count(JUNK.rstrip(b"\n")) >= ROUNDS - refusals - 1
     board.notes.append(f"{ROUNDS} quarantines, {len(acked)} lockless appends, 0 lost")
+    print(board.notes[-1])
 
 
 @pytest.fixture
