@@ -1,5 +1,6 @@
 """Rewrite a store as UTF-8 with LF line endings, losing nothing: the original is archived first, byte for
-byte, in `.astra/archive/`, and the store is replaced atomically (readers see the old or the new file).
+byte, in `.astra/archive/`, and the store is replaced as quarantine and compaction replace it
+(`atomic.rewrite_keeping_appends`: readers see the old or the new file).
 
 Decoding is strict: a file that does not decode in the encoding it was found to be in is left as it is.
 Only CR LF pairs become LF; a bare CR is data (or a problem of its own), never dropped.
@@ -8,6 +9,7 @@ Only CR LF pairs become LF; a bare CR is data (or a problem of its own), never d
 from __future__ import annotations
 
 import codecs
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from astra_ls.core.encoding import HEAD_BYTES, Encoding, detect_encoding
-from astra_ls.store.atomic import replace_atomically
+from astra_ls.store.atomic import TEMP_SUFFIX, OpenStore, rewrite_keeping_appends
+from astra_ls.store.fileio import create_exclusive, fsync_dir, replace, write_all
 from astra_ls.store.paths import confine
 from astra_ls.store.results import StoreError
 
@@ -36,38 +39,45 @@ class Conversion:
 
 
 def convert_store(root: Path, path: Path, name: str, lf: bool) -> Conversion:
-    """Convert the store at `path` (callers hold its lock) to UTF-8, and its CR LF pairs to LF when `lf`."""
-    with path.open("rb") as handle:
-        encoding = detect_encoding(handle.read(HEAD_BYTES))
-    label = encoding.label if encoding else "UTF-8"
-    counted = [0]
-    for _ in _lines_lf(_text_chunks(path, encoding), lf, counted):  # the whole file decodes: nothing written yet
-        pass
-    crlf = counted[0]
-    if encoding is None and not crlf:
-        return Conversion(path, None, label, 0)
-    archive = _archive(root, path, name, encoding)
-    replace_atomically(path, (text.encode("utf-8") for text in _lines_lf(_text_chunks(path, encoding), lf, [0])
-                              if text))
-    return Conversion(path, archive, label, crlf)
+    """Convert the store at `path` (callers hold its lock) to UTF-8, and its CR LF pairs to LF when `lf`.
+    Bytes another program appends meanwhile would be in the old encoding: the swap is refused then
+    (STORE_CHANGED), nothing changed."""
+    with OpenStore(path) as opened:
+        size = opened.size()
+        encoding = detect_encoding(opened.read(0, HEAD_BYTES))
+        label = encoding.label if encoding else "UTF-8"
+        counted = [0]
+        for _ in _lines_lf(_text_chunks(opened, size, encoding), lf, counted):  # it all decodes: nothing written
+            pass
+        if encoding is None and not counted[0]:
+            return Conversion(path, None, label, 0)
+        archive = _archive(root, opened, size, name, encoding)
+        try:
+            converted = (text.encode("utf-8") for text in _lines_lf(_text_chunks(opened, size, encoding), lf, [0])
+                         if text)
+            rewrite_keeping_appends(opened, converted, size, refuse_growth=True)
+        except BaseException:
+            if not opened.replaced():  # a store left as it was keeps no archive: it would be an orphan
+                archive.unlink(missing_ok=True)
+            raise
+    return Conversion(path, archive, label, counted[0])
 
 
-def _text_chunks(path: Path, encoding: Encoding | None) -> Iterator[str]:
+def _text_chunks(store: OpenStore, size: int, encoding: Encoding | None) -> Iterator[str]:
     decoder = codecs.getincrementaldecoder(encoding.codec if encoding else "utf-8")("strict")
     first = True
     try:
-        with path.open("rb") as handle:
-            while chunk := handle.read(CHUNK):
-                text = decoder.decode(chunk)
-                if first and text and encoding is not None and encoding.bom:
-                    text = text.removeprefix("\ufeff")
-                first = first and not text
-                yield text
-            yield decoder.decode(b"", final=True)
+        for at in range(0, size, CHUNK):
+            text = decoder.decode(store.read(at, min(CHUNK, size - at)))
+            if first and text and encoding is not None and encoding.bom:
+                text = text.removeprefix("\ufeff")
+            first = first and not text
+            yield text
+        yield decoder.decode(b"", final=True)
     except UnicodeDecodeError as error:
-        raise StoreError("NOT_CONVERTIBLE", f"{path.name} does not decode as "
-                         f"{encoding.name if encoding else 'UTF-8'} ({error.reason} at byte {error.start} of a "
-                         "chunk): left as it is; fix or quarantine the damaged part first") from None
+        raise StoreError("NOT_CONVERTIBLE", f"{store.path.name} does not decode as "
+                         f"{encoding.name if encoding else 'UTF-8'} ({error.reason}): left as it is; fix or "
+                         "quarantine the damaged part first") from None
 
 
 def _lines_lf(chunks: Iterator[str], lf: bool, counted: list[int]) -> Iterator[str]:
@@ -87,18 +97,24 @@ def _lines_lf(chunks: Iterator[str], lf: bool, counted: list[int]) -> Iterator[s
         yield held
 
 
-def _archive(root: Path, path: Path, name: str, encoding: Encoding | None) -> Path:
-    """The original bytes, as they were, under `.astra/archive/` (written and fsynced before the swap)."""
+def _archive(root: Path, store: OpenStore, size: int, name: str, encoding: Encoding | None) -> Path:
+    """The original bytes, as they were, under `.astra/archive/`, durably (before the swap)."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     suffix = encoding.codec if encoding else "crlf"
-    target = confine(root, root / ".astra" / "archive" /
-                     f"{name.replace('/', '--')}-{stamp}-{time.time_ns() % 10**9}.{suffix}.original")
+    leaf = f"{name.replace('/', '--')}-{stamp}-{time.time_ns() % 10**9}.{suffix}.original"
+    target = confine(root, root / ".astra" / "archive" / leaf)
     target.parent.mkdir(parents=True, exist_ok=True)
-
-    def pieces() -> Iterator[bytes]:
-        with path.open("rb") as handle:
-            while chunk := handle.read(CHUNK):
-                yield chunk
-
-    replace_atomically(target, pieces())
+    fd, temp = create_exclusive(target.parent, f".{leaf}.", TEMP_SUFFIX, 0o644)
+    try:
+        try:
+            for at in range(0, size, CHUNK):
+                write_all(fd, store.read(at, min(CHUNK, size - at)))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        replace(temp, target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    fsync_dir(target.parent)
     return target

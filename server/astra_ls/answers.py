@@ -1,0 +1,199 @@
+"""The shapes of the commands' answers, as models: the one source of the protocol's documentation.
+
+Commands build plain JSON-native dicts (cheap, and the CLI prints them as they are); these models say what
+those dicts hold. `scripts/gen_protocol.py` turns them and the argument models of `commands.py` into the
+extension's `core/protocol.ts` and the table of `docs/protocol.md`, and tests/cli/test_answers.py checks
+real answers against them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Failure(_Answer):
+    """Every ordinary failure has this shape; `ok: false` is how it is told apart."""
+
+    ok: Literal[False]
+    code: str = Field(description="Stable code, e.g. INVALID_EVENT, STORE_NOT_FOUND.")
+    message: str = Field(description="What is wrong and what to do, for a person.")
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class TimeField(_Answer):
+    field: str = Field(description="Where events keep their time (a dotted path reaches into objects).")
+    format: Literal["iso8601", "epoch_ms", "epoch_s", "mixed"] | None = Field(
+        description="As declared (time_format), else as the first events write it; null: none has a time.")
+    detected: bool = Field(description="The format was detected, not declared.")
+    untimed: int = Field(description="Events without a readable time (left out of time ranges and timelines).")
+
+
+class StoreFields(_Answer):
+    """Where the store's events keep the facts astra-ls reads from them."""
+
+    type: str
+    id: str
+    time: TimeField
+
+
+class StoreInfo(_Answer):
+    name: str
+    uri: str
+    path: str
+    events: int
+    problems: int
+    schema_: str | None = Field(alias="schema", description="The schema in use.")
+    projector: str | None = Field(description="The projector in use.")
+    schemaOrigin: Literal["configured", "name", "content"] | None = Field(
+        default=None, description="configured; name: the family the file name implies; content: the name "
+                                  "implies a family the first events are not of, so generic.")
+    skipped: list[str] | None = Field(
+        default=None, description="Configured schema/projector references not in use (e.g. workspace code in "
+                                  "an untrusted workspace): the built-in ones are used instead.")
+    fields: StoreFields | None = None
+    remote: bool | None = Field(default=None, description="Present (true) for remote stores.")
+    remoteName: str | None = None
+
+
+class ListStoresAnswer(_Answer):
+    ok: Literal[True]
+    stores: list[StoreInfo]
+
+
+class AppendAnswer(_Answer):
+    ok: Literal[True]
+    path: str = Field(description="The store file, or the astra-remote: URI of a remote stream.")
+    line: int | None = Field(description="1-based line of the event; null only when a remote append was stored "
+                                         "but could not be read back.")
+    count: int | None = Field(description="Events in the store after the append (null as for line).")
+    sequence: int | None = Field(default=None, description="Remote stores: the JetStream sequence.")
+    duplicate: bool | None = Field(default=None, description="Remote stores: an earlier attempt had landed.")
+
+
+class FieldError(_Answer):
+    """One field-level validation error of a refused append. `path` locates the field."""
+
+    path: str | list[str | int]
+    message: str
+    type: str | None = None
+    expected: Any = None
+
+
+class CountAnswer(_Answer):
+    ok: Literal[True]
+    count: int
+    byType: dict[str, int]
+    fields: StoreFields
+
+
+class ProjectAnswer(_Answer):
+    ok: Literal[True]
+    state: Any
+    line: int = Field(description="1-based line the state is after (0: before any line).")
+    events: int
+    timestamp: Any = None
+
+
+class QueriedEvent(_Answer):
+    line: int
+    event: dict[str, Any]
+
+
+class QueryAnswer(_Answer):
+    ok: Literal[True]
+    total: int
+    events: list[QueriedEvent]
+    untimed: int | None = Field(default=None, description="With a time range: events of the type asked for "
+                                                          "that were left out for having no time.")
+
+
+class QuarantineAnswer(_Answer):
+    ok: Literal[True]
+    moved: int
+    quarantinePath: str
+    remaining: int
+
+
+class CompactAnswer(_Answer):
+    ok: Literal[True]
+    path: str
+    archivePath: str
+    compactedEvents: int
+    keptEvents: int
+
+
+class SchemaField(_Answer):
+    name: str
+    type: str
+    required: bool
+    description: str | None = None
+
+
+class EventTypeSchema(_Answer):
+    name: str
+    description: str | None = None
+    fields: list[SchemaField]
+    skeleton: dict[str, Any] | None = None
+
+
+class SchemaAnswer(_Answer):
+    ok: Literal[True]
+    family: str
+    types: list[EventTypeSchema]
+
+
+class TimelineBucket(_Answer):
+    start: float
+    end: float
+    byType: dict[str, int]
+
+
+class TimelineAnswer(_Answer):
+    ok: Literal[True]
+    start: float | None = Field(description="Epoch ms of the first timed event (null: none).")
+    end: float | None
+    types: list[str]
+    buckets: list[TimelineBucket]
+    untimed: int = Field(description="Events in no bucket for having no time.")
+
+
+class ConvertAnswer(_Answer):
+    ok: Literal[True]
+    path: str
+    changed: bool = Field(description="false: already UTF-8 (and LF, when asked); nothing was archived.")
+    archivePath: str | None = Field(description="The original, byte for byte, in .astra/archive/.")
+    from_: str = Field(alias="from", description="The encoding found, e.g. 'UTF-16 LE with a byte-order mark'.")
+    to: Literal["UTF-8"]
+    crlfConverted: int = Field(description="CR LF pairs made LF.")
+
+
+class StoreChanged(_Answer):
+    """Payload of the server's `astra/storeChanged` notification."""
+
+    uri: str
+    events: int
+    problems: int
+
+
+ANSWERS: dict[str, type[BaseModel]] = {
+    "astra.listStores": ListStoresAnswer,
+    "astra.append": AppendAnswer,
+    "astra.count": CountAnswer,
+    "astra.project": ProjectAnswer,
+    "astra.projectAt": ProjectAnswer,
+    "astra.query": QueryAnswer,
+    "astra.quarantine": QuarantineAnswer,
+    "astra.compact": CompactAnswer,
+    "astra.schemaFor": SchemaAnswer,
+    "astra.timeline": TimelineAnswer,
+    "astra.convertEncoding": ConvertAnswer,
+}
+
+# Models the protocol names besides the answers (exported by name to the extension).
+OTHERS: tuple[type[BaseModel], ...] = (Failure, FieldError, StoreChanged)
