@@ -9,16 +9,14 @@ Only CR LF pairs become LF; a bare CR is data (or a problem of its own), never d
 from __future__ import annotations
 
 import codecs
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from astra_ls.core.encoding import HEAD_BYTES, Encoding, detect_encoding
-from astra_ls.store.atomic import TEMP_SUFFIX, OpenStore, rewrite_keeping_appends
-from astra_ls.store.fileio import create_exclusive, fsync_dir, replace, write_all
+from astra_ls.store.atomic import OpenStore, rewrite_keeping_appends, write_new_file
 from astra_ls.store.paths import confine
 from astra_ls.store.results import StoreError
 
@@ -104,17 +102,10 @@ def _archive(root: Path, store: OpenStore, size: int, name: str, encoding: Encod
     leaf = f"{name.replace('/', '--')}-{stamp}-{time.time_ns() % 10**9}.{suffix}.original"
     target = confine(root, root / ".astra" / "archive" / leaf)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = create_exclusive(target.parent, f".{leaf}.", TEMP_SUFFIX, 0o644)
-    try:
-        try:
-            for at in range(0, size, CHUNK):
-                write_all(fd, store.read(at, min(CHUNK, size - at)))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        replace(temp, target)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    fsync_dir(target.parent)
+
+    def copy(handle: BinaryIO) -> None:
+        for at in range(0, size, CHUNK):
+            handle.write(store.read(at, min(CHUNK, size - at)))
+
+    write_new_file(target, leaf, copy)
     return target
