@@ -151,6 +151,14 @@ class DiffAnswer(_Answer):
     after: Any
 
 
+class SeekAnswer(_Answer):
+    ok: Literal[True]
+    line: int | None = Field(description="1-based line of the event found; null when there is none.")
+    lines: int = Field(description="Lines in the store.")
+    events: int = Field(description="Events the step goes through (of the type, when one is given).")
+    types: list[str] = Field(description="Event types present, for the type filter.")
+
+
 class LinkedEvent(_Answer):
     store: str
     uri: str
@@ -200,6 +208,7 @@ ANSWERS: dict[str, type[BaseModel]] = {
     "astra.schemaFor": SchemaAnswer,
     "astra.timeline": TimelineAnswer,
     "astra.diff": DiffAnswer,
+    "astra.seek": SeekAnswer,
     "astra.related": RelatedAnswer,
     "astra.showEvent": ShowEventAnswer,
 }

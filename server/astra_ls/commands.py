@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from astra_ls.config import ConfigError
@@ -84,6 +85,12 @@ class Position(_Args):
 class DiffArgs(StoreArgs):
     from_: Position = Field(alias="from")
     to: Position
+
+
+class SeekArgs(StoreArgs):
+    line: int = Field(ge=0, description="Where the scrubber is: 1-based line, 0 before the first.")
+    to: Literal["next", "previous", "first", "last"]
+    type: str | None = Field(default=None, description="Only events of this type.")
 
 
 class LineArgs(StoreArgs):
@@ -224,6 +231,29 @@ def diff(store: EventStore, args: DiffArgs) -> Answer:
             "patch": json_patch(before["state"], after["state"]), "before": before["state"], "after": after["state"]}
 
 
+def seek(store: EventStore, args: SeekArgs) -> Answer:
+    """The line of the next (previous, first, last) event from a line, optionally of one type: the
+    debugger's steps, answered from the analysis's arrays without reading the store."""
+    analysis = store.analysis(store.resolve(args.store))
+    lines = np.nonzero(analysis.event_mask())[0]
+    if args.type is not None:
+        known = analysis.types.names
+        wanted = known.index(args.type) if args.type in known else -1
+        lines = lines[np.frombuffer(analysis.type_ids, np.uint16)[lines] == wanted]
+    current = args.line - 1  # 0-based; -1 before the first line
+    if args.to == "first":
+        found = lines[:1]
+    elif args.to == "last":
+        found = lines[-1:]
+    elif args.to == "next":
+        found = lines[np.searchsorted(lines, current, "right"):][:1]
+    else:
+        found = lines[:np.searchsorted(lines, current, "left")][-1:]
+    line = int(found[0]) + 1 if len(found) else None
+    return {"ok": True, "line": line, "lines": analysis.line_count, "events": int(len(lines)),
+            "types": sorted(name for name, count in analysis.counts_by_type().items() if count)}
+
+
 def related_events(store: EventStore, args: LineArgs) -> Answer:
     return related(store, store.resolve(args.store), args.line - 1)
 
@@ -260,6 +290,7 @@ COMMANDS: dict[str, tuple[type[_Args], Handler]] = {
     "astra.schemaFor": (StoreArgs, schema_for),
     "astra.timeline": (TimelineArgs, timeline_of),
     "astra.diff": (DiffArgs, diff),
+    "astra.seek": (SeekArgs, seek),
     "astra.related": (LineArgs, related_events),
     "astra.showEvent": (LineArgs, show_event),
 }

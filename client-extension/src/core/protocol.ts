@@ -19,6 +19,7 @@ export const ServerCommand = {
   schemaFor: 'astra.schemaFor',
   timeline: 'astra.timeline',
   diff: 'astra.diff',
+  seek: 'astra.seek',
   related: 'astra.related',
   showEvent: 'astra.showEvent',
 } as const;
@@ -174,6 +175,18 @@ export interface DiffAnswer {
   after: unknown;
 }
 
+export interface SeekAnswer {
+  ok: true;
+  /** 1-based line of the event found; null when there is none. */
+  line: number | null;
+  /** Lines in the store. */
+  lines: number;
+  /** Events the step goes through (of the type, when one is given). */
+  events: number;
+  /** Event types present, for the type filter. */
+  types: string[];
+}
+
 export interface LinkedEvent {
   store: string;
   uri: string;
@@ -273,6 +286,16 @@ export interface DiffArgs {
   to: Position;
 }
 
+export interface SeekArgs {
+  /** Stream name, path inside .astra/, or file:// URI. */
+  store: string;
+  /** Where the scrubber is: 1-based line, 0 before the first. */
+  line: number;
+  to: 'next' | 'previous' | 'first' | 'last';
+  /** Only events of this type. */
+  type?: string | null;
+}
+
 export interface LineArgs {
   /** Stream name, path inside .astra/, or file:// URI. */
   store: string;
@@ -293,6 +316,7 @@ export interface CommandArguments {
   'astra.schemaFor': StoreArgs;
   'astra.timeline': TimelineArgs;
   'astra.diff': DiffArgs;
+  'astra.seek': SeekArgs;
   'astra.related': LineArgs;
   'astra.showEvent': LineArgs;
 }
@@ -310,6 +334,7 @@ export interface CommandAnswers {
   'astra.schemaFor': SchemaAnswer;
   'astra.timeline': TimelineAnswer;
   'astra.diff': DiffAnswer;
+  'astra.seek': SeekAnswer;
   'astra.related': RelatedAnswer;
   'astra.showEvent': ShowEventAnswer;
 }
