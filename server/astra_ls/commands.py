@@ -250,7 +250,7 @@ def seek(store: EventStore, args: SeekArgs) -> Answer:
     else:
         found = lines[:np.searchsorted(lines, current, "left")][-1:]
     line = int(found[0]) + 1 if len(found) else None
-    return {"ok": True, "line": line, "lines": analysis.line_count, "events": int(len(lines)),
+    return {"ok": True, "line": line, "lines": analysis.line_count, "events": len(lines),
             "types": sorted(name for name, count in analysis.counts_by_type().items() if count)}
 
 
