@@ -8,7 +8,9 @@ that do not fit raise `InvalidArguments` (the server turns it into InvalidParams
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -20,9 +22,10 @@ from astra_ls.core.facts import iso_to_ms
 from astra_ls.projections.query import Query, last_line_at, run_query, timeline
 from astra_ls.schemas.base import skeleton
 from astra_ls.store.compaction import compact
+from astra_ls.store.discovery import Skipped
 from astra_ls.store.file_store import FileEventStore
 from astra_ls.store.locking import stream_lock
-from astra_ls.store.paths import PathRefused
+from astra_ls.store.paths import ASTRA_DIR, PathRefused
 from astra_ls.store.quarantine import bad_lines, quarantine_lines
 from astra_ls.store.results import InvalidArguments, Refused, StoreError, os_error_code
 
@@ -82,18 +85,43 @@ def parse_time(value: float | str | None, name: str) -> float | None:
 
 
 def list_stores(store: FileEventStore, args: NoArgs) -> Answer:
+    streams, skipped = (store.streams(), []) if store.remote_name is not None else store.listing()
+    return listing([(store, stream, stream) for stream in streams], skipped)
+
+
+Guard = Callable[[Path], AbstractContextManager[object]]
+
+
+def listing(entries: Iterable[tuple[FileEventStore, str, str]], skipped: Iterable[Skipped],
+            guard: Guard = lambda path: nullcontext()) -> Answer:
+    """`astra.listStores`'s answer for (store, stream, name) entries, each read inside `guard(path)`.
+    A store that cannot be read joins the skipped entries with the reason; the others are still listed."""
     listed = []
-    for name in store.streams():
-        analysis = store.analysis(name)
-        setup = store.setup(name)
-        path = store.path_of(name)
-        entry = {"name": name, "uri": store.uri_of(name), "path": str(path),
-                 "events": analysis.event_count(), "problems": len(store.problems(name)),
+    unlisted = [entry.to_json() for entry in skipped]
+    for store, stream, name in entries:
+        path = store.root / ASTRA_DIR / f"{stream}.jsonl"
+        try:
+            path = store.path_of(stream)
+            with guard(path):
+                analysis = store.analysis(stream)
+                problems = len(store.problems(stream))
+            setup = store.setup(stream)
+        except StoreError as error:
+            unlisted.append({"path": str(path), "reason": error.refused.message})
+            continue
+        except (PathRefused, ConfigError) as error:
+            unlisted.append({"path": str(path), "reason": str(error)})
+            continue
+        except OSError as error:
+            unlisted.append({"path": str(path), "reason": f"cannot be read: {error.strerror or error}"})
+            continue
+        entry = {"name": name, "uri": store.uri_of(stream), "path": str(path),
+                 "events": analysis.event_count(), "problems": problems,
                  "schema": setup.rule.schema_, "projector": setup.rule.projector}
         if store.remote_name is not None:
             entry.update(remote=True, remoteName=store.remote_name)
         listed.append(entry)
-    return {"ok": True, "stores": listed}
+    return {"ok": True, "stores": listed, "skipped": unlisted}
 
 
 def append(store: FileEventStore, args: AppendArgs) -> Answer:

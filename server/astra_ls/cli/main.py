@@ -15,9 +15,10 @@ from astra_ls.cli.checking import ProgressBar, check_file, expand
 from astra_ls.config import ConfigError
 from astra_ls.core.codes import Severity
 from astra_ls.core.facts import canonical_json
+from astra_ls.store.discovery import Skipped
 from astra_ls.store.file_store import FileEventStore
 from astra_ls.store.index_cache import open_index_cache
-from astra_ls.store.paths import PathRefused, split_store_path
+from astra_ls.store.paths import ASTRA_DIR, PathRefused, split_store_path
 from astra_ls.store.results import InvalidArguments
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -127,34 +128,61 @@ def main(argv: list[str] | None = None) -> int:
 def run_check(args: argparse.Namespace) -> int:
     paths = args.paths or [args.workspace]
     cache = open_index_cache(None) if args.cache else None
-    reports = [check_file(path, args.trust, ProgressBar(f"checking {path.name}"), cache) for path in expand(paths)]
+    files, skipped = expand(paths)
+    reports = []
+    failed = False  # a store that could not be checked at all: exit 2, after reporting every other one
+    for path in files:
+        try:
+            reports.append(check_file(path, args.trust, ProgressBar(f"checking {path.name}"), cache))
+        except (ConfigError, PathRefused, InvalidArguments, OSError) as error:
+            skipped.append(Skipped(path, _reason(error)))
+            failed = True
     if cache is not None:
         cache.wait()
     worst = any(p.severity is Severity.ERROR for r in reports for p in r.problems)
     if args.format == "json":
         document = {"files": [{"path": str(r.path), "events": r.events,
-                               "problems": [p.to_json() for p in r.problems]} for r in reports]}
+                               "problems": [p.to_json() for p in r.problems]} for r in reports],
+                    "skipped": [entry.to_json() for entry in skipped]}
         sys.stdout.buffer.write(canonical_json(document) + b"\n")
     else:
         for report in reports:
             for problem in report.problems:
                 print(f"{report.path}:{problem.line + 1}:{problem.start + 1}: {problem.code} "
                       f"[{problem.severity.label}] {problem.message}")
+        for entry in skipped:
+            print(f"astra-ls: warning: {entry.path}: skipped: {entry.reason}", file=sys.stderr)
         total = sum(len(r.problems) for r in reports)
         events = sum(r.events for r in reports)
-        print(f"{len(reports)} file(s), {events:,} event(s), {total:,} problem(s)", file=sys.stderr)
-    return EXIT_PROBLEMS if worst else EXIT_OK
+        print(f"{len(reports)} file(s), {events:,} event(s), {total:,} problem(s)"
+              + (f", {len(skipped)} skipped" if skipped else ""), file=sys.stderr)
+    return EXIT_USAGE if failed else EXIT_PROBLEMS if worst else EXIT_OK
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return f"cannot be read: {error.strerror}"
+    return str(error)
 
 
 def _store_and_name(args: argparse.Namespace) -> tuple[FileEventStore, str]:
+    """A stream name (`sub/nested` in a sub-folder of `.astra/`) means the --workspace's store; a path
+    (from here, else from the workspace; `pkg/a/.astra/x` as `astra.listStores` names a nested store)
+    means the store of the `.astra/` folder holding it."""
     ref: str = args.store
-    if ref.endswith(".jsonl") or "/" in ref:
-        path = Path(ref)
-        if not path.exists() and args.command != "append":
+    if not (ref.endswith(".jsonl") or "/" in ref or os.sep in ref):
+        return FileEventStore(args.workspace, trusted=args.trust), ref
+    given = Path(ref if ref.endswith(".jsonl") or ASTRA_DIR not in Path(ref).parts else f"{ref}.jsonl")
+    candidates = [given] if given.is_absolute() else [given, args.workspace / given]
+    path = next((c for c in candidates if c.exists()), None)
+    if path is None:
+        if ASTRA_DIR not in given.parts:
+            return FileEventStore(args.workspace, trusted=args.trust), ref
+        if args.command != "append":
             raise FileNotFoundError(f"{ref}: no such store file")
-        root, name = split_store_path(path)
-        return FileEventStore(root, trusted=args.trust), name
-    return FileEventStore(args.workspace, trusted=args.trust), ref
+        path = given
+    root, name = split_store_path(path)
+    return FileEventStore(root, trusted=args.trust), name
 
 
 def _command_args(args: argparse.Namespace, name: str) -> tuple[str, dict[str, Any]]:
