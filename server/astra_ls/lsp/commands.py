@@ -93,6 +93,7 @@ class Commands:
             answer = listing([(located.store, located.stream, name) for located, name in found], skipped,
                              workspaces.lock)
             answer["stores"].extend(self.server.remote.listed())  # remote stores, beside the local ones
+            answer["skipped"].extend(self.server.remote.skipped())
             return answer
 
         return await self.server.checks.run(work)

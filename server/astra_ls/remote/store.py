@@ -69,7 +69,7 @@ class RemoteStore(FileEventStore):
         self.home = workspace.absolute()
         self.remote = remote
         self.remote_name = remote.name
-        self.link = link if link is not None else Link(remote, self.home)
+        self.link = link if link is not None else Link(remote, self.home, trusted)
         self._mirrors: dict[str, Mirror] = {}
 
     # --- names --------------------------------------------------------------------------------------
