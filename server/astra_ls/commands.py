@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from astra_ls.config import ConfigError
 from astra_ls.core.analysis import events_through
 from astra_ls.core.facts import iso_to_ms
+from astra_ls.core.jsontext import bounded
 from astra_ls.projections.query import Query, last_line_at, run_query, timeline
 from astra_ls.schemas.base import skeleton
 from astra_ls.store.compaction import compact
@@ -153,7 +154,7 @@ def _state_after(store: FileEventStore, name: str, line: int | None, moment: flo
     last = analysis.line_count - 1 if line is None else min(line, analysis.line_count - 1)
     state = store.replayer(name).state_after(analysis, store.reader(name), last)
     stamp = analysis.timestamps[last] if last >= 0 else math.nan
-    return {"ok": True, "state": state, "line": last + 1, "events": events_through(analysis, last),
+    return {"ok": True, "state": bounded(state), "line": last + 1, "events": events_through(analysis, last),
             "timestamp": moment if moment is not None else (None if math.isnan(stamp) else stamp)}
 
 
@@ -165,7 +166,7 @@ def query(store: FileEventStore, args: QueryArgs) -> Answer:
     for line, event in run_query(store.analysis(name), store.reader(name), wanted):
         total += 1
         if total <= args.limit:
-            found.append({"line": line + 1, "event": event})
+            found.append({"line": line + 1, "event": bounded(event)})
     return {"ok": True, "total": total, "events": found}
 
 
@@ -258,6 +259,9 @@ def execute(store: FileEventStore, command: str, raw: Any) -> Answer:
     except OSError as error:
         return Refused(os_error_code(error), f"{command}: {error.strerror or error}",
                        {"errno": error.errno, "path": str(error.filename or "")}).to_json()
+    except RecursionError:  # a user's projector that recurses into what a line nests
+        return Refused("TOO_DEEP", f"{command}: a value nested too deeply to be processed (the projector "
+                       "recursed into it); the store is unchanged").to_json()
     except msgspec.DecodeError as error:  # a line read back no longer holds what the scan saw there
         return Refused("STORE_CHANGED", f"{command}: the store changed while it was being read ({error}); "
                        "run the command again").to_json()

@@ -15,6 +15,7 @@ from astra_ls.cli.checking import ProgressBar, check_file, expand
 from astra_ls.config import ConfigError
 from astra_ls.core.codes import Severity
 from astra_ls.core.facts import canonical_json
+from astra_ls.core.jsontext import encode
 from astra_ls.store.discovery import Skipped
 from astra_ls.store.file_store import FileEventStore
 from astra_ls.store.index_cache import open_index_cache
@@ -246,7 +247,7 @@ def _print_text(answer: dict[str, Any]) -> None:
             print(f"  {error['path']}: {error['message']}", file=sys.stderr)
         return
     shown = {k: v for k, v in answer.items() if k != "ok"}
-    sys.stdout.buffer.write(orjson.dumps(shown, option=orjson.OPT_INDENT_2) + b"\n")
+    sys.stdout.buffer.write(encode(shown, indent=True) + b"\n")
 
 
 if __name__ == "__main__":
