@@ -68,9 +68,8 @@ def split_workspace_name(name: str) -> tuple[str, str] | None:
 
 
 def discover(top: Path) -> Discovery:
-    """Every store under `top`: the `.astra/` folders in it and below (hidden folders and node_modules
-    pruned, links not followed), each listed with `list_astra`."""
-    top = Path(os.path.abspath(top))
+    """Every store under `top` (paths as `top` is written): the `.astra/` folders in it and below (hidden
+    folders and node_modules pruned, links not followed), each listed with `list_astra`."""
     result = Discovery([], [])
     pending = [top]
     while pending:
