@@ -113,6 +113,15 @@ class AstraProtocol(LanguageServerProtocol):
             return
         super().handle_message(message)
 
+    def cancel_requests(self) -> None:
+        """Cancel every request still being handled but the current one (`shutdown`). pygls does the same
+        after the shutdown handler, but iterates its live table of futures while cancelling them, and a
+        cancelled future's callback removes itself from it: a RuntimeError instead of an answer."""
+        current = self.msg_id
+        for msg_id, future in list(self._request_futures.items()):
+            if msg_id != current and not future.done():
+                future.cancel()
+
     def _handle_response(self, msg_id: Any, result: Any | None = None, error: ResponseError | None = None) -> None:
         # The client's answer to a request of ours that we stopped waiting for (a settings reload cancels
         # the running scan, and with it its pending progress request): nothing to deliver, not an error.
