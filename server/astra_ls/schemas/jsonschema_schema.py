@@ -150,8 +150,11 @@ class JsonSchemaSchema(EventSchema):
             errors = list(validator.iter_errors(event))
         except RecursionError:  # a recursive schema walked down an event nested as deep as a line allows
             return [SchemaIssue((), "nested too deeply to be validated against the schema", "invalid")]
-        except (Unresolvable, UnsupportedPattern) as error:  # a $ref is resolved only when it is followed
+        except UnsupportedPattern as error:
             raise ConfigError(f"schema {self.name}: {error}") from None
+        except Unresolvable as error:  # a $ref is resolved only when it is followed
+            raise ConfigError(f"schema {self.name}: $ref {getattr(error, 'ref', str(error))!r} cannot be "
+                              "resolved (astra-ls follows references within the schema file: '#/...')") from None
         return [_issue(e) for e in sorted(errors, key=lambda e: list(e.path))]
 
     def _tag_issue(self, tag: Any, present: bool) -> SchemaIssue:
