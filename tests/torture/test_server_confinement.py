@@ -56,6 +56,11 @@ def command(server: RawServer, name: str, argument: dict[str, Any]) -> dict[str,
     return result
 
 
+def outside_state(ws: Path, plain: Path) -> tuple[dict[str, str], list[str]]:
+    """The outside folder's files and what sits beside the workspace (the test's user cache aside)."""
+    return tree_digest(plain, ws / ".astra"), sorted(p.name for p in ws.parent.iterdir() if p.name != "user-cache")
+
+
 def escaping_refs(ws: Path) -> list[str]:
     astra = ws.as_uri() + "/.astra"
     return [
@@ -76,14 +81,14 @@ def test_append_through_a_climbing_uri_creates_nothing_outside(layout: tuple[Pat
     """astra.append to URIs that climb out of .astra/ (`..`, %2e, %2F, %5C, a link) creates no store outside."""
     ws, plain, marker = layout
     (ws / "link").symlink_to(plain, target_is_directory=True)
-    before = tree_digest(plain, ws / ".astra"), sorted(p.name for p in ws.parent.iterdir() if p.name != "user-cache")
+    before = outside_state(ws, plain)
     for ref in escaping_refs(ws):
         answer = command(server, "astra.append", {"store": ref, "event": {"type": "Tick", "id": "x"}})
         assert answer["ok"] is False, f"{ref} was accepted: {answer}"
         assert answer["message"].strip() and "internal" not in answer["message"].lower(), answer
         board.ran()
     assert not (plain / ".astra" / "created.jsonl").exists()
-    assert (tree_digest(plain, ws / ".astra"), sorted(p.name for p in ws.parent.iterdir() if p.name != "user-cache")) == before
+    assert outside_state(ws, plain) == before
     assert not marker.exists()
 
 
