@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types as lsp
 
 from astra_ls.core.parallel import shutdown_pool
+from astra_ls.lsp.client_watch import watch_client
 from astra_ls.lsp.log import forward_logging
 from astra_ls.lsp.options import InitializationOptions, parse_options
+from astra_ls.lsp.protocol import AstraProtocol
 from astra_ls.store.index_cache import open_index_cache
 from astra_ls.store.paths import PathRefused, path_from_uri
 
@@ -34,8 +36,10 @@ class Lifecycle:
         self.pushed: dict[str, Any] = {}  # settings a client without workspace/configuration pushed
         self.sent_settings = False  # whether `initialize` carried the client's settings
         self.scan: asyncio.Task[None] | None = None
+        self.shut_down = False  # the client asked for `shutdown` (the exit code says whether it did)
 
     def initialize(self, params: lsp.InitializeParams) -> None:
+        watch_client(params.process_id)  # the server ends when the client's process does
         options, problems = parse_options(params.initialization_options)
         forward_logging(self.server, options.log_level)
         for problem in problems:
@@ -139,6 +143,9 @@ class Lifecycle:
         await self.reload()
 
     def shutdown(self) -> None:
+        self.shut_down = True
+        if isinstance(self.server.protocol, AstraProtocol):
+            self.server.protocol.cancel_requests()
         self.server.watcher.stop()
         self.server.warmer.stop()
         if self.scan is not None:
