@@ -23,6 +23,7 @@ CONFIG_FILES = ("astra-ls.toml", "pyproject.toml")
 TimeFormat = Literal["auto", "epoch_ms", "epoch_s", "iso8601"]
 CONFIG_PROBLEM, UNTRUSTED_CODE = "ASTRA040", "ASTRA041"
 _MAX_ROUNDS = 8  # validation rounds, each dropping what the last one refused
+MAX_LINE_BYTES = 64 * 1024 * 1024  # the most `max_line_bytes` may be: memory stays bounded
 
 
 class ConfigError(Exception):
@@ -72,6 +73,13 @@ class StoreRule(BaseModel):
     id_field: str | None = Field(default=None, min_length=1)
     time_field: str | None = Field(default=None, min_length=1)
     time_format: TimeFormat | None = None
+    # Fields that link events (dotted paths allowed): go to definition, references, `astra-ls related`.
+    parent_field: str | None = Field(default=None, min_length=1,
+                                     description="The field holding the parent event's id (default parentUuid).")
+    causation_field: str | None = Field(default=None, min_length=1,
+                                        description="The field holding the causing event's id (default causationId).")
+    correlation_field: str | None = Field(default=None, min_length=1,
+                                          description="The field events of one run share (default correlationId).")
 
 
 class WorkspaceConfig(BaseModel):
@@ -80,7 +88,7 @@ class WorkspaceConfig(BaseModel):
     stores: list[StoreRule] = Field(default_factory=list)
     severity: dict[str, str] = Field(default_factory=dict)
     ignore: list[str] = Field(default_factory=list)
-    max_line_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
+    max_line_bytes: int = Field(default=8 * 1024 * 1024, gt=0)  # at most MAX_LINE_BYTES
     max_problems_per_file: int = Field(default=1000, gt=0)
     id_field: str = Field(default="id", min_length=1)
     time_field: str = Field(default="timestamp", min_length=1)
@@ -112,6 +120,14 @@ class WorkspaceConfig(BaseModel):
                 if value is not None and ":" in value:
                     found.append((("stores", index, key), value))
         return found
+
+    @field_validator("max_line_bytes")
+    @classmethod
+    def _bounded_lines(cls, value: int) -> int:
+        if value > MAX_LINE_BYTES:
+            raise ValueError(f"{value:,} is over the {MAX_LINE_BYTES:,} bytes (64 MiB) astra-ls reads as one "
+                             "line (a line is parsed in memory); longer lines are flagged ASTRA034 unread")
+        return value
 
     @field_validator("severity")
     @classmethod
@@ -202,6 +218,10 @@ def _parse(path: Path, prefix: KeyPath) -> WorkspaceConfig:
     except OSError as error:
         return _unusable(ConfigProblem(path, make_problem(CONFIG_PROBLEM, 0, 0, 1, f"cannot read the configuration: "
                                                           f"{error.strerror or error}; the defaults are used")))
+    except RecursionError:  # the TOML parser recurses into nested arrays and tables
+        return _unusable(ConfigProblem(path, make_problem(
+            CONFIG_PROBLEM, 0, 0, 1, "values nested too deeply to read (no astra-ls setting nests more than a "
+            "few levels); the defaults are used")))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         if isinstance(error, UnicodeDecodeError):
             spot, reason = Spot(0, 0, 1), "the file is not UTF-8 text"

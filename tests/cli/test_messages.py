@@ -96,7 +96,8 @@ def test_stores_schema_and_timeline(ws: Path) -> None:
 def test_a_remote_that_cannot_be_reached_says_why(ws: Path) -> None:
     (ws / "astra-ls.toml").write_text('[[remote]]\nname = "prod"\nservers = ["nats://127.0.0.1:9"]\n'
                                       'timeout = 0.5\nretry_seconds = 0.5\n')
-    result = astra("count", "conversation", "--remote", "prod", "--workspace", str(ws), "--format", "json", cwd=ws)
+    result = astra("count", "conversation", "--remote", "prod", "--trust", "--workspace", str(ws), "--format", "json",
+                   cwd=ws)
     answer = json.loads(result.stdout)
     assert answer["code"] == "UNREACHABLE"
     reason = answer["message"].split("cannot connect:", 1)[1].strip()
