@@ -29,8 +29,9 @@ SECONDS_FROM, SECONDS_TO = 1e8, 1e11
 
 
 def field_value(event: dict[str, Any], path: str) -> Any:
-    """The value at a field path (`metadata.uid`: key `uid` of the object at key `metadata`); None when absent."""
-    if "." not in path:
+    """The value at a field path (`metadata.uid`: key `uid` of the object at key `metadata`); None when absent.
+    A key that itself holds a dot is found whole first."""
+    if "." not in path or path in event:
         return event.get(path)
     node: Any = event
     for part in path.split("."):
