@@ -7,17 +7,20 @@ that do not fit raise `InvalidArguments` (the server turns it into InvalidParams
 
 from __future__ import annotations
 
+import heapq
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import msgspec
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from astra_ls.config import ConfigError
-from astra_ls.core.analysis import events_through
+from astra_ls.core.analysis import StoreAnalysis, events_through
 from astra_ls.core.facts import iso_to_ms
-from astra_ls.projections.query import Query, last_line_at, run_query, timeline
+from astra_ls.projections.conditions import conditions_from
+from astra_ls.projections.query import Query, run_query, timeline
+from astra_ls.projections.time_travel import out_of_order_events, state_at_time
 from astra_ls.schemas.base import skeleton
 from astra_ls.store.compaction import compact
 from astra_ls.store.file_store import FileEventStore
@@ -51,12 +54,20 @@ class ProjectAtArgs(StoreArgs):
     timestamp: float | str | None = None
 
 
-class QueryArgs(StoreArgs):
+ALL_STORES = "*"
+
+
+class QueryArgs(_Args):
+    store: str | None = Field(default=None, min_length=1, description="One store.")
+    stores: list[str] | None = Field(default=None, min_length=1, max_length=10_000,
+                                     description='Several stores of one workspace; ["*"] for all of them.')
     type: str | None = None
     from_: float | str | None = Field(default=None, alias="from")
     to: float | str | None = None
-    where: dict[str, Any] = Field(default_factory=dict)
+    # {path: value} (equality) or ["PATH OP VALUE", ...] (see projections/conditions.py)
+    where: dict[str, Any] | list[str] = Field(default_factory=dict)
     limit: int = Field(default=1000, ge=1, le=1_000_000)
+    text: bool = Field(default=False, description="Also answer each event's exact line, as `text`.")
 
 
 class QuarantineArgs(StoreArgs):
@@ -117,28 +128,78 @@ def project_at(store: FileEventStore, args: ProjectAtArgs) -> Answer:
         return _state_after(store, name, args.line - 1)
     moment = parse_time(args.timestamp, "timestamp")
     assert moment is not None
-    return _state_after(store, name, last_line_at(store.analysis(name), moment), moment)
+    analysis = store.analysis(name)
+    found = state_at_time(store.replayer(name), analysis, store.reader(name), moment)
+    return {"ok": True, "state": found.state, "line": found.last_line + 1, "events": found.events,
+            "timestamp": moment, "skippedEvents": found.skipped, **_time_order(analysis)}
 
 
-def _state_after(store: FileEventStore, name: str, line: int | None, moment: float | None = None) -> Answer:
+def _state_after(store: FileEventStore, name: str, line: int | None) -> Answer:
     analysis = store.analysis(name)
     last = analysis.line_count - 1 if line is None else min(line, analysis.line_count - 1)
     state = store.replayer(name).state_after(analysis, store.reader(name), last)
     stamp = analysis.timestamps[last] if last >= 0 else math.nan
     return {"ok": True, "state": state, "line": last + 1, "events": events_through(analysis, last),
-            "timestamp": moment if moment is not None else (None if math.isnan(stamp) else stamp)}
+            "timestamp": None if math.isnan(stamp) else stamp, **_time_order(analysis)}
+
+
+def _time_order(analysis: StoreAnalysis) -> Answer:
+    """Whether the store is in time order: on one that is not, the state after a line is not the state at
+    that line's time (ask by time for that)."""
+    backwards = out_of_order_events(analysis)
+    return {"outOfOrder": backwards > 0, "outOfOrderEvents": backwards}
 
 
 def query(store: FileEventStore, args: QueryArgs) -> Answer:
-    name = store.resolve(args.store)
-    wanted = Query(args.type, parse_time(args.from_, "from"), parse_time(args.to, "to"), args.where)
-    found = []
-    total = 0
-    for line, event in run_query(store.analysis(name), store.reader(name), wanted):
-        total += 1
-        if total <= args.limit:
-            found.append({"line": line + 1, "event": event})
-    return {"ok": True, "total": total, "events": found}
+    if (args.store is None) == (args.stores is None):
+        raise InvalidArguments("give exactly one of store (a store) or stores (a list; [\"*\"] for every store)")
+    wanted = Query(args.type, parse_time(args.from_, "from"), parse_time(args.to, "to"), conditions_from(args.where))
+    if args.store is not None:
+        names, several = [store.resolve(args.store)], False
+    elif ALL_STORES in (args.stores or []):
+        names, several = store.streams(), True
+    else:
+        names, several = list(dict.fromkeys(store.resolve(ref) for ref in args.stores or [])), True
+    matches = ((store.analysis(name).timestamps[line], _found(name, line, event, data, several, args.text))
+               for name in names
+               for line, event, data in run_query(store.analysis(name), store.reader(name), wanted))
+    total, kept = _first(matches, args.limit, several)
+    answer: Answer = {"ok": True, "total": total, "events": kept}
+    if several:
+        answer["stores"] = names
+    return answer
+
+
+def _found(name: str, line: int, event: Any, data: bytes, several: bool, text: bool) -> Answer:
+    entry: Answer = {"line": line + 1, "event": event}
+    if several:
+        entry["store"] = name
+    if text:
+        entry["text"] = data.decode()
+    return entry
+
+
+def _first(matches: Iterator[tuple[float, Answer]], limit: int, by_time: bool) -> tuple[int, list[Answer]]:
+    """How many matched, and the first `limit` of them: in file order for one store; by time across
+    stores (untimed events last, then by store and line), kept in a bounded heap."""
+    if not by_time:
+        kept: list[Answer] = []
+        total = 0
+        for _, entry in matches:
+            total += 1
+            if total <= limit:
+                kept.append(entry)
+        return total, kept
+    counted = [0]
+
+    def keyed() -> Iterator[tuple[tuple[bool, float, str, int], int, Answer]]:
+        for stamp, entry in matches:
+            counted[0] += 1
+            timed = not math.isnan(stamp)
+            yield (not timed, stamp if timed else 0.0, entry["store"], entry["line"]), counted[0], entry
+
+    best = heapq.nsmallest(limit, keyed())
+    return counted[0], [entry for _, _, entry in best]
 
 
 def quarantine(store: FileEventStore, args: QuarantineArgs) -> Answer:

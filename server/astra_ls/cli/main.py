@@ -37,19 +37,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"astra-ls {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    def common(sub: argparse.ArgumentParser) -> None:
+    def common(sub: argparse.ArgumentParser, formats: tuple[str, ...] = ("text", "json")) -> None:
         sub.add_argument("--workspace", type=Path, default=Path.cwd(), help="workspace root (default: .)")
-        sub.add_argument("--format", choices=("text", "json"), default="text")
+        sub.add_argument("--format", choices=formats, default="text")
         sub.add_argument("--trust", action="store_true",
                          help="allow importing workspace code (package.module:Name schemas and projectors)")
         sub.add_argument("--remote", metavar="NAME",
                          help="a remote store declared in astra-ls.toml ([[remote]]); names are its streams")
 
-    def command(name: str, help_text: str, store: bool = True) -> argparse.ArgumentParser:
+    def command(name: str, help_text: str, store: bool = True,
+                formats: tuple[str, ...] = ("text", "json")) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
         if store:
             sub.add_argument("store", help="a .jsonl file, or a stream name in --workspace")
-        common(sub)
+        common(sub, formats)
         return sub
 
     check = command("check", "report every problem in the given stores", store=False)
@@ -65,13 +66,20 @@ def build_parser() -> argparse.ArgumentParser:
     when = project.add_mutually_exclusive_group()
     when.add_argument("--at-line", type=int, help="state after this 1-based line")
     when.add_argument("--at-time", help="state at this time (epoch ms or ISO 8601)")
-    query = command("query", "events by type, time range and field values")
-    query.add_argument("--type")
+    query = command("query", "events by type, time range and field conditions, in one store or several",
+                    store=False, formats=("text", "json", "jsonl"))
+    query.add_argument("store", nargs="?", help="a .jsonl file, or a stream name in --workspace")
+    query.add_argument("--store", dest="stores", action="append", metavar="STORE",
+                       help="query this store too (repeat it); matches come in time order, each naming its store")
+    query.add_argument("--all-stores", action="store_true", help="query every store of the workspace")
+    query.add_argument("--type", help="only events of this type")
     query.add_argument("--from", dest="since", help="epoch ms or ISO 8601, inclusive")
     query.add_argument("--to", dest="until", help="epoch ms or ISO 8601, inclusive")
-    query.add_argument("--where", action="append", default=[], metavar="PATH=VALUE",
-                       help="dotted field path equal to a JSON value (or a plain string)")
-    query.add_argument("--limit", type=int, default=1000)
+    query.add_argument("--where", action="append", default=[], metavar="CONDITION",
+                       help='PATH OP VALUE, with OP one of = != < <= > >= exists in (repeat: all must hold); '
+                            'PATH is dotted keys, a key with dots quoted: metadata.annotations."a.b/c"=allow; '
+                            "VALUE is JSON or plain text; in takes [1,2] or a,b")
+    query.add_argument("--limit", type=int, help="at most this many events (default 1000; jsonl: 1,000,000)")
     command("quarantine", "move malformed and invalid lines into .astra/quarantine/")
     compact = command("compact", "replace old events by a snapshot; archive the original")
     compact.add_argument("--up-to-line", type=int, help="compact through this 1-based line (default: all)")
@@ -147,6 +155,13 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def _store_and_name(args: argparse.Namespace) -> tuple[FileEventStore, str]:
+    if args.command == "query" and args.store is None:
+        if not args.stores and not args.all_stores:
+            raise UsageError("astra-ls query: give a STORE, --store STORE (repeatable) or --all-stores")
+        if not args.stores:
+            return FileEventStore(args.workspace, trusted=args.trust), ""
+        store, _ = _store_and_name(argparse.Namespace(**{**vars(args), "store": args.stores[0]}))
+        return store, ""
     ref: str = args.store
     if ref.endswith(".jsonl") or "/" in ref:
         path = Path(ref)
@@ -155,6 +170,15 @@ def _store_and_name(args: argparse.Namespace) -> tuple[FileEventStore, str]:
         root, name = split_store_path(path)
         return FileEventStore(root, trusted=args.trust), name
     return FileEventStore(args.workspace, trusted=args.trust), ref
+
+
+def _name_in(args: argparse.Namespace, ref: str) -> str:
+    """A further --store: a stream name, or a file inside the same workspace as the first."""
+    if ref.endswith(".jsonl") or "/" in ref:
+        if not Path(ref).exists():
+            raise FileNotFoundError(f"{ref}: no such store file")
+        return str(Path(ref).absolute().as_uri())
+    return ref
 
 
 def _command_args(args: argparse.Namespace, name: str) -> tuple[str, dict[str, Any]]:
@@ -171,9 +195,13 @@ def _command_args(args: argparse.Namespace, name: str) -> tuple[str, dict[str, A
             return "astra.projectAt", {**base, "line": args.at_line, "timestamp": at_time}
         return "astra.project", base
     if args.command == "query":
-        where = dict(_where(item) for item in args.where)
-        return "astra.query", {**base, "type": args.type, "from": _number_or_text(args.since),
-                               "to": _number_or_text(args.until), "where": where, "limit": args.limit}
+        limit = args.limit if args.limit is not None else (1_000_000 if args.format == "jsonl" else 1000)
+        where = {"type": args.type, "from": _number_or_text(args.since), "to": _number_or_text(args.until),
+                 "where": args.where, "limit": limit, "text": args.format == "jsonl"}
+        if args.stores or args.all_stores:
+            named = ([name] if args.store is not None else []) + [_name_in(args, ref) for ref in args.stores or []]
+            return "astra.query", {"stores": ["*"] if args.all_stores else named, **where}
+        return "astra.query", {**base, **where}
     if args.command == "compact":
         return "astra.compact", {**base, "upToLine": args.up_to_line}
     return f"astra.{args.command}", base
@@ -188,27 +216,33 @@ def _number_or_text(value: str | None) -> float | str | None:
         return value
 
 
-def _where(item: str) -> tuple[str, Any]:
-    path, sep, raw = item.partition("=")
-    if not sep or not path:
-        raise InvalidArguments(f"--where {item!r}: expected PATH=VALUE")
-    try:
-        return path, orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return path, raw
-
-
 def run_store_command(args: argparse.Namespace) -> int:
     from astra_ls.commands import execute  # with the imports of every command: not loaded by `check`
 
     store, name = _store_and_name(args)
     command, payload = _command_args(args, name)
     answer = execute(store, command, payload)
+    if args.format == "jsonl":
+        return _print_jsonl(answer)
     if args.format == "json":
         sys.stdout.buffer.write(canonical_json(answer) + b"\n")
     else:
         _print_text(answer)
     return EXIT_OK if answer.get("ok") else EXIT_PROBLEMS
+
+
+def _print_jsonl(answer: dict[str, Any]) -> int:
+    """Matching events as their exact lines, nothing else on stdout (what a pipe to another tool wants)."""
+    if not answer.get("ok"):
+        _print_text(answer)
+        return EXIT_PROBLEMS
+    out = sys.stdout.buffer
+    for found in answer["events"]:
+        out.write(found["text"].encode() + b"\n")
+    if answer["total"] > len(answer["events"]):
+        print(f"note: {answer['total']:,} events matched; only the first {len(answer['events']):,} were printed "
+              "(raise --limit)", file=sys.stderr)
+    return EXIT_OK
 
 
 def _print_text(answer: dict[str, Any]) -> None:
@@ -219,6 +253,11 @@ def _print_text(answer: dict[str, Any]) -> None:
         return
     shown = {k: v for k, v in answer.items() if k != "ok"}
     sys.stdout.buffer.write(orjson.dumps(shown, option=orjson.OPT_INDENT_2) + b"\n")
+    if answer.get("outOfOrder"):
+        skipped = answer.get("skippedEvents")
+        print(f"note: the store is not in time order ({answer['outOfOrderEvents']:,} event(s) earlier than the one "
+              "before them)" + (f"; {skipped:,} event(s) above the last one folded are later than the time asked "
+                                "(or have no time) and were left out" if skipped else ""), file=sys.stderr)
 
 
 if __name__ == "__main__":
