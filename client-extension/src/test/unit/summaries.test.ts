@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { eventType, formatCount, formatStatus, oneLine, parseWhere, queryPickItem } from '../../core/summaries';
+import { eventType, formatCount, formatStatus, oneLine, parseTimeRange, queryPickItem, splitConditions } from '../../core/summaries';
 import { isStorePath, storeNameOf } from '../../core/stores';
 
 describe('wording of answers', () => {
@@ -23,13 +23,16 @@ describe('wording of answers', () => {
 });
 
 describe('query filters', () => {
-  it('parses path=value pairs with JSON values', () => {
-    assert.deepEqual(parseWhere('payload.role=user, ok=false n=3 name="a b"'), { 'payload.role': 'user', ok: false, n: 3, name: 'a b' });
-    assert.deepEqual(parseWhere('  '), {});
+  it('splits conditions at semicolons outside quotes', () => {
+    assert.deepEqual(splitConditions('verb in get,list; metadata."a;b"=x ;code>=400; '), ['verb in get,list', 'metadata."a;b"=x', 'code>=400']);
+    assert.deepEqual(splitConditions('  '), []);
   });
 
-  it('explains the format when the input is not pairs', () => {
-    assert.equal(typeof parseWhere('just words'), 'string');
+  it('reads a time range with open sides', () => {
+    assert.deepEqual(parseTimeRange('2026-03-04T22:00Z..1772665200000'), { from: '2026-03-04T22:00Z', to: 1772665200000 });
+    assert.deepEqual(parseTimeRange('..2026-03-04T23:00Z'), { to: '2026-03-04T23:00Z' });
+    assert.deepEqual(parseTimeRange(''), {});
+    assert.equal(typeof parseTimeRange('yesterday'), 'string');
   });
 });
 
