@@ -12,6 +12,7 @@ import { queryEvents } from './features/queryEvents';
 import { RemoteStoreDocuments } from './features/remoteStores';
 import { StoreStatusBar } from './features/statusBar';
 import { TimelinePanel } from './features/timelinePanel';
+import { TraceDocuments } from './features/traceDecision';
 import { installPrivateServer } from './server/installer';
 import { errorText, ServerSession, ServerUnavailable } from './server/session';
 
@@ -27,7 +28,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const statusBar = new StoreStatusBar(server, active);
   const timeline = new TimelinePanel(server, active);
   const remotes = new RemoteStoreDocuments(server);
-  context.subscriptions.push(output, server, active, drafts, projections, statusBar, timeline, remotes);
+  const traces = new TraceDocuments(server);
+  context.subscriptions.push(output, server, active, drafts, projections, statusBar, timeline, remotes, traces);
 
   /** Palette commands report failures as one notification: never a stack trace, never silence. */
   const command = (id: string, run: (argument?: unknown) => Promise<unknown>): void => {
@@ -54,6 +56,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   command('astra-ls.showStateAtCursor', () => projections.showAtCursor());
   command('astra-ls.showStateAtLine', (a) => projections.showAtLine(a));
   command('astra-ls.queryEvents', (a) => queryEvents(server, active, a));
+  command('astra-ls.traceDecision', (a) => traces.show(a));
   command('astra-ls.showTimeline', (a) => timeline.show(a));
   command('astra-ls.quarantine', (a) => quarantine(server, active, a));
   command('astra-ls.compact', (a) => compact(server, active, a));

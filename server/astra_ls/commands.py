@@ -21,6 +21,15 @@ from astra_ls.core.facts import iso_to_ms
 from astra_ls.projections.conditions import conditions_from
 from astra_ls.projections.query import Query, run_query, timeline
 from astra_ls.projections.time_travel import out_of_order_events, state_at_time
+from astra_ls.projections.trace import (
+    DEFAULT_WINDOW_MS,
+    SHOWN,
+    TraceError,
+    decision_line_at,
+    parse_window,
+    trace,
+    trace_markdown,
+)
 from astra_ls.schemas.base import skeleton
 from astra_ls.store.compaction import compact
 from astra_ls.store.file_store import FileEventStore
@@ -68,6 +77,14 @@ class QueryArgs(_Args):
     where: dict[str, Any] | list[str] = Field(default_factory=dict)
     limit: int = Field(default=1000, ge=1, le=1_000_000)
     text: bool = Field(default=False, description="Also answer each event's exact line, as `text`.")
+
+
+class TraceArgs(StoreArgs):
+    line: int | None = Field(default=None, ge=1, description="The decision's 1-based line.")
+    timestamp: float | str | None = Field(default=None, description="The decision's exact time.")
+    window: float | str = Field(default=DEFAULT_WINDOW_MS, description="Outcomes' window: ms, or 60s, 2m, 1h.")
+    limit: int = Field(default=SHOWN, ge=1, le=10_000, description="Events listed on each side.")
+    markdown: bool = Field(default=False, description="Also answer the trace as a readable document.")
 
 
 class QuarantineArgs(StoreArgs):
@@ -202,6 +219,28 @@ def _first(matches: Iterator[tuple[float, Answer]], limit: int, by_time: bool) -
     return counted[0], [entry for _, _, entry in best]
 
 
+def trace_decision(store: FileEventStore, args: TraceArgs) -> Answer:
+    if (args.line is None) == (args.timestamp is None):
+        raise InvalidArguments("give exactly one of line (1-based) or timestamp (the decision's exact time)")
+    name = store.resolve(args.store)
+    analysis = store.analysis(name)
+    try:
+        window = parse_window(args.window)
+        if args.line is not None:
+            line = args.line - 1
+        else:
+            moment = parse_time(args.timestamp, "timestamp")
+            assert moment is not None
+            line = decision_line_at(analysis, moment)
+        found = trace(store.replayer(name), analysis, store.reader(name), line, window, args.limit)
+    except TraceError as error:
+        return Refused("NO_DECISION", f"{name}: {error}").to_json()
+    answer = found.to_json()
+    if args.markdown:
+        answer["markdown"] = trace_markdown(found, name)
+    return answer
+
+
 def quarantine(store: FileEventStore, args: QuarantineArgs) -> Answer:
     name = store.resolve(args.store)
     path = store.path_of(name)
@@ -247,6 +286,7 @@ COMMANDS: dict[str, tuple[type[_Args], Handler]] = {
     "astra.project": (StoreArgs, project),
     "astra.projectAt": (ProjectAtArgs, project_at),
     "astra.query": (QueryArgs, query),
+    "astra.traceDecision": (TraceArgs, trace_decision),
     "astra.quarantine": (QuarantineArgs, quarantine),
     "astra.compact": (CompactArgs, compact_store),
     "astra.schemaFor": (StoreArgs, schema_for),

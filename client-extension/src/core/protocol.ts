@@ -13,6 +13,7 @@ export const ServerCommand = {
   project: 'astra.project',
   projectAt: 'astra.projectAt',
   query: 'astra.query',
+  traceDecision: 'astra.traceDecision',
   quarantine: 'astra.quarantine',
   compact: 'astra.compact',
   schemaFor: 'astra.schemaFor',
@@ -53,8 +54,11 @@ export interface CountAnswer { ok: true; count: number; byType: Record<string, n
 
 export interface ProjectAnswer { ok: true; state: unknown; line: number | null; events: number; timestamp?: unknown }
 
-export interface QueriedEvent { line: number; event: Record<string, unknown> }
+export interface QueriedEvent { line: number; event: Record<string, unknown>; store?: string; text?: string }
 export interface QueryAnswer { ok: true; total: number; events: QueriedEvent[] }
+
+/** `astra.traceDecision` with `markdown: true`; the other fields are left out (see docs/protocol.md). */
+export interface TraceAnswer { ok: true; markdown: string }
 
 export interface QuarantineAnswer { ok: true; moved: number; quarantinePath: string; remaining: number }
 

@@ -68,9 +68,9 @@ export function splitConditions(input: string): string[] {
   let current = '';
   let quoted = false;
   for (let i = 0; i < input.length; i++) {
-    const c = input[i];
+    const c = input.charAt(i);
     if (c === '\\' && quoted) {
-      current += c + (input[i + 1] ?? '');
+      current += c + input.charAt(i + 1);
       i++;
       continue;
     }
@@ -98,8 +98,8 @@ export function parseTimeRange(input: string): { from?: string | number; to?: st
     return /^-?\d+(\.\d+)?$/.test(t) ? Number(t) : t;
   };
   const range: { from?: string | number; to?: string | number } = {};
-  const from = side(parts[0]);
-  const to = side(parts[1]);
+  const from = side(parts[0] ?? '');
+  const to = side(parts[1] ?? '');
   if (from !== undefined) range.from = from;
   if (to !== undefined) range.to = to;
   return range;

@@ -80,6 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
                             'PATH is dotted keys, a key with dots quoted: metadata.annotations."a.b/c"=allow; '
                             "VALUE is JSON or plain text; in takes [1,2] or a,b")
     query.add_argument("--limit", type=int, help="at most this many events (default 1000; jsonl: 1,000,000)")
+    trace = command("trace", "a decision's context, the decision, its outcomes and the state before and after")
+    trace.add_argument("--at", required=True, metavar="LINE|TIME",
+                       help="the decision: its 1-based line (a number below 10^9), or its exact time (epoch ms or "
+                            "ISO 8601)")
+    trace.add_argument("--window", default="60s", help="outcomes are the events up to this long after it "
+                                                       "(ms, or 60s, 2m, 1h; default 60s)")
+    trace.add_argument("--limit", type=int, default=50, help="events listed before and after (default 50)")
     command("quarantine", "move malformed and invalid lines into .astra/quarantine/")
     compact = command("compact", "replace old events by a snapshot; archive the original")
     compact.add_argument("--up-to-line", type=int, help="compact through this 1-based line (default: all)")
@@ -202,6 +209,11 @@ def _command_args(args: argparse.Namespace, name: str) -> tuple[str, dict[str, A
             named = ([name] if args.store is not None else []) + [_name_in(args, ref) for ref in args.stores or []]
             return "astra.query", {"stores": ["*"] if args.all_stores else named, **where}
         return "astra.query", {**base, **where}
+    if args.command == "trace":
+        at = _number_or_text(args.at)
+        where = {"line": int(at)} if isinstance(at, float) and at.is_integer() and 0 < at < 1e9 else {"timestamp": at}
+        return "astra.traceDecision", {**base, **where, "window": _number_or_text(args.window), "limit": args.limit,
+                                       "markdown": args.format == "text"}
     if args.command == "compact":
         return "astra.compact", {**base, "upToLine": args.up_to_line}
     return f"astra.{args.command}", base
@@ -224,6 +236,9 @@ def run_store_command(args: argparse.Namespace) -> int:
     answer = execute(store, command, payload)
     if args.format == "jsonl":
         return _print_jsonl(answer)
+    if args.format == "text" and "markdown" in answer:
+        sys.stdout.write(answer["markdown"])
+        return EXIT_OK
     if args.format == "json":
         sys.stdout.buffer.write(canonical_json(answer) + b"\n")
     else:
