@@ -33,6 +33,7 @@ from astra_ls.projections.trace import (
 from astra_ls.schemas.base import skeleton
 from astra_ls.store.compaction import compact
 from astra_ls.store.file_store import FileEventStore
+from astra_ls.store.history_view import history_of
 from astra_ls.store.locking import stream_lock
 from astra_ls.store.paths import PathRefused
 from astra_ls.store.quarantine import bad_lines, quarantine_lines
@@ -51,6 +52,10 @@ class NoArgs(_Args):
 
 class StoreArgs(_Args):
     store: str = Field(min_length=1, description="Stream name, path inside .astra/, or file:// URI.")
+
+
+class CountArgs(StoreArgs):
+    all: bool = Field(default=False, description="Count the events compaction archived too, from the archives.")
 
 
 class AppendArgs(StoreArgs):
@@ -128,9 +133,16 @@ def append(store: FileEventStore, args: AppendArgs) -> Answer:
     return store.append(store.resolve(args.store), args.event, args.expectedCount).to_json()
 
 
-def count(store: FileEventStore, args: StoreArgs) -> Answer:
-    analysis = store.analysis(store.resolve(args.store))
-    return {"ok": True, "count": analysis.event_count(), "byType": analysis.counts_by_type()}
+def count(store: FileEventStore, args: CountArgs) -> Answer:
+    name = store.resolve(args.store)
+    analysis = store.analysis(name)
+    past = history_of(store, name) if args.all else None
+    if past is None:
+        answer = {"ok": True, "count": analysis.event_count(), "byType": analysis.counts_by_type()}
+        return {**answer, "archivedEvents": 0, "archives": []} if args.all else answer
+    archived = events_through(past.analysis, past.history.archived_lines() - 1)
+    return {"ok": True, "count": past.analysis.event_count(), "byType": past.analysis.counts_by_type(),
+            "archivedEvents": archived, "archives": past.history.archives, **past.note()}
 
 
 def project(store: FileEventStore, args: StoreArgs) -> Answer:
@@ -145,10 +157,16 @@ def project_at(store: FileEventStore, args: ProjectAtArgs) -> Answer:
         return _state_after(store, name, args.line - 1)
     moment = parse_time(args.timestamp, "timestamp")
     assert moment is not None
-    analysis = store.analysis(name)
-    found = state_at_time(store.replayer(name), analysis, store.reader(name), moment)
-    return {"ok": True, "state": found.state, "line": found.last_line + 1, "events": found.events,
-            "timestamp": moment, "skippedEvents": found.skipped, **_time_order(analysis)}
+    past = history_of(store, name)
+    if past is None:
+        analysis = store.analysis(name)
+        found = state_at_time(store.replayer(name), analysis, store.reader(name), moment)
+        return {"ok": True, "state": found.state, "line": found.last_line + 1, "events": found.events,
+                "timestamp": moment, "skippedEvents": found.skipped, **_time_order(analysis)}
+    # A compacted store: the state at a time is the archived events' as much as the live file's.
+    found = state_at_time(past.replayer, past.analysis, past.read, moment)
+    return {"ok": True, "state": found.state, **past.place(found.last_line), "events": found.events,
+            "timestamp": moment, "skippedEvents": found.skipped, **_time_order(past.analysis), **past.note()}
 
 
 def _state_after(store: FileEventStore, name: str, line: int | None) -> Answer:
@@ -177,9 +195,7 @@ def query(store: FileEventStore, args: QueryArgs) -> Answer:
         names, several = store.streams(), True
     else:
         names, several = list(dict.fromkeys(store.resolve(ref) for ref in args.stores or [])), True
-    matches = ((store.analysis(name).timestamps[line], _found(name, line, event, data, several, args.text))
-               for name in names
-               for line, event, data in run_query(store.analysis(name), store.reader(name), wanted))
+    matches = (match for name in names for match in _matches(store, name, wanted, several, args.text))
     total, kept = _first(matches, args.limit, several)
     answer: Answer = {"ok": True, "total": total, "events": kept}
     if several:
@@ -187,8 +203,21 @@ def query(store: FileEventStore, args: QueryArgs) -> Answer:
     return answer
 
 
-def _found(name: str, line: int, event: Any, data: bytes, several: bool, text: bool) -> Answer:
-    entry: Answer = {"line": line + 1, "event": event}
+def _matches(store: FileEventStore, name: str, wanted: Query, several: bool,
+             text: bool) -> Iterator[tuple[float, Answer]]:
+    """(time, entry) of the store's matching events; in a compacted store, the archived ones first."""
+    past = history_of(store, name)
+    if past is None:
+        analysis = store.analysis(name)
+        for line, event, data in run_query(analysis, store.reader(name), wanted):
+            yield analysis.timestamps[line], _found(name, {"line": line + 1}, event, data, several, text)
+        return
+    for line, event, data in run_query(past.analysis, past.read, wanted):
+        yield past.analysis.timestamps[line], _found(name, past.place(line), event, data, several, text)
+
+
+def _found(name: str, place: Answer, event: Any, data: bytes, several: bool, text: bool) -> Answer:
+    entry: Answer = {**place, "event": event}
     if several:
         entry["store"] = name
     if text:
@@ -282,7 +311,7 @@ Handler = Callable[[FileEventStore, Any], Answer]
 COMMANDS: dict[str, tuple[type[_Args], Handler]] = {
     "astra.listStores": (NoArgs, list_stores),
     "astra.append": (AppendArgs, append),
-    "astra.count": (StoreArgs, count),
+    "astra.count": (CountArgs, count),
     "astra.project": (StoreArgs, project),
     "astra.projectAt": (ProjectAtArgs, project_at),
     "astra.query": (QueryArgs, query),

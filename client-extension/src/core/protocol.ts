@@ -54,7 +54,8 @@ export interface CountAnswer { ok: true; count: number; byType: Record<string, n
 
 export interface ProjectAnswer { ok: true; state: unknown; line: number | null; events: number; timestamp?: unknown }
 
-export interface QueriedEvent { line: number; event: Record<string, unknown>; store?: string; text?: string }
+/** `line` is null for an event compaction archived: `archive` and `archiveLine` say where it is. */
+export interface QueriedEvent { line: number | null; event: Record<string, unknown>; store?: string; text?: string; archive?: string; archiveLine?: number }
 export interface QueryAnswer { ok: true; total: number; events: QueriedEvent[] }
 
 /** `astra.traceDecision` with `markdown: true`; the other fields are left out (see docs/protocol.md). */

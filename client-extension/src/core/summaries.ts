@@ -47,13 +47,13 @@ export interface QueryPickItem {
   label: string;
   description: string;
   detail: string;
-  line: number;
+  line: number | null;
 }
 
 export function queryPickItem(hit: QueriedEvent): QueryPickItem {
   return {
     label: eventType(hit.event),
-    description: `line ${hit.line}`,
+    description: hit.line === null ? `archived: ${hit.archive ?? '?'} line ${hit.archiveLine ?? '?'}` : `line ${hit.line}`,
     detail: oneLine(hit.event),
     line: hit.line,
   };

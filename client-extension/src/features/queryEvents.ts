@@ -55,6 +55,10 @@ export async function queryEvents(session: ServerSession, active: ActiveStore, a
     matchOnDetail: true,
   });
   if (!picked) return;
+  if (picked.line === null) {
+    void vscode.window.showInformationMessage(`Astra: this event was compacted away; it is kept in .astra/${picked.description.replace('archived: ', '')}.`);
+    return;
+  }
   const editor = await vscode.window.showTextDocument(vscode.Uri.parse(store.uri));
   const line = editor.document.lineAt(Math.min(picked.line - 1, editor.document.lineCount - 1));
   editor.selection = new vscode.Selection(line.range.start, line.range.end);

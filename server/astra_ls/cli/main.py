@@ -58,7 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--cache", action="store_true",
                        help="start from the index cache the language server keeps (in the user cache folder), "
                             "and update it")
-    command("count", "count events, in total and by type")
+    count = command("count", "count events, in total and by type")
+    count.add_argument("--all", action="store_true",
+                       help="read the events compaction archived (.astra/archive/) too, not the snapshot's counts")
     append = command("append", "validate and append one event")
     append.add_argument("event", help="the event as a JSON object")
     append.add_argument("--expected-count", type=int, help="refuse unless the stream has this many events")
@@ -209,6 +211,8 @@ def _command_args(args: argparse.Namespace, name: str) -> tuple[str, dict[str, A
             named = ([name] if args.store is not None else []) + [_name_in(args, ref) for ref in args.stores or []]
             return "astra.query", {"stores": ["*"] if args.all_stores else named, **where}
         return "astra.query", {**base, **where}
+    if args.command == "count":
+        return "astra.count", {**base, "all": True} if args.all else base
     if args.command == "trace":
         at = _number_or_text(args.at)
         where = {"line": int(at)} if isinstance(at, float) and at.is_integer() and 0 < at < 1e9 else {"timestamp": at}

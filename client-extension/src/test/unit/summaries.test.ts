@@ -17,6 +17,8 @@ describe('wording of answers', () => {
   it('turns a query hit into a pick item that remembers its line', () => {
     const item = queryPickItem({ line: 7, event: { type: 'ToolFailed', payload: { tool: 'x' } } });
     assert.deepEqual([item.label, item.description, item.line], ['ToolFailed', 'line 7', 7]);
+    const archived = queryPickItem({ line: null, archive: 'archive/c.jsonl.gz', archiveLine: 3, event: { type: 'A' } });
+    assert.deepEqual([archived.description, archived.line], ['archived: archive/c.jsonl.gz line 3', null]);
     assert.equal(eventType({}), '(untyped)');
     assert.equal(oneLine('x'.repeat(500), 10).length, 10);
   });
