@@ -31,10 +31,10 @@ from astra_ls.projections.trace import (
     trace_markdown,
 )
 from astra_ls.schemas.base import skeleton
+from astra_ls.store.base import EventStore
 from astra_ls.store.compaction import compact
 from astra_ls.store.file_store import FileEventStore
 from astra_ls.store.history_view import history_of
-from astra_ls.store.locking import stream_lock
 from astra_ls.store.paths import PathRefused
 from astra_ls.store.quarantine import bad_lines, quarantine_lines
 from astra_ls.store.results import InvalidArguments, Refused, StoreError, os_error_code
@@ -114,7 +114,7 @@ def parse_time(value: float | str | None, name: str) -> float | None:
     return moment
 
 
-def list_stores(store: FileEventStore, args: NoArgs) -> Answer:
+def list_stores(store: EventStore, args: NoArgs) -> Answer:
     listed = []
     for name in store.streams():
         analysis = store.analysis(name)
@@ -129,11 +129,11 @@ def list_stores(store: FileEventStore, args: NoArgs) -> Answer:
     return {"ok": True, "stores": listed}
 
 
-def append(store: FileEventStore, args: AppendArgs) -> Answer:
+def append(store: EventStore, args: AppendArgs) -> Answer:
     return store.append(store.resolve(args.store), args.event, args.expectedCount).to_json()
 
 
-def count(store: FileEventStore, args: CountArgs) -> Answer:
+def count(store: EventStore, args: CountArgs) -> Answer:
     name = store.resolve(args.store)
     analysis = store.analysis(name)
     past = history_of(store, name) if args.all else None
@@ -145,11 +145,11 @@ def count(store: FileEventStore, args: CountArgs) -> Answer:
             "archivedEvents": archived, "archives": past.history.archives, **past.note()}
 
 
-def project(store: FileEventStore, args: StoreArgs) -> Answer:
+def project(store: EventStore, args: StoreArgs) -> Answer:
     return _state_after(store, store.resolve(args.store), None)
 
 
-def project_at(store: FileEventStore, args: ProjectAtArgs) -> Answer:
+def project_at(store: EventStore, args: ProjectAtArgs) -> Answer:
     if (args.line is None) == (args.timestamp is None):
         raise InvalidArguments("give exactly one of line (1-based) or timestamp (epoch ms or ISO 8601)")
     name = store.resolve(args.store)
@@ -169,7 +169,7 @@ def project_at(store: FileEventStore, args: ProjectAtArgs) -> Answer:
             "timestamp": moment, "skippedEvents": found.skipped, **_time_order(past.analysis), **past.note()}
 
 
-def _state_after(store: FileEventStore, name: str, line: int | None) -> Answer:
+def _state_after(store: EventStore, name: str, line: int | None) -> Answer:
     analysis = store.analysis(name)
     last = analysis.line_count - 1 if line is None else min(line, analysis.line_count - 1)
     state = store.replayer(name).state_after(analysis, store.reader(name), last)
@@ -185,7 +185,7 @@ def _time_order(analysis: StoreAnalysis) -> Answer:
     return {"outOfOrder": backwards > 0, "outOfOrderEvents": backwards}
 
 
-def query(store: FileEventStore, args: QueryArgs) -> Answer:
+def query(store: EventStore, args: QueryArgs) -> Answer:
     if (args.store is None) == (args.stores is None):
         raise InvalidArguments("give exactly one of store (a store) or stores (a list; [\"*\"] for every store)")
     wanted = Query(args.type, parse_time(args.from_, "from"), parse_time(args.to, "to"), conditions_from(args.where))
@@ -203,7 +203,7 @@ def query(store: FileEventStore, args: QueryArgs) -> Answer:
     return answer
 
 
-def _matches(store: FileEventStore, name: str, wanted: Query, several: bool,
+def _matches(store: EventStore, name: str, wanted: Query, several: bool,
              text: bool) -> Iterator[tuple[float, Answer]]:
     """(time, entry) of the store's matching events; in a compacted store, the archived ones first."""
     past = history_of(store, name)
@@ -248,7 +248,7 @@ def _first(matches: Iterator[tuple[float, Answer]], limit: int, by_time: bool) -
     return counted[0], [entry for _, _, entry in best]
 
 
-def trace_decision(store: FileEventStore, args: TraceArgs) -> Answer:
+def trace_decision(store: EventStore, args: TraceArgs) -> Answer:
     if (args.line is None) == (args.timestamp is None):
         raise InvalidArguments("give exactly one of line (1-based) or timestamp (the decision's exact time)")
     name = store.resolve(args.store)
@@ -270,10 +270,19 @@ def trace_decision(store: FileEventStore, args: TraceArgs) -> Answer:
     return answer
 
 
-def quarantine(store: FileEventStore, args: QuarantineArgs) -> Answer:
+def _rewritable(store: EventStore, command: str) -> FileEventStore:
+    """The store, when its stream files may be rewritten in place: remote streams are append-only."""
+    if not isinstance(store, FileEventStore):
+        raise StoreError("READ_ONLY", f"{command}: remote store {store.remote_name!r} is append-only; "
+                         "quarantine and compaction rewrite a file and only apply to local stores (pull it first)")
+    return store
+
+
+def quarantine(any_store: EventStore, args: QuarantineArgs) -> Answer:
+    store = _rewritable(any_store, "astra.quarantine")
     name = store.resolve(args.store)
     path = store.path_of(name)
-    with stream_lock(path):
+    with store.lock(name):
         store.followed(name).rescan()
         analysis = store.analysis(name)
         lines = bad_lines(analysis) if args.lines is None else [n - 1 for n in args.lines]
@@ -282,11 +291,12 @@ def quarantine(store: FileEventStore, args: QuarantineArgs) -> Answer:
     return report.to_json()
 
 
-def compact_store(store: FileEventStore, args: CompactArgs) -> Answer:
+def compact_store(any_store: EventStore, args: CompactArgs) -> Answer:
+    store = _rewritable(any_store, "astra.compact")
     name = store.resolve(args.store)
     path = store.path_of(name)
     setup = store.setup(name)
-    with stream_lock(path):
+    with store.lock(name):
         store.followed(name).rescan()
         analysis = store.analysis(name)
         up_to = None if args.upToLine is None else args.upToLine - 1
@@ -295,18 +305,18 @@ def compact_store(store: FileEventStore, args: CompactArgs) -> Answer:
     return report.to_json()
 
 
-def schema_for(store: FileEventStore, args: StoreArgs) -> Answer:
+def schema_for(store: EventStore, args: StoreArgs) -> Answer:
     setup = store.setup(store.resolve(args.store))
     types = [{"name": t.name, "description": t.description, "fields": [f.to_json() for f in t.fields],
               "skeleton": skeleton(t)} for t in setup.schema.types()]
     return {"ok": True, "family": setup.rule.schema_, "types": types}
 
 
-def timeline_of(store: FileEventStore, args: TimelineArgs) -> Answer:
+def timeline_of(store: EventStore, args: TimelineArgs) -> Answer:
     return timeline(store.analysis(store.resolve(args.store)), args.buckets)
 
 
-Handler = Callable[[FileEventStore, Any], Answer]
+Handler = Callable[[EventStore, Any], Answer]
 
 COMMANDS: dict[str, tuple[type[_Args], Handler]] = {
     "astra.listStores": (NoArgs, list_stores),
@@ -321,10 +331,6 @@ COMMANDS: dict[str, tuple[type[_Args], Handler]] = {
     "astra.schemaFor": (StoreArgs, schema_for),
     "astra.timeline": (TimelineArgs, timeline_of),
 }
-
-
-# Commands that rewrite a store's file in place: never run on a remote store's mirror.
-REWRITING = frozenset({"astra.quarantine", "astra.compact"})
 
 
 def validate_args(command: str, raw: Any) -> BaseModel:
@@ -343,12 +349,9 @@ def validate_args(command: str, raw: Any) -> BaseModel:
         raise InvalidArguments(f"{command}: {details}") from None
 
 
-def execute(store: FileEventStore, command: str, raw: Any) -> Answer:
+def execute(store: EventStore, command: str, raw: Any) -> Answer:
     """Run a command; ordinary failures come back as `{ok: false, ...}`, never as exceptions."""
     args = validate_args(command, raw)
-    if store.remote_name is not None and command in REWRITING:
-        return Refused("READ_ONLY", f"{command}: remote store {store.remote_name!r} is append-only; quarantine "
-                       "and compaction rewrite a file and only apply to local stores (pull it first)").to_json()
     try:
         return COMMANDS[command][1](store, args)
     except StoreError as error:

@@ -11,6 +11,7 @@ from astra_ls.core.analysis import ReadRange, StoreAnalysis
 from astra_ls.core.blocks import iter_blocks
 from astra_ls.projections.replay import Replayer
 from astra_ls.store.archive_history import History, compaction_header, read_history
+from astra_ls.store.base import EventStore
 from astra_ls.store.file_store import FileEventStore
 
 
@@ -35,12 +36,14 @@ class HistoryView:
         return {} if self.history.unreadable is None else {"archiveUnreadable": self.history.unreadable}
 
 
-def history_of(store: FileEventStore, name: str) -> HistoryView | None:
-    """The history of a store whose first line is a compaction header naming its archive; None otherwise
-    (the live file is then the whole history)."""
+def history_of(store: EventStore, name: str) -> HistoryView | None:
+    """The history of a local store whose first line is a compaction header naming its archive; None
+    otherwise (the live file, or the remote stream, is then the whole history)."""
+    if not isinstance(store, FileEventStore):
+        return None
     analysis = store.analysis(name)
     first = analysis.snapshots.get(0)
-    if first is None or not isinstance(first.get("archive"), str) or store.remote_name is not None:
+    if first is None or not isinstance(first.get("archive"), str):
         return None
     read = store.reader(name)
     start, length = analysis.line_span(0)
