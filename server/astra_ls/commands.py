@@ -79,7 +79,7 @@ class QueryArgs(_Args):
     from_: float | str | None = Field(default=None, alias="from")
     to: float | str | None = None
     # {path: value} (equality) or ["PATH OP VALUE", ...] (see projections/conditions.py)
-    where: dict[str, Any] | list[str] = Field(default_factory=dict)
+    where: dict[str, Any] | list[str] = Field(default_factory=dict, max_length=256)
     limit: int = Field(default=1000, ge=1, le=1_000_000)
     text: bool = Field(default=False, description="Also answer each event's exact line, as `text`.")
 

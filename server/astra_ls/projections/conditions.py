@@ -68,14 +68,24 @@ def _kind(value: Any) -> str:
 
 
 def same(a: Any, b: Any) -> bool:
-    """JSON equality: numbers by value, a boolean never a number, containers item by item."""
-    if _kind(a) != _kind(b):
-        return False
-    if isinstance(a, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    return bool(a == b)
+    """JSON equality: numbers by value, a boolean never a number, containers item by item (with a stack:
+    values may nest as deep as the reader allows)."""
+    pending = [(a, b)]
+    while pending:
+        x, y = pending.pop()
+        if _kind(x) != _kind(y):
+            return False
+        if isinstance(x, list):
+            if len(x) != len(y):
+                return False
+            pending.extend(zip(x, y, strict=True))
+        elif isinstance(x, dict):
+            if x.keys() != y.keys():
+                return False
+            pending.extend((x[k], y[k]) for k in x)
+        elif x != y:
+            return False
+    return True
 
 
 def _ordered(compare: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
