@@ -31,6 +31,7 @@ from astra_ls.projections.trace import (
     trace_markdown,
 )
 from astra_ls.schemas.base import skeleton
+from astra_ls.store.atomic import wait_for_whole_lines
 from astra_ls.store.base import EventStore
 from astra_ls.store.compaction import compact
 from astra_ls.store.file_store import FileEventStore
@@ -283,6 +284,7 @@ def quarantine(any_store: EventStore, args: QuarantineArgs) -> Answer:
     name = store.resolve(args.store)
     path = store.path_of(name)
     with store.lock(name):
+        wait_for_whole_lines(path)
         store.followed(name).rescan()
         analysis = store.analysis(name)
         lines = bad_lines(analysis) if args.lines is None else [n - 1 for n in args.lines]
@@ -297,6 +299,7 @@ def compact_store(any_store: EventStore, args: CompactArgs) -> Answer:
     path = store.path_of(name)
     setup = store.setup(name)
     with store.lock(name):
+        wait_for_whole_lines(path)
         store.followed(name).rescan()
         analysis = store.analysis(name)
         up_to = None if args.upToLine is None else args.upToLine - 1
