@@ -23,7 +23,7 @@ export class TraceDocuments implements vscode.TextDocumentContentProvider, vscod
     if (!store || !Number.isInteger(line)) return 'Not an Astra trace address.\n';
     try {
       const answer = await this.session.execute<TraceAnswer>(ServerCommand.traceDecision, { store, line, markdown: true });
-      return answer.markdown;
+      return answer.markdown ?? 'The server answered no document.\n';
     } catch (e) {
       return `The trace could not be computed: ${errorText(e)}\n`;
     }
