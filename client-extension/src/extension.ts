@@ -6,11 +6,14 @@ import * as vscode from 'vscode';
 import { ActiveStore } from './features/activeStore';
 import { EventDrafts } from './features/appendEvent';
 import { countEvents } from './features/countEvents';
+import { compareStates } from './features/compareStates';
+import { DebuggerPanel } from './features/debuggerPanel';
 import { compact, quarantine } from './features/maintenance';
 import { ProjectionDocuments } from './features/projection';
 import { queryEvents } from './features/queryEvents';
 import { RemoteStoreDocuments } from './features/remoteStores';
 import { openSample } from './features/sample';
+import { EventDocuments } from './features/showEvent';
 import { StoreStatusBar } from './features/statusBar';
 import { TimelinePanel } from './features/timelinePanel';
 import { TraceDocuments } from './features/traceDecision';
@@ -30,8 +33,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const statusBar = new StoreStatusBar(server, active);
   const timeline = new TimelinePanel(server, active);
   const remotes = new RemoteStoreDocuments(server);
+  const debuggerPanel = new DebuggerPanel(server, active);
+  const events = new EventDocuments(server);
   const traces = new TraceDocuments(server);
-  context.subscriptions.push(output, server, active, drafts, projections, statusBar, timeline, remotes, traces);
+  context.subscriptions.push(output, server, active, drafts, projections, statusBar, timeline, remotes, debuggerPanel, events, traces);
 
   /** Palette commands report failures as one notification: never a stack trace, never silence. */
   const command = (id: string, run: (argument?: unknown) => Promise<unknown>): void => {
@@ -60,6 +65,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   command('astra-ls.queryEvents', (a) => queryEvents(server, active, a));
   command('astra-ls.traceDecision', (a) => traces.show(a));
   command('astra-ls.showTimeline', (a) => timeline.show(a));
+  command('astra-ls.openDebugger', (a) => debuggerPanel.show(a));
+  command('astra-ls.compareStates', (a) => compareStates(server, active, a));
+  command('astra-ls.showEvent', () => events.showAtCursor());
   command('astra-ls.quarantine', (a) => quarantine(server, active, a));
   command('astra-ls.compact', (a) => compact(server, active, a));
   command('astra-ls.restartServer', () => server.restart());

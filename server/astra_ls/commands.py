@@ -10,15 +10,18 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from astra_ls.config import ConfigError
 from astra_ls.core.analysis import StoreAnalysis, events_through
 from astra_ls.core.facts import iso_to_ms
 from astra_ls.projections.conditions import conditions_from
+from astra_ls.projections.links import read_event, related
+from astra_ls.projections.patch import json_patch
 from astra_ls.projections.query import Query, run_query, timeline
 from astra_ls.projections.time_travel import out_of_order_events, state_at_time
 from astra_ls.projections.trace import (
@@ -105,6 +108,28 @@ class TimelineArgs(StoreArgs):
     buckets: int = Field(default=40, ge=1, le=1000)
 
 
+class Position(_Args):
+    """A point in a store: after its first `line` lines, or after every event at or before `timestamp`."""
+
+    line: int | None = Field(default=None, ge=0, description="The state after the first N lines (0: the start).")
+    timestamp: float | str | None = Field(default=None, description="Epoch ms or ISO 8601.")
+
+
+class DiffArgs(StoreArgs):
+    from_: Position = Field(alias="from")
+    to: Position
+
+
+class SeekArgs(StoreArgs):
+    line: int = Field(ge=0, description="Where the scrubber is: 1-based line, 0 before the first.")
+    to: Literal["next", "previous", "first", "last"]
+    type: str | None = Field(default=None, description="Only events of this type.")
+
+
+class LineArgs(StoreArgs):
+    line: int = Field(ge=1, description="1-based line of the event.")
+
+
 def parse_time(value: float | str | None, name: str) -> float | None:
     """Epoch milliseconds from a number or an ISO 8601 string."""
     if value is None:
@@ -158,6 +183,11 @@ def project_at(store: EventStore, args: ProjectAtArgs) -> Answer:
         return _state_after(store, name, args.line - 1)
     moment = parse_time(args.timestamp, "timestamp")
     assert moment is not None
+    return _state_at_time(store, name, moment)
+
+
+def _state_at_time(store: EventStore, name: str, moment: float) -> Answer:
+    """The design's replayTo: every event at or before `moment`, in file order (archived ones too)."""
     past = history_of(store, name)
     if past is None:
         analysis = store.analysis(name)
@@ -315,6 +345,67 @@ def schema_for(store: EventStore, args: StoreArgs) -> Answer:
     return {"ok": True, "family": setup.rule.schema_, "types": types}
 
 
+def _state_at(store: EventStore, name: str, at: Position) -> Answer:
+    if (at.line is None) == (at.timestamp is None):
+        raise InvalidArguments("give exactly one of line or timestamp for each end of the diff")
+    if at.line is not None:
+        return _state_after(store, name, at.line - 1)
+    moment = parse_time(at.timestamp, "timestamp")
+    assert moment is not None
+    return _state_at_time(store, name, moment)
+
+
+def diff(store: EventStore, args: DiffArgs) -> Answer:
+    """The change of the projected state from one point of a store to another, as an RFC 6902 JSON Patch."""
+    name = store.resolve(args.store)
+    before, after = _state_at(store, name, args.from_), _state_at(store, name, args.to)
+    ends = {"line": before["line"], "events": before["events"], "timestamp": before["timestamp"]}
+    return {"ok": True, "from": ends, "to": {"line": after["line"], "events": after["events"],
+                                             "timestamp": after["timestamp"]},
+            "patch": json_patch(before["state"], after["state"]), "before": before["state"], "after": after["state"]}
+
+
+def seek(store: EventStore, args: SeekArgs) -> Answer:
+    """The line of the next (previous, first, last) event from a line, optionally of one type: the
+    debugger's steps, answered from the analysis's arrays without reading the store."""
+    analysis = store.analysis(store.resolve(args.store))
+    lines = np.nonzero(analysis.event_mask())[0]
+    if args.type is not None:
+        known = analysis.types.names
+        wanted = known.index(args.type) if args.type in known else -1
+        lines = lines[np.frombuffer(analysis.type_ids, np.uint16)[lines] == wanted]
+    current = args.line - 1  # 0-based; -1 before the first line
+    if args.to == "first":
+        found = lines[:1]
+    elif args.to == "last":
+        found = lines[-1:]
+    elif args.to == "next":
+        found = lines[np.searchsorted(lines, current, "right"):][:1]
+    else:
+        found = lines[:np.searchsorted(lines, current, "left")][-1:]
+    line = int(found[0]) + 1 if len(found) else None
+    return {"ok": True, "line": line, "lines": analysis.line_count, "events": len(lines),
+            "types": sorted(name for name, count in analysis.counts_by_type().items() if count)}
+
+
+def related_events(store: EventStore, args: LineArgs) -> Answer:
+    return related(store, store.resolve(args.store), args.line - 1)
+
+
+def show_event(store: EventStore, args: LineArgs) -> Answer:
+    """One line's event pretty-printed, with the line's exact text and its problems."""
+    name = store.resolve(args.store)
+    analysis = store.analysis(name)
+    if not 1 <= args.line <= analysis.line_count:
+        raise InvalidArguments(f"line {args.line} is outside the store (it has {analysis.line_count} lines)")
+    start, length = analysis.line_span(args.line - 1)
+    raw = store.reader(name)(start, length)
+    event = read_event(store, name, args.line - 1)
+    problems = [p.to_json() for p in analysis.problems_on(args.line - 1, store.reader(name))]
+    return {"ok": True, "line": args.line, "text": raw.decode("utf-8", "replace"), "event": event,
+            "problems": problems}
+
+
 def timeline_of(store: EventStore, args: TimelineArgs) -> Answer:
     return timeline(store.analysis(store.resolve(args.store)), args.buckets)
 
@@ -333,6 +424,10 @@ COMMANDS: dict[str, tuple[type[_Args], Handler]] = {
     "astra.compact": (CompactArgs, compact_store),
     "astra.schemaFor": (StoreArgs, schema_for),
     "astra.timeline": (TimelineArgs, timeline_of),
+    "astra.diff": (DiffArgs, diff),
+    "astra.seek": (SeekArgs, seek),
+    "astra.related": (LineArgs, related_events),
+    "astra.showEvent": (LineArgs, show_event),
 }
 
 
