@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import msgspec
 import numpy as np
 
 from astra_ls.core.analysis import ReadRange, StoreAnalysis
+from astra_ls.core.jsontext import decode
 from astra_ls.core.linecheck import BOM
 from astra_ls.projections.conditions import Condition
 
@@ -44,7 +44,7 @@ def run_query(analysis: StoreAnalysis, read: ReadRange, query: Query) -> Iterato
     for line in candidate_lines(analysis, query).tolist():
         start, length = analysis.line_span(line)
         data = read(start, length).removeprefix(BOM)
-        event = msgspec.json.decode(data)
+        event = decode(data)
         if all(condition.matches(event) for condition in query.where):
             yield line, event, data
 
