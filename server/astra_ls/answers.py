@@ -99,19 +99,34 @@ class CountAnswer(_Answer):
     count: int
     byType: dict[str, int]
     fields: StoreFields
+    archivedEvents: int | None = Field(default=None, description="With `all`: events read from the archives.")
+    archives: list[str] | None = Field(default=None, description="With `all`: the archives read, oldest first.")
+    archiveUnreadable: str | None = Field(default=None, description="An archive that could not be read, and why.")
 
 
 class ProjectAnswer(_Answer):
     ok: Literal[True]
     state: Any
-    line: int = Field(description="1-based line the state is after (0: before any line).")
+    line: int | None = Field(description="1-based line the state is after (0: before any line); null when "
+                                         "that event is archived (see archive, archiveLine).")
     events: int
     timestamp: Any = None
+    outOfOrder: bool = Field(description="Some event's timestamp is earlier than the one before it.")
+    outOfOrderEvents: int
+    skippedEvents: int | None = Field(default=None, description="By timestamp: events before the last one folded "
+                                                                "that were left out (later, or no time).")
+    archive: str | None = None
+    archiveLine: int | None = None
+    archiveUnreadable: str | None = None
 
 
 class QueriedEvent(_Answer):
-    line: int
+    line: int | None = Field(description="1-based line; null for an archived event (see archive, archiveLine).")
     event: dict[str, Any]
+    store: str | None = Field(default=None, description="With `stores`: the event's store.")
+    text: str | None = Field(default=None, description="With `text`: the event's exact line.")
+    archive: str | None = None
+    archiveLine: int | None = None
 
 
 class QueryAnswer(_Answer):
@@ -120,6 +135,26 @@ class QueryAnswer(_Answer):
     events: list[QueriedEvent]
     untimed: int | None = Field(default=None, description="With a time range: events of the type asked for "
                                                           "that were left out for having no time.")
+    stores: list[str] | None = Field(default=None, description="With `stores`: the stores queried.")
+
+
+class TracedEvent(_Answer):
+    line: int
+    timestamp: float
+    event: dict[str, Any]
+
+
+class TraceAnswer(_Answer):
+    ok: Literal[True]
+    decision: TracedEvent
+    windowMs: float
+    context: list[TracedEvent] = Field(description="The latest `limit` events with an earlier time, in time order.")
+    contextTotal: int
+    outcomes: list[TracedEvent] = Field(description="The first `limit` events in the window, in time order.")
+    outcomesTotal: int
+    stateBefore: Any
+    stateAfter: Any
+    markdown: str | None = Field(default=None, description="With `markdown`: the trace as a document.")
 
 
 class QuarantineAnswer(_Answer):
@@ -249,6 +284,7 @@ ANSWERS: dict[str, type[BaseModel]] = {
     "astra.project": ProjectAnswer,
     "astra.projectAt": ProjectAnswer,
     "astra.query": QueryAnswer,
+    "astra.traceDecision": TraceAnswer,
     "astra.quarantine": QuarantineAnswer,
     "astra.compact": CompactAnswer,
     "astra.schemaFor": SchemaAnswer,

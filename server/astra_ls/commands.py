@@ -7,8 +7,9 @@ that do not fit raise `InvalidArguments` (the server turns it into InvalidParams
 
 from __future__ import annotations
 
+import heapq
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any, Literal
@@ -19,13 +20,24 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from astra_ls.config import ConfigError
-from astra_ls.core.analysis import events_through
+from astra_ls.core.analysis import StoreAnalysis, events_through
 from astra_ls.core.facts import iso_to_ms
 from astra_ls.core.fields import fields_report, untimed_events
 from astra_ls.core.jsontext import bounded
+from astra_ls.projections.conditions import conditions_from
 from astra_ls.projections.links import read_event, related
 from astra_ls.projections.patch import json_patch
-from astra_ls.projections.query import Query, candidate_lines, last_line_at, run_query, timeline
+from astra_ls.projections.query import Query, candidate_lines, run_query, timeline
+from astra_ls.projections.time_travel import out_of_order_events, state_at_time
+from astra_ls.projections.trace import (
+    DEFAULT_WINDOW_MS,
+    SHOWN,
+    TraceError,
+    decision_line_at,
+    parse_window,
+    trace,
+    trace_markdown,
+)
 from astra_ls.schemas.base import skeleton
 from astra_ls.store.atomic import wait_for_whole_lines
 from astra_ls.store.base import EventStore
@@ -33,6 +45,7 @@ from astra_ls.store.compaction import compact
 from astra_ls.store.convert import convert_store
 from astra_ls.store.discovery import Skipped
 from astra_ls.store.file_store import FileEventStore
+from astra_ls.store.history_view import history_of
 from astra_ls.store.paths import PathRefused
 from astra_ls.store.quarantine import bad_lines, quarantine_lines
 from astra_ls.store.results import InvalidArguments, Refused, StoreError, os_error_code
@@ -52,6 +65,10 @@ class StoreArgs(_Args):
     store: str = Field(min_length=1, description="Stream name, path inside .astra/, or file:// URI.")
 
 
+class CountArgs(StoreArgs):
+    all: bool = Field(default=False, description="Count the events compaction archived too, from the archives.")
+
+
 class AppendArgs(StoreArgs):
     event: Any
     expectedCount: int | None = Field(default=None, ge=0)
@@ -62,12 +79,28 @@ class ProjectAtArgs(StoreArgs):
     timestamp: float | str | None = None
 
 
-class QueryArgs(StoreArgs):
+ALL_STORES = "*"
+
+
+class QueryArgs(_Args):
+    store: str | None = Field(default=None, min_length=1, description="One store.")
+    stores: list[str] | None = Field(default=None, min_length=1, max_length=10_000,
+                                     description='Several stores of one workspace; ["*"] for all of them.')
     type: str | None = None
     from_: float | str | None = Field(default=None, alias="from")
     to: float | str | None = None
-    where: dict[str, Any] = Field(default_factory=dict)
+    # {path: value} (equality) or ["PATH OP VALUE", ...] (see projections/conditions.py)
+    where: dict[str, Any] | list[str] = Field(default_factory=dict, max_length=256)
     limit: int = Field(default=1000, ge=1, le=1_000_000)
+    text: bool = Field(default=False, description="Also answer each event's exact line, as `text`.")
+
+
+class TraceArgs(StoreArgs):
+    line: int | None = Field(default=None, ge=1, description="The decision's 1-based line.")
+    timestamp: float | str | None = Field(default=None, description="The decision's exact time.")
+    window: float | str = Field(default=DEFAULT_WINDOW_MS, description="Outcomes' window: ms, or 60s, 2m, 1h.")
+    limit: int = Field(default=SHOWN, ge=1, le=10_000, description="Events listed on each side.")
+    markdown: bool = Field(default=False, description="Also answer the trace as a readable document.")
 
 
 class QuarantineArgs(StoreArgs):
@@ -188,11 +221,17 @@ def non_finite_number(event: Any) -> tuple[str, str] | None:
     return None
 
 
-def count(store: EventStore, args: StoreArgs) -> Answer:
+def count(store: EventStore, args: CountArgs) -> Answer:
     name = store.resolve(args.store)
     analysis = store.analysis(name)
-    return {"ok": True, "count": analysis.event_count(), "byType": analysis.counts_by_type(),
-            "fields": fields_report(analysis, store.reader(name), store.setup(name).rules.line)}
+    fields = fields_report(analysis, store.reader(name), store.setup(name).rules.line)
+    past = history_of(store, name) if args.all else None
+    if past is None:
+        answer = {"ok": True, "count": analysis.event_count(), "byType": analysis.counts_by_type(), "fields": fields}
+        return {**answer, "archivedEvents": 0, "archives": []} if args.all else answer
+    archived = events_through(past.analysis, past.history.archived_lines() - 1)
+    return {"ok": True, "count": past.analysis.event_count(), "byType": past.analysis.counts_by_type(),
+            "fields": fields, "archivedEvents": archived, "archives": past.history.archives, **past.note()}
 
 
 def project(store: EventStore, args: StoreArgs) -> Answer:
@@ -207,31 +246,124 @@ def project_at(store: EventStore, args: ProjectAtArgs) -> Answer:
         return _state_after(store, name, args.line - 1)
     moment = parse_time(args.timestamp, "timestamp")
     assert moment is not None
-    return _state_after(store, name, last_line_at(store.analysis(name), moment), moment)
+    return _state_at_time(store, name, moment)
 
 
-def _state_after(store: EventStore, name: str, line: int | None, moment: float | None = None) -> Answer:
+def _state_at_time(store: EventStore, name: str, moment: float) -> Answer:
+    """The design's replayTo: every event at or before `moment`, in file order (archived ones too)."""
+    past = history_of(store, name)
+    if past is None:
+        analysis = store.analysis(name)
+        found = state_at_time(store.replayer(name), analysis, store.reader(name), moment)
+        return {"ok": True, "state": bounded(found.state), "line": found.last_line + 1, "events": found.events,
+                "timestamp": moment, "skippedEvents": found.skipped, **_time_order(analysis)}
+    # A compacted store: the state at a time is the archived events' as much as the live file's.
+    found = state_at_time(past.replayer, past.analysis, past.read, moment)
+    return {"ok": True, "state": bounded(found.state), **past.place(found.last_line), "events": found.events,
+            "timestamp": moment, "skippedEvents": found.skipped, **_time_order(past.analysis), **past.note()}
+
+
+def _state_after(store: EventStore, name: str, line: int | None) -> Answer:
     analysis = store.analysis(name)
     last = analysis.line_count - 1 if line is None else min(line, analysis.line_count - 1)
     state = store.replayer(name).state_after(analysis, store.reader(name), last)
     stamp = analysis.timestamps[last] if last >= 0 else math.nan
     return {"ok": True, "state": bounded(state), "line": last + 1, "events": events_through(analysis, last),
-            "timestamp": moment if moment is not None else (None if math.isnan(stamp) else stamp)}
+            "timestamp": None if math.isnan(stamp) else stamp, **_time_order(analysis)}
+
+
+def _time_order(analysis: StoreAnalysis) -> Answer:
+    """Whether the store is in time order: on one that is not, the state after a line is not the state at
+    that line's time (ask by time for that)."""
+    backwards = out_of_order_events(analysis)
+    return {"outOfOrder": backwards > 0, "outOfOrderEvents": backwards}
 
 
 def query(store: EventStore, args: QueryArgs) -> Answer:
-    name = store.resolve(args.store)
-    wanted = Query(args.type, parse_time(args.from_, "from"), parse_time(args.to, "to"), args.where)
-    found = []
-    total = 0
-    for line, event in run_query(store.analysis(name), store.reader(name), wanted):
-        total += 1
-        if total <= args.limit:
-            found.append({"line": line + 1, "event": bounded(event)})
-    answer: Answer = {"ok": True, "total": total, "events": found}
+    if (args.store is None) == (args.stores is None):
+        raise InvalidArguments("give exactly one of store (a store) or stores (a list; [\"*\"] for every store)")
+    wanted = Query(args.type, parse_time(args.from_, "from"), parse_time(args.to, "to"), conditions_from(args.where))
+    if args.store is not None:
+        names, several = [store.resolve(args.store)], False
+    elif ALL_STORES in (args.stores or []):
+        names, several = store.streams(), True
+    else:
+        names, several = list(dict.fromkeys(store.resolve(ref) for ref in args.stores or [])), True
+    matches = (match for name in names for match in _matches(store, name, wanted, several, args.text))
+    total, kept = _first(matches, args.limit, several)
+    answer: Answer = {"ok": True, "total": total, "events": kept}
+    if several:
+        answer["stores"] = names
     if wanted.since is not None or wanted.until is not None:  # events without a time are left out: say so
+        analyses = [store.analysis(name) for name in names]
+        answer["untimed"] = sum(untimed_events(a, candidate_lines(a, Query(type=args.type))) for a in analyses)
+    return answer
+
+
+def _matches(store: EventStore, name: str, wanted: Query, several: bool,
+             text: bool) -> Iterator[tuple[float, Answer]]:
+    """(time, entry) of the store's matching events; in a compacted store, the archived ones first."""
+    past = history_of(store, name)
+    if past is None:
         analysis = store.analysis(name)
-        answer["untimed"] = untimed_events(analysis, candidate_lines(analysis, Query(type=args.type)))
+        for line, event, data in run_query(analysis, store.reader(name), wanted):
+            yield analysis.timestamps[line], _found(name, {"line": line + 1}, event, data, several, text)
+        return
+    for line, event, data in run_query(past.analysis, past.read, wanted):
+        yield past.analysis.timestamps[line], _found(name, past.place(line), event, data, several, text)
+
+
+def _found(name: str, place: Answer, event: Any, data: bytes, several: bool, text: bool) -> Answer:
+    entry: Answer = {**place, "event": bounded(event)}
+    if several:
+        entry["store"] = name
+    if text:
+        entry["text"] = data.decode()
+    return entry
+
+
+def _first(matches: Iterator[tuple[float, Answer]], limit: int, by_time: bool) -> tuple[int, list[Answer]]:
+    """How many matched, and the first `limit` of them: in file order for one store; by time across
+    stores (untimed events last, then by store and line), kept in a bounded heap."""
+    if not by_time:
+        kept: list[Answer] = []
+        total = 0
+        for _, entry in matches:
+            total += 1
+            if total <= limit:
+                kept.append(entry)
+        return total, kept
+    counted = [0]
+
+    def keyed() -> Iterator[tuple[tuple[bool, float, str, int], int, Answer]]:
+        for stamp, entry in matches:
+            counted[0] += 1
+            timed = not math.isnan(stamp)
+            yield (not timed, stamp if timed else 0.0, entry["store"], entry["line"]), counted[0], entry
+
+    best = heapq.nsmallest(limit, keyed())
+    return counted[0], [entry for _, _, entry in best]
+
+
+def trace_decision(store: EventStore, args: TraceArgs) -> Answer:
+    if (args.line is None) == (args.timestamp is None):
+        raise InvalidArguments("give exactly one of line (1-based) or timestamp (the decision's exact time)")
+    name = store.resolve(args.store)
+    analysis = store.analysis(name)
+    try:
+        window = parse_window(args.window)
+        if args.line is not None:
+            line = args.line - 1
+        else:
+            moment = parse_time(args.timestamp, "timestamp")
+            assert moment is not None
+            line = decision_line_at(analysis, moment)
+        found = trace(store.replayer(name), analysis, store.reader(name), line, window, args.limit)
+    except TraceError as error:
+        return Refused("NO_DECISION", f"{name}: {error}").to_json()
+    answer = found.to_json()
+    if args.markdown:
+        answer["markdown"] = trace_markdown(found, name)
     return answer
 
 
@@ -298,7 +430,7 @@ def _state_at(store: EventStore, name: str, at: Position) -> Answer:
         return _state_after(store, name, at.line - 1)
     moment = parse_time(at.timestamp, "timestamp")
     assert moment is not None
-    return _state_after(store, name, last_line_at(store.analysis(name), moment), moment)
+    return _state_at_time(store, name, moment)
 
 
 def diff(store: EventStore, args: DiffArgs) -> Answer:
@@ -362,10 +494,11 @@ Handler = Callable[[EventStore, Any], Answer]
 COMMANDS: dict[str, tuple[type[_Args], Handler]] = {
     "astra.listStores": (NoArgs, list_stores),
     "astra.append": (AppendArgs, append),
-    "astra.count": (StoreArgs, count),
+    "astra.count": (CountArgs, count),
     "astra.project": (StoreArgs, project),
     "astra.projectAt": (ProjectAtArgs, project_at),
     "astra.query": (QueryArgs, query),
+    "astra.traceDecision": (TraceArgs, trace_decision),
     "astra.quarantine": (QuarantineArgs, quarantine),
     "astra.compact": (CompactArgs, compact_store),
     "astra.schemaFor": (StoreArgs, schema_for),

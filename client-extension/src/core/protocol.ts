@@ -14,6 +14,7 @@ export const ServerCommand = {
   project: 'astra.project',
   projectAt: 'astra.projectAt',
   query: 'astra.query',
+  traceDecision: 'astra.traceDecision',
   quarantine: 'astra.quarantine',
   compact: 'astra.compact',
   schemaFor: 'astra.schemaFor',
@@ -121,20 +122,41 @@ export interface CountAnswer {
   count: number;
   byType: Record<string, number>;
   fields: StoreFields;
+  /** With `all`: events read from the archives. */
+  archivedEvents?: number | null;
+  /** With `all`: the archives read, oldest first. */
+  archives?: string[] | null;
+  /** An archive that could not be read, and why. */
+  archiveUnreadable?: string | null;
 }
 
 export interface ProjectAnswer {
   ok: true;
   state: unknown;
-  /** 1-based line the state is after (0: before any line). */
-  line: number;
+  /** 1-based line the state is after (0: before any line); null when that event is archived (see archive, archiveLine). */
+  line: number | null;
   events: number;
   timestamp?: unknown;
+  /** Some event's timestamp is earlier than the one before it. */
+  outOfOrder: boolean;
+  outOfOrderEvents: number;
+  /** By timestamp: events before the last one folded that were left out (later, or no time). */
+  skippedEvents?: number | null;
+  archive?: string | null;
+  archiveLine?: number | null;
+  archiveUnreadable?: string | null;
 }
 
 export interface QueriedEvent {
-  line: number;
+  /** 1-based line; null for an archived event (see archive, archiveLine). */
+  line: number | null;
   event: Record<string, unknown>;
+  /** With `stores`: the event's store. */
+  store?: string | null;
+  /** With `text`: the event's exact line. */
+  text?: string | null;
+  archive?: string | null;
+  archiveLine?: number | null;
 }
 
 export interface QueryAnswer {
@@ -143,6 +165,30 @@ export interface QueryAnswer {
   events: QueriedEvent[];
   /** With a time range: events of the type asked for that were left out for having no time. */
   untimed?: number | null;
+  /** With `stores`: the stores queried. */
+  stores?: string[] | null;
+}
+
+export interface TracedEvent {
+  line: number;
+  timestamp: number;
+  event: Record<string, unknown>;
+}
+
+export interface TraceAnswer {
+  ok: true;
+  decision: TracedEvent;
+  windowMs: number;
+  /** The latest `limit` events with an earlier time, in time order. */
+  context: TracedEvent[];
+  contextTotal: number;
+  /** The first `limit` events in the window, in time order. */
+  outcomes: TracedEvent[];
+  outcomesTotal: number;
+  stateBefore: unknown;
+  stateAfter: unknown;
+  /** With `markdown`: the trace as a document. */
+  markdown?: string | null;
 }
 
 export interface QuarantineAnswer {
@@ -284,6 +330,13 @@ export interface AppendArgs {
   expectedCount?: number | null;
 }
 
+export interface CountArgs {
+  /** Stream name, path inside .astra/, or file:// URI. */
+  store: string;
+  /** Count the events compaction archived too, from the archives. */
+  all?: boolean;
+}
+
 export interface StoreArgs {
   /** Stream name, path inside .astra/, or file:// URI. */
   store: string;
@@ -297,13 +350,32 @@ export interface ProjectAtArgs {
 }
 
 export interface QueryArgs {
-  /** Stream name, path inside .astra/, or file:// URI. */
-  store: string;
+  /** One store. */
+  store?: string | null;
+  /** Several stores of one workspace; ["*"] for all of them. */
+  stores?: string[] | null;
   type?: string | null;
   from?: number | string | null;
   to?: number | string | null;
-  where?: Record<string, unknown>;
+  where?: Record<string, unknown> | string[];
   limit?: number;
+  /** Also answer each event's exact line, as `text`. */
+  text?: boolean;
+}
+
+export interface TraceArgs {
+  /** Stream name, path inside .astra/, or file:// URI. */
+  store: string;
+  /** The decision's 1-based line. */
+  line?: number | null;
+  /** The decision's exact time. */
+  timestamp?: number | string | null;
+  /** Outcomes' window: ms, or 60s, 2m, 1h. */
+  window?: number | string;
+  /** Events listed on each side. */
+  limit?: number;
+  /** Also answer the trace as a readable document. */
+  markdown?: boolean;
 }
 
 export interface QuarantineArgs {
@@ -367,10 +439,11 @@ export interface LineArgs {
 export interface CommandArguments {
   'astra.listStores': NoArgs;
   'astra.append': AppendArgs;
-  'astra.count': StoreArgs;
+  'astra.count': CountArgs;
   'astra.project': StoreArgs;
   'astra.projectAt': ProjectAtArgs;
   'astra.query': QueryArgs;
+  'astra.traceDecision': TraceArgs;
   'astra.quarantine': QuarantineArgs;
   'astra.compact': CompactArgs;
   'astra.schemaFor': StoreArgs;
@@ -390,6 +463,7 @@ export interface CommandAnswers {
   'astra.project': ProjectAnswer;
   'astra.projectAt': ProjectAnswer;
   'astra.query': QueryAnswer;
+  'astra.traceDecision': TraceAnswer;
   'astra.quarantine': QuarantineAnswer;
   'astra.compact': CompactAnswer;
   'astra.schemaFor': SchemaAnswer;

@@ -85,7 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--cache", action="store_true",
                        help="start from the index cache the language server keeps (in the user cache folder), "
                             "and update it")
-    command("count", "count events, in total and by type")
+    count = command("count", "count events, in total and by type")
+    count.add_argument("--all", action="store_true",
+                       help="read the events compaction archived (.astra/archive/) too, not the snapshot's counts")
     append = command("append", "validate and append one event")
     append.add_argument("event", help="the event as a JSON object")
     append.add_argument("--expected-count", type=_counted(0, "a number of events, 0 or more"),
@@ -94,14 +96,28 @@ def build_parser() -> argparse.ArgumentParser:
     when = project.add_mutually_exclusive_group()
     when.add_argument("--at-line", type=LINE_NUMBER, help="state after this 1-based line")
     when.add_argument("--at-time", help="state at this time (epoch ms or ISO 8601)")
-    query = command("query", "events by type, time range and field values")
+    query = command("query", "events by type, time range and field conditions, in one store or several",
+                    store=False, formats=("text", "json", "jsonl"))
+    query.add_argument("store", nargs="?", help="a .jsonl file, or a stream name in --workspace")
+    query.add_argument("--store", dest="stores", action="append", metavar="STORE",
+                       help="query this store too (repeat it); matches come in time order, each naming its store")
+    query.add_argument("--all-stores", action="store_true", help="query every store of the workspace")
     query.add_argument("--type", help="only events of this type (the store's type field)")
     query.add_argument("--from", dest="since", help="epoch ms or ISO 8601, inclusive")
     query.add_argument("--to", dest="until", help="epoch ms or ISO 8601, inclusive")
-    query.add_argument("--where", action="append", default=[], metavar="PATH=VALUE",
-                       help="dotted field path equal to a JSON value (or a plain string)")
-    query.add_argument("--limit", type=_counted(1, "a number of events, 1 or more"), default=1000,
-                       help="list at most this many events (default 1000); the total counts them all")
+    query.add_argument("--where", action="append", default=[], metavar="CONDITION",
+                       help='PATH OP VALUE, with OP one of = != < <= > >= exists in (repeat: all must hold); '
+                            'PATH is dotted keys, a key with dots quoted: metadata.annotations."a.b/c"=allow; '
+                            "VALUE is JSON or plain text; in takes [1,2] or a,b")
+    query.add_argument("--limit", type=_counted(1, "a number of events, 1 or more"),
+                       help="list at most this many events (default 1000; jsonl: 1,000,000); the total counts them all")
+    trace = command("trace", "a decision's context, the decision, its outcomes and the state before and after")
+    trace.add_argument("--at", required=True, metavar="LINE|TIME",
+                       help="the decision: its 1-based line (a number below 10^9), or its exact time (epoch ms or "
+                            "ISO 8601)")
+    trace.add_argument("--window", default="60s", help="outcomes are the events up to this long after it "
+                                                       "(ms, or 60s, 2m, 1h; default 60s)")
+    trace.add_argument("--limit", type=int, default=50, help="events listed before and after (default 50)")
     tail = command("tail", "the latest events of a store; with --follow, each event as it is appended",
                    formats=("text", "jsonl"))
     tail.add_argument("-f", "--follow", action="store_true",
@@ -292,6 +308,13 @@ def _store_and_name(args: argparse.Namespace) -> tuple[FileEventStore, str]:
     means the store of the `.astra/` folder holding it."""
     if args.command == "stores":
         return FileEventStore(args.workspace, trusted=args.trust), ""
+    if args.command == "query" and args.store is None:
+        if not args.stores and not args.all_stores:
+            raise UsageError("astra-ls query: give a STORE, --store STORE (repeatable) or --all-stores")
+        if not args.stores:
+            return FileEventStore(args.workspace, trusted=args.trust), ""
+        store, _ = _store_and_name(argparse.Namespace(**{**vars(args), "store": args.stores[0]}))
+        return store, ""
     ref: str = args.store
     if not (ref.endswith(".jsonl") or "/" in ref or os.sep in ref):
         return FileEventStore(args.workspace, trusted=args.trust), ref
@@ -308,6 +331,15 @@ def _store_and_name(args: argparse.Namespace) -> tuple[FileEventStore, str]:
     return FileEventStore(root, trusted=args.trust), name
 
 
+def _name_in(args: argparse.Namespace, ref: str) -> str:
+    """A further --store: a stream name, or a file inside the same workspace as the first."""
+    if ref.endswith(".jsonl") or "/" in ref:
+        if not Path(ref).exists():
+            raise FileNotFoundError(f"{ref}: no such store file")
+        return str(Path(ref).absolute().as_uri())
+    return ref
+
+
 def _command_args(args: argparse.Namespace, name: str) -> tuple[str, dict[str, Any]]:
     base: dict[str, Any] = {"store": name}
     if args.command == "append":
@@ -322,9 +354,20 @@ def _command_args(args: argparse.Namespace, name: str) -> tuple[str, dict[str, A
             return "astra.projectAt", {**base, "line": args.at_line, "timestamp": at_time}
         return "astra.project", base
     if args.command == "query":
-        where = dict(_where(item) for item in args.where)
-        return "astra.query", {**base, "type": args.type, "from": _number_or_text(args.since),
-                               "to": _number_or_text(args.until), "where": where, "limit": args.limit}
+        limit = args.limit if args.limit is not None else (1_000_000 if args.format == "jsonl" else 1000)
+        where = {"type": args.type, "from": _number_or_text(args.since), "to": _number_or_text(args.until),
+                 "where": args.where, "limit": limit, "text": args.format == "jsonl"}
+        if args.stores or args.all_stores:
+            named = ([name] if args.store is not None else []) + [_name_in(args, ref) for ref in args.stores or []]
+            return "astra.query", {"stores": ["*"] if args.all_stores else named, **where}
+        return "astra.query", {**base, **where}
+    if args.command == "count":
+        return "astra.count", {**base, "all": True} if args.all else base
+    if args.command == "trace":
+        at = _number_or_text(args.at)
+        where = {"line": int(at)} if isinstance(at, float) and at.is_integer() and 0 < at < 1e9 else {"timestamp": at}
+        return "astra.traceDecision", {**base, **where, "window": _number_or_text(args.window), "limit": args.limit,
+                                       "markdown": args.format == "text"}
     if args.command == "compact":
         return "astra.compact", {**base, "upToLine": args.up_to_line}
     if args.command == "stores":
@@ -364,16 +407,6 @@ def _point(value: str, flag: str) -> dict[str, Any]:
     return {"timestamp": text}
 
 
-def _where(item: str) -> tuple[str, Any]:
-    path, sep, raw = item.partition("=")
-    if not sep or not path:
-        raise InvalidArguments(f"--where {item!r}: expected PATH=VALUE")
-    try:
-        return path, orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return path, raw
-
-
 def run_store_command(args: argparse.Namespace) -> int:
     from astra_ls.commands import execute  # with the imports of every command: not loaded by `check`
 
@@ -382,6 +415,11 @@ def run_store_command(args: argparse.Namespace) -> int:
     answer = execute(store, command, payload)
     for found in store.analyses.config_problems():  # what of the configuration is not in use: said every time
         print(found.text(), file=sys.stderr)
+    if args.format == "jsonl":
+        return _print_jsonl(answer)
+    if args.format == "text" and "markdown" in answer:
+        sys.stdout.write(answer["markdown"])
+        return EXIT_OK
     if args.format == "json":
         sys.stdout.buffer.write(canonical_json(answer) + b"\n")
     elif args.command == "stores" and answer.get("ok"):
@@ -403,6 +441,20 @@ def _print_stores(answer: dict[str, Any]) -> None:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
     for row in [header, *rows]:
         print(f"{row[0]:<{widths[0]}}  {row[1]:>{widths[1]}}  {row[2]:>{widths[2]}}  {row[3]}".rstrip())
+
+
+def _print_jsonl(answer: dict[str, Any]) -> int:
+    """Matching events as their exact lines, nothing else on stdout (what a pipe to another tool wants)."""
+    if not answer.get("ok"):
+        _print_text(answer)
+        return EXIT_PROBLEMS
+    out = sys.stdout.buffer
+    for found in answer["events"]:
+        out.write(found["text"].encode() + b"\n")
+    if answer["total"] > len(answer["events"]):
+        print(f"note: {answer['total']:,} events matched; only the first {len(answer['events']):,} were printed "
+              "(raise --limit)", file=sys.stderr)
+    return EXIT_OK
 
 
 def _print_diff(answer: dict[str, Any], kind: str) -> None:
@@ -449,6 +501,11 @@ def _print_text(answer: dict[str, Any]) -> None:
         return
     shown = {k: v for k, v in answer.items() if k != "ok"}
     sys.stdout.buffer.write(encode(shown, indent=True) + b"\n")
+    if answer.get("outOfOrder"):
+        skipped = answer.get("skippedEvents")
+        print(f"note: the store is not in time order ({answer['outOfOrderEvents']:,} event(s) earlier than the one "
+              "before them)" + (f"; {skipped:,} event(s) above the last one folded are later than the time asked "
+                                "(or have no time) and were left out" if skipped else ""), file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -23,8 +23,9 @@ import orjson
 
 from astra_ls.core.linecheck import BOM
 from astra_ls.core.problems import Problem
+from astra_ls.projections.conditions import parse_condition
 from astra_ls.store.base import EventStore
-from astra_ls.store.results import InvalidArguments, StoreError
+from astra_ls.store.results import StoreError
 
 CHUNK_BYTES = 1 << 20
 SIGNATURE_BYTES = 64
@@ -120,19 +121,6 @@ def _event(line: Line) -> dict[str, Any] | None:
     return event if isinstance(event, dict) else None
 
 
-_MISSING = object()
-
-
-def _field(event: Any, dotted: str) -> Any:
-    node = event
-    for part in dotted.split("."):
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and part.lstrip("-").isdigit() and -len(node) <= int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return _MISSING
-    return node
 
 
 class Printer:
@@ -179,7 +167,7 @@ def run_tail(args: argparse.Namespace, store: EventStore, stream: str) -> int:
 
 
 def _tail(args: argparse.Namespace, store: EventStore, stream: str) -> int:
-    wanted = [_parse_where(item) for item in args.where]
+    wanted = [parse_condition(item) for item in args.where]  # the same conditions as `query --where`
     remote = store.remote_name is not None
     path = store.path_of(stream)
     if not remote and not path.is_file():
@@ -192,7 +180,7 @@ def _tail(args: argparse.Namespace, store: EventStore, stream: str) -> int:
 
     def matches(event: dict[str, Any]) -> bool:
         return (args.type is None or event.get("type") == args.type) and all(
-            _field(event, where) == value for where, value in wanted)
+            condition.matches(event) for condition in wanted)
 
     def poll() -> tuple[list[tuple[int, bytes]], list[Problem]]:
         nonlocal last_error
@@ -239,16 +227,6 @@ def _tail(args: argparse.Namespace, store: EventStore, stream: str) -> int:
 
 def _key(problem: Problem) -> tuple[int, int, str, str]:
     return problem.line, problem.start, problem.code, problem.message
-
-
-def _parse_where(item: str) -> tuple[str, Any]:
-    path, sep, raw = item.partition("=")
-    if not sep or not path:
-        raise InvalidArguments(f"--where {item!r}: expected PATH=VALUE")
-    try:
-        return path, orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return path, raw
 
 
 def interval_seconds(text: str) -> float:

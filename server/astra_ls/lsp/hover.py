@@ -21,6 +21,7 @@ from astra_ls.core.locate import locate
 from astra_ls.core.positions import char_of_utf16_col
 from astra_ls.core.problems import Problem
 from astra_ls.lsp.views import StoreView, store_view
+from astra_ls.projections.time_travel import out_of_order_events
 
 if TYPE_CHECKING:
     from astra_ls.lsp.server import AstraServer
@@ -163,7 +164,11 @@ def event_text(view: StoreView, line: int, event: dict[str, Any]) -> str:
     kind = "snapshot" if analysis.kinds[line] == SNAPSHOT else f"`{type_name}`"
     link_args = quote(json.dumps([{"store": view.uri, "line": line + 1}]))
     source = " (unsaved buffer)" if view.unsaved else ""
-    return (f"**{kind}** · event {position:,} of {analysis.event_count():,}{when}\n\n"
+    backwards = out_of_order_events(analysis)
+    order = (f"*This store is not in time order ({backwards:,} event(s) earlier than the one before them): "
+             "this is the state after the lines above, not the state at this event's time "
+             "(project at a time for that).*\n\n") if backwards else ""
+    return (f"**{kind}** · event {position:,} of {analysis.event_count():,}{when}\n\n{order}"
             f"State after this event{source}:\n\n{state_section(view, line)}\n\n"
             f"[Open the full state](command:{SHOW_STATE_COMMAND}?{link_args})")
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import msgspec
+import numpy as np
 
 from astra_ls.core.analysis import ReadRange, StoreAnalysis
 from astra_ls.core.jsontext import decode
@@ -58,6 +59,30 @@ class Replayer:
         line = min(line, analysis.line_count - 1)
         first, fold = self._start(analysis, line)
         return fold.state if self._fold(analysis, read, fold, first + 1, line + 1, stop) else None
+
+    def state_selected(self, analysis: StoreAnalysis, read: ReadRange, first_left_out: int, last: int,
+                       included: np.ndarray) -> State:
+        """The state after folding lines up to `last` in order, of those from `first_left_out` on only the
+        ones `included` (a per-line bool array) says. The prefix before `first_left_out` comes from the
+        checkpoints (and leaves new ones); past it the state is no prefix's, so nothing is kept. Private:
+        the caller may change it."""
+        first, fold = self._start(analysis, first_left_out - 1)
+        self._fold(analysis, read, fold, first + 1, first_left_out)
+        fold = start(self.projector, fold.state, private=False)  # what follows must not touch a checkpoint
+        kinds = analysis.kinds
+        for begin, end, data in spans(analysis, read, first_left_out, last + 1):
+            base = analysis.offsets[begin]
+            for at in range(begin, end):
+                if not included[at]:
+                    continue
+                length = analysis.line_span(at)[1]
+                event = _decode(data[analysis.offsets[at] - base : analysis.offsets[at] - base + length]
+                                .removeprefix(BOM))
+                if kinds[at] == EVENT:
+                    fold.apply(event)
+                else:
+                    fold.restart(event["state"])
+        return fold.state
 
     def extend(self, analysis: StoreAnalysis, read: ReadRange, lines: int, stop: Callable[[], bool]) -> bool:
         """Make checkpoints past the last one, ahead of queries: up to `lines` further, or less if `stop()`
