@@ -2,9 +2,12 @@
 full scan.
 
 One entry per store file in the user's cache folder, never in the workspace: a header saying which
-file and which bytes of it (inode, size, mtime, a fingerprint of sampled content), which rules, engine
-and string-hash seed produced it, then the per-line arrays written raw and the few per-line extras as
-JSON. Whatever does not match or does not add up is ignored: the caller scans as if there were no entry.
+file and which bytes of it (inode, size, mtime, ctime, the complete hash of those bytes), which rules,
+engine and string-hash seed produced it, then the per-line arrays written raw and the few per-line
+extras as JSON. Whatever does not match or does not add up is ignored: the caller scans as if there
+were no entry. A file whose size, mtime or ctime moved is hashed again (every byte the entry describes,
+not a sample: an editor saves in place); only a file whose stamp is exactly the one saved is trusted
+as it is.
 """
 
 from __future__ import annotations
@@ -34,12 +37,13 @@ from astra_ls.core.linecheck import BAD
 from astra_ls.core.problems import Problem, Related
 from astra_ls.hashseed import cache_enabled, cache_root, hash_probe, hashes_are_stable
 from astra_ls.store.cache_files import evict, write_cache_file
-from astra_ls.store.fingerprint import content_fingerprint, digest, stamp_sources
+from astra_ls.store.fingerprint import digest, stamp_sources
+from astra_ls.store.prefix_hash import PrefixHash, restore
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
-FORMAT = 2  # 2: the cross-line indexes are saved too
+FORMAT = 3  # 2: the cross-line indexes are saved too; 3: the complete hash of the bytes, and ctime
 MAGIC = b"ASTRAIX\x00"
 PREFIX = struct.Struct("<8sII")  # magic, header length, header CRC-32
 MAX_HEADER = 1 << 20
@@ -52,12 +56,14 @@ DTYPES = {"offsets": np.int64, "kinds": np.uint8, "type_ids": np.uint16, "timest
 
 @dataclass(frozen=True, slots=True)
 class Loaded:
-    """An analysis of the file's first `size` bytes, as they were at (inode, mtime_ns)."""
+    """An analysis of the file's first `size` bytes, as they were at (inode, mtime_ns), and their hash
+    (proven to be the file's now)."""
 
     analysis: StoreAnalysis
     inode: int
     size: int
     mtime_ns: int
+    prefix: PrefixHash
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +113,8 @@ class IndexCache:
             if zlib.crc32(raw) != crc:
                 return None
             header = orjson.loads(raw)
-            if not self._describes(header, path, rules):
+            prefix = self._describes(header, path, rules)
+            if prefix is None:
                 return None
             sections = [handle.read(n) for n in header["lengths"]]
         if [zlib.crc32(s) for s in sections] != header["crcs"] or [len(s) for s in sections] != header["lengths"]:
@@ -116,28 +123,31 @@ class IndexCache:
         if analysis is None:
             return None
         os.utime(target)  # recently used: evicted last
-        return Loaded(analysis, header["inode"], header["size"], header["mtime_ns"])
+        return Loaded(analysis, header["inode"], header["size"], header["mtime_ns"], prefix)
 
     @staticmethod
-    def _describes(header: dict[str, Any], path: Path, rules: AnalysisRules) -> bool:
+    def _describes(header: dict[str, Any], path: Path, rules: AnalysisRules) -> PrefixHash | None:
+        """The hash of the file's first bytes when they are still the ones the entry describes."""
         if any(header.get(key) != value for key, value in identity(path, rules).items()):
-            return False
-        info = os.stat(path)
+            return None
         size = header["size"]
-        if info.st_ino != header["inode"] or info.st_size < size:
-            return False
-        if info.st_size == size and info.st_mtime_ns != header["mtime_ns"]:
-            return False  # rewritten in place: any byte may differ
-        return bool(content_fingerprint(path, size) == header["fingerprint"])
+        with open(path, "rb", buffering=0) as handle:
+            info = os.fstat(handle.fileno())
+            if info.st_ino != header["inode"] or info.st_size < size or header["prefix"]["length"] != size:
+                return None
+            same = (info.st_size, info.st_mtime_ns, info.st_ctime_ns) == (size, header["mtime_ns"], header["ctime_ns"])
+            return restore(handle, header["prefix"], trust_whole_segments=same and header["mtime_ns"] != -1)
 
     # --- saving --------------------------------------------------------------------------------------
 
-    def save(self, path: Path, analysis: StoreAnalysis, inode: int, mtime_ns: int) -> None:
-        """Copy the analysis now (the caller holds its lock) and write it in the background."""
+    def save(self, path: Path, analysis: StoreAnalysis, inode: int, mtime_ns: int, ctime_ns: int,
+             prefix: PrefixHash) -> None:
+        """Copy the analysis now (the caller holds its lock) and write it in the background. `prefix`:
+        the hash of the bytes analysed; `mtime_ns` -1 when the file may hold others by now."""
         if not hashes_are_stable():
             return  # id hashes salted for this process alone would mean nothing to the next one
         try:
-            image = capture(path, analysis, inode, mtime_ns)
+            image = capture(path, analysis, inode, mtime_ns, ctime_ns, prefix)
         except OSError:
             return
         future = self._writer.submit(self._write, self.entry(path), image)
@@ -230,9 +240,12 @@ def identity(path: Path, rules: AnalysisRules) -> dict[str, Any]:
             "byteorder": sys.byteorder, "path": name}
 
 
-def capture(path: Path, analysis: StoreAnalysis, inode: int, mtime_ns: int) -> Image:
+def capture(path: Path, analysis: StoreAnalysis, inode: int, mtime_ns: int, ctime_ns: int,
+            prefix: PrefixHash) -> Image:
+    if prefix.length != analysis.size:
+        raise OSError("the hash does not cover the bytes analysed")  # not saved: the next start scans
     header = {**identity(path, analysis.rules), "inode": inode, "size": analysis.size, "mtime_ns": mtime_ns,
-              "fingerprint": content_fingerprint(path, analysis.size), "lines": analysis.line_count,
+              "ctime_ns": ctime_ns, "prefix": prefix.saved(), "lines": analysis.line_count,
               "terminated": analysis.terminated}
     cross = analysis.cross_lines_saved()
     extras = {"types": analysis.types.names,
