@@ -12,15 +12,16 @@ from collections.abc import Callable
 from typing import Any
 
 import msgspec
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from astra_ls.config import ConfigError
-from astra_ls.core.analysis import events_through
+from astra_ls.core.analysis import StoreAnalysis, events_through
 from astra_ls.core.facts import iso_to_ms
 from astra_ls.projections.query import Query, last_line_at, run_query, timeline
 from astra_ls.schemas.base import skeleton
 from astra_ls.store.compaction import compact
 from astra_ls.store.file_store import FileEventStore
+from astra_ls.store.line_fingerprint import line_fingerprint
 from astra_ls.store.locking import stream_lock
 from astra_ls.store.paths import PathRefused
 from astra_ls.store.quarantine import bad_lines, quarantine_lines
@@ -59,12 +60,29 @@ class QueryArgs(StoreArgs):
     limit: int = Field(default=1000, ge=1, le=1_000_000)
 
 
+class LineRef(_Args):
+    """A line, and the fingerprint of what it is expected to hold (as code actions give it)."""
+
+    line: int = Field(ge=1)
+    fingerprint: str = Field(min_length=1, max_length=64)
+
+
 class QuarantineArgs(StoreArgs):
-    lines: list[int] | None = None
+    lines: list[LineRef] | None = Field(default=None, max_length=1_000_000)
+
+    @field_validator("lines", mode="before")
+    @classmethod
+    def _named_with_fingerprints(cls, value: Any) -> Any:
+        if isinstance(value, list) and any(isinstance(item, int) for item in value):
+            raise ValueError("name each line as {line, fingerprint} (the fingerprint a quick fix gives, so a "
+                             "line that moved since is not the one moved), not as a bare number")
+        return value
 
 
 class CompactArgs(StoreArgs):
     upToLine: int | None = Field(default=None, ge=1)
+    fingerprint: str | None = Field(default=None, min_length=1, max_length=64,
+                                    description="What line upToLine is expected to hold.")
 
 
 class TimelineArgs(StoreArgs):
@@ -147,7 +165,12 @@ def quarantine(store: FileEventStore, args: QuarantineArgs) -> Answer:
     with stream_lock(path):
         store.followed(name).rescan()
         analysis = store.analysis(name)
-        lines = bad_lines(analysis) if args.lines is None else [n - 1 for n in args.lines]
+        if args.lines is None:
+            lines = bad_lines(analysis)
+        else:
+            lines = [ref.line - 1 for ref in args.lines]
+            for ref in args.lines:
+                _expect_line(store, name, analysis, ref.line, ref.fingerprint)
         report = quarantine_lines(store.root, path, name, analysis, lines)
     store.refresh(name)
     return report.to_json()
@@ -161,9 +184,22 @@ def compact_store(store: FileEventStore, args: CompactArgs) -> Answer:
         store.followed(name).rescan()
         analysis = store.analysis(name)
         up_to = None if args.upToLine is None else args.upToLine - 1
+        if args.upToLine is not None and args.fingerprint is not None:
+            _expect_line(store, name, analysis, args.upToLine, args.fingerprint)
         report = compact(store.root, path, name, analysis, setup.rules, setup.projector, up_to)
     store.refresh(name)
     return report.to_json()
+
+
+def _expect_line(store: FileEventStore, name: str, analysis: StoreAnalysis, line: int, fingerprint: str) -> None:
+    """Refuse (LINE_CHANGED) when 1-based `line` is gone or no longer holds what `fingerprint` says."""
+    actual = (line_fingerprint(store.reader(name)(*analysis.line_span(line - 1)))
+              if line <= analysis.line_count else None)
+    if actual != fingerprint:
+        where = "no longer exists" if actual is None else "no longer holds the line it was named for"
+        raise StoreError("LINE_CHANGED", f"line {line} of {name} {where} (the store changed since): "
+                         "nothing was changed; check the store again and retry from its new problems",
+                         {"line": line, "expected": fingerprint, "actual": actual})
 
 
 def schema_for(store: FileEventStore, args: StoreArgs) -> Answer:
@@ -231,5 +267,7 @@ def execute(store: FileEventStore, command: str, raw: Any) -> Answer:
         return Refused(os_error_code(error), f"{command}: {error.strerror or error}",
                        {"errno": error.errno, "path": str(error.filename or "")}).to_json()
     except msgspec.DecodeError as error:  # a line read back no longer holds what the scan saw there
+        for followed in store.followed_files():
+            followed.doubt()  # so the retry checks every analysed byte, not only the stamp
         return Refused("STORE_CHANGED", f"{command}: the store changed while it was being read ({error}); "
                        "run the command again").to_json()
