@@ -239,6 +239,15 @@ class StoreAnalysis:
             self._scanner.scan(b"\n".join(lines) + b"\n", 0, 0, scanned)
         return scanned.id_hashes
 
+    def id_hash_of(self, line: bytes) -> int:
+        """The id hash this analysis would give the event on `line` (without its line break): NO_ID when
+        it is not an event or has no id."""
+        return self._id_hashes_of([line])[0]
+
+    def first_line_with_id(self, key: int) -> int | None:
+        """The first event line whose id hashes to `key` (ids kept unique only: else None)."""
+        return self.duplicates.line_of(key) if self.rules.unique_ids and not self.lean else None
+
     def cross_lines_saved(self) -> CrossLines:
         """The duplicate-id and time-order indexes, for `restore_cross_lines` in another process."""
         known, duplicates = self.duplicates.saved()

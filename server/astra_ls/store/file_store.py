@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 import stat
 from dataclasses import dataclass
@@ -219,7 +220,11 @@ class FileEventStore(EventStore):
                 return Refused("STORE_NOT_FOUND", f"workspace {self.root} does not exist")
             path.parent.mkdir(exist_ok=True)
         with stream_lock(path):
-            lines, count = self._counts(stream) if self._exists(stream, path) else (0, 0)
+            exists = self._exists(stream, path)
+            lines, count = self._counts(stream) if exists else (0, 0)
+            same_id = self._same_id(stream, data) if exists else None
+            if same_id is not None:
+                return self._repeated(stream, path, data, same_id, count)
             if expected_count is not None and expected_count != count:
                 return Refused("EXPECTED_COUNT_MISMATCH",
                                f"{stream} has {count} events, not the expected {expected_count}: "
@@ -228,6 +233,28 @@ class FileEventStore(EventStore):
             offset, written, after = write_line(path, data)
             self.followed(stream).note_own_append(offset, written, after, one_event=written == data)
         return Appended(str(path), lines + 1, count + 1)
+
+    def _same_id(self, stream: str, data: bytes) -> int | None:
+        """The line of the event that already has the id of `data` (a validated line) where ids are unique."""
+        if not self.setup(stream).rules.unique_ids:
+            return None
+        analysis = self.followed(stream).analysis  # own appends waiting are analysed: their ids count too
+        if analysis is None:
+            return None
+        return analysis.first_line_with_id(analysis.id_hash_of(data[:-1]))
+
+    def _repeated(self, stream: str, path: Path, data: bytes, line: int, count: int) -> AppendResult:
+        """An append whose id is taken: a retry of the very same event is answered as done, writing
+        nothing; another event with that id is refused (check would flag it ASTRA020)."""
+        analysis = self.followed(stream).analysis
+        assert analysis is not None
+        if self.reader(stream)(*analysis.line_span(line)) == data[:-1]:
+            return Appended(str(path), line + 1, count, duplicate=True)
+        id_field = self.config.id_field
+        raise StoreError("DUPLICATE_ID", f"{stream} already has an event with this {id_field} (line {line + 1}), "
+                         f"and {id_field}s are unique in this store: nothing was written; give the event a new "
+                         f"{id_field} (appending the very same event again is a no-op)",
+                         {"line": line + 1, "id": json.loads(data).get(id_field)})
 
     def _counts(self, stream: str) -> tuple[int, int]:
         """(lines, events) of the store as it is on disk now, without analysing this process's own
