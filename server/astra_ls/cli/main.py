@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from astra_ls import __version__
-from astra_ls.cli.checking import ProgressBar, check_file, expand
+from astra_ls.cli.checking import FileReport, ProgressBar, check_file, expand
+from astra_ls.cli.tail import interval_seconds, lines_count
 from astra_ls.config import ConfigError
 from astra_ls.core.codes import Severity
 from astra_ls.core.facts import canonical_json
@@ -37,22 +39,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"astra-ls {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    def common(sub: argparse.ArgumentParser) -> None:
+    def common(sub: argparse.ArgumentParser, formats: tuple[str, ...] = ("text", "json")) -> None:
         sub.add_argument("--workspace", type=Path, default=Path.cwd(), help="workspace root (default: .)")
-        sub.add_argument("--format", choices=("text", "json"), default="text")
+        sub.add_argument("--format", choices=formats, default="text")
         sub.add_argument("--trust", action="store_true",
                          help="allow importing workspace code (package.module:Name schemas and projectors)")
         sub.add_argument("--remote", metavar="NAME",
                          help="a remote store declared in astra-ls.toml ([[remote]]); names are its streams")
 
-    def command(name: str, help_text: str, store: bool = True) -> argparse.ArgumentParser:
+    def command(name: str, help_text: str, store: bool = True,
+                formats: tuple[str, ...] = ("text", "json")) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
         if store:
             sub.add_argument("store", help="a .jsonl file, or a stream name in --workspace")
-        common(sub)
+        common(sub, formats)
         return sub
 
-    check = command("check", "report every problem in the given stores", store=False)
+    check = command("check", "report every problem in the given stores (sarif: SARIF 2.1.0 for code scanning; "
+                    "github: workflow annotations; junit: JUnit XML)", store=False,
+                    formats=("text", "json", "sarif", "github", "junit"))
     check.add_argument("paths", nargs="*", type=Path, help="files, or directories holding .astra/")
     check.add_argument("--cache", action="store_true",
                        help="start from the index cache the language server keeps (in the user cache folder), "
@@ -72,6 +77,18 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--where", action="append", default=[], metavar="PATH=VALUE",
                        help="dotted field path equal to a JSON value (or a plain string)")
     query.add_argument("--limit", type=int, default=1000)
+    tail = command("tail", "the latest events of a store; with --follow, each event as it is appended",
+                   formats=("text", "jsonl"))
+    tail.add_argument("-f", "--follow", action="store_true",
+                      help="keep printing events as any process appends them (Ctrl-C ends it)")
+    tail.add_argument("-n", "--lines", type=lines_count, default=10, metavar="N",
+                      help="how many of the existing events to show first (default 10; 'all' for every one)")
+    tail.add_argument("--type", help="only events of this type")
+    tail.add_argument("--where", action="append", default=[], metavar="PATH=VALUE",
+                      help="dotted field path equal to a JSON value (or a plain string)")
+    tail.add_argument("--problems", action="store_true", help="also print problems as they appear")
+    tail.add_argument("--interval", type=interval_seconds, default=0.2,
+                      help="seconds between looks at the store (default 0.2)")
     command("quarantine", "move malformed and invalid lines into .astra/quarantine/")
     compact = command("compact", "replace old events by a snapshot; archive the original")
     compact.add_argument("--up-to-line", type=int, help="compact through this 1-based line (default: all)")
@@ -89,15 +106,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command == "serve":
-            from astra_ls.lsp import generated_code
-
-            generated_code.install()  # before the LSP library loads: it is what compiles generated code
             from astra_ls.lsp.server import serve
 
-            generated_code.save_if_allowed()
             serve()
             return EXIT_OK
+        if args.command == "tail":
+            return _run_tail(args)
         if args.command in ("push", "pull") or getattr(args, "remote", None):
+            from astra_ls.remote.settings import remote_client_missing
+
+            if missing := remote_client_missing():
+                print(f"astra-ls {args.command}: {missing}", file=sys.stderr)
+                return EXIT_USAGE
             from astra_ls.cli.remote import run_remote
             from astra_ls.commands import execute
 
@@ -127,7 +147,11 @@ def main(argv: list[str] | None = None) -> int:
 def run_check(args: argparse.Namespace) -> int:
     paths = args.paths or [args.workspace]
     cache = open_index_cache(None) if args.cache else None
-    reports = [check_file(path, args.trust, ProgressBar(f"checking {path.name}"), cache) for path in expand(paths)]
+    reports, seconds = [], []
+    for path in expand(paths):
+        started = time.perf_counter()
+        reports.append(check_file(path, args.trust, ProgressBar(f"checking {path.name}"), cache))
+        seconds.append(time.perf_counter() - started)
     if cache is not None:
         cache.wait()
     worst = any(p.severity is Severity.ERROR for r in reports for p in r.problems)
@@ -135,6 +159,8 @@ def run_check(args: argparse.Namespace) -> int:
         document = {"files": [{"path": str(r.path), "events": r.events,
                                "problems": [p.to_json() for p in r.problems]} for r in reports]}
         sys.stdout.buffer.write(canonical_json(document) + b"\n")
+    elif args.format in ("sarif", "github", "junit"):
+        _write_ci_report(args.format, reports, seconds)
     else:
         for report in reports:
             for problem in report.problems:
@@ -144,6 +170,36 @@ def run_check(args: argparse.Namespace) -> int:
         events = sum(r.events for r in reports)
         print(f"{len(reports)} file(s), {events:,} event(s), {total:,} problem(s)", file=sys.stderr)
     return EXIT_PROBLEMS if worst else EXIT_OK
+
+
+def _run_tail(args: argparse.Namespace) -> int:
+    from astra_ls.cli.tail import run_tail
+
+    if args.remote:
+        from astra_ls.cli.remote import open_remote
+
+        remote = open_remote(args)
+        try:
+            return run_tail(args, remote, remote.resolve(args.store))
+        finally:
+            remote.close()
+    store, name = _store_and_name(args)
+    return run_tail(args, store, name)
+
+
+def _write_ci_report(kind: str, reports: list[FileReport], seconds: list[float]) -> None:
+    from astra_ls.cli import reports as ci  # only for these formats: `check` stays light
+
+    base = Path.cwd()  # the checkout CI runs in: paths under it are given relative to it
+    if kind == "sarif":
+        sys.stdout.buffer.write(orjson.dumps(ci.sarif(reports, base), option=orjson.OPT_INDENT_2) + b"\n")
+    elif kind == "github":
+        sys.stdout.writelines(line + "\n" for line in ci.github_annotations(reports, base))
+    else:
+        sys.stdout.buffer.write(ci.junit(reports, seconds, base))
+    total = sum(len(r.problems) for r in reports)
+    print(f"{len(reports)} file(s), {sum(r.events for r in reports):,} event(s), {total:,} problem(s)",
+          file=sys.stderr)
 
 
 def _store_and_name(args: argparse.Namespace) -> tuple[FileEventStore, str]:

@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
-README_URL = "https://github.com/astra-ls/astra-ls/blob/main/README.md"
+# The project's home: the one place help links (editor hovers, SARIF rules) are built from; pyproject's
+# [project.urls] Repository says the same (a test holds them together).
+REPOSITORY_URL = "https://github.com/astra-ls/astra-ls"
+README_URL = f"{REPOSITORY_URL}/blob/main/README.md"
 
 
 class Severity(IntEnum):

@@ -6,6 +6,7 @@ Settings are the folder's `astra-ls.toml` / `[tool.astra-ls]` with the editor's 
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from astra_ls.config import ConfigError, WorkspaceConfig, load_config
 from astra_ls.remote.settings import SCHEME, parse_remote_uri
+from astra_ls.store.base import EventStore
 from astra_ls.store.cache_files import lies_within
 from astra_ls.store.file_store import SKIPPED_DIRS, FileEventStore
 from astra_ls.store.index_cache import IndexCache
@@ -24,12 +26,14 @@ if TYPE_CHECKING:
 
 DEFAULT_GLOBS = ("**/.astra/**/*.jsonl",)
 
+_log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True, slots=True)
 class Located:
     """A store file and the engine store that owns it."""
 
-    store: FileEventStore
+    store: EventStore
     stream: str
     path: Path
 
@@ -99,7 +103,7 @@ class Workspaces:
             self.config_errors.append(str(error))
             return base
 
-    def rules_context(self, store: FileEventStore) -> tuple[list[Path], dict[str, Any], bool] | None:
+    def rules_context(self, store: EventStore) -> tuple[list[Path], dict[str, Any], bool] | None:
         """The folders, settings and trust `store` was made with; None once a reconfiguration replaced it."""
         with self._guard:
             if all(found is not store for found in self._stores.values()):
@@ -130,7 +134,7 @@ class Workspaces:
         with self._guard:
             stores = list(self._stores.values())
         for store in stores:
-            for followed in store.followed_files():
+            for followed in store.analyses.followed_files():
                 lock = self.lock(followed.path)
                 if lock.acquire(timeout=0.1):
                     try:
@@ -157,6 +161,11 @@ class Workspaces:
         for folder in self.folders:
             config = self.store_at(folder).config
             if config.remote:
+                from astra_ls.remote.settings import remote_client_missing
+
+                if missing := remote_client_missing():
+                    _log.warning("%s declares remote stores, skipped: %s", folder / "astra-ls.toml", missing)
+                    continue
                 from astra_ls.remote.store import RemoteStore  # the NATS client only when a remote is declared
 
                 for remote in config.remote:
@@ -204,7 +213,7 @@ class Workspaces:
             return None
         return Located(self.store_at(root), stream, path)
 
-    def locate_ref(self, ref: str) -> FileEventStore | None:
+    def locate_ref(self, ref: str) -> EventStore | None:
         """The engine store a command's `store` argument points into (a name means the first folder)."""
         if ref.startswith(f"{SCHEME}:"):
             located = self.locate_remote(ref)

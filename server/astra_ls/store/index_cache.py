@@ -2,25 +2,26 @@
 full scan.
 
 One entry per store file in the user's cache folder, never in the workspace: a header saying which
-file and which bytes of it (inode, size, mtime, ctime, the complete hash of those bytes), which rules,
-engine and string-hash seed produced it, then the per-line arrays written raw and the few per-line
-extras as JSON. Whatever does not match or does not add up is ignored: the caller scans as if there
-were no entry. A file whose size, mtime or ctime moved is hashed again (every byte the entry describes,
-not a sample: an editor saves in place); only a file whose stamp is exactly the one saved is trusted
-as it is.
+file and which bytes of it (inode, size, mtime, ctime, the complete hash of those bytes), which rules
+and engine produced it, then the per-line arrays written raw and the few per-line extras as JSON.
+Whatever does not match or does not add up is ignored: the caller scans as if there were no entry. A
+file whose size, mtime or ctime moved is hashed again (every byte the entry describes, not a sample: an
+editor saves in place); only a file whose stamp is exactly the one saved is trusted as it is. Id hashes
+are the same in every process (see `core.facts`), so any process can read any entry.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import os
 import struct
 import sys
 import threading
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -35,15 +36,18 @@ from astra_ls.core.codes import Severity
 from astra_ls.core.facts import canonical_json
 from astra_ls.core.linecheck import BAD
 from astra_ls.core.problems import Problem, Related
-from astra_ls.hashseed import cache_enabled, cache_root, hash_probe, hashes_are_stable
 from astra_ls.store.cache_files import evict, write_cache_file
+from astra_ls.store.cache_location import cache_enabled, cache_root
 from astra_ls.store.fingerprint import digest, stamp_sources
 from astra_ls.store.prefix_hash import PrefixHash, restore
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
-FORMAT = 3  # 2: the cross-line indexes are saved too; 3: the complete hash of the bytes, and ctime
+log = logging.getLogger(__name__)
+
+FORMAT = 4  # 2: the cross-line indexes are saved too; 3: id hashes are xxh3_64, no seed probe; 4: the
+# complete hash of the bytes, and ctime
 MAGIC = b"ASTRAIX\x00"
 PREFIX = struct.Struct("<8sII")  # magic, header length, header CRC-32
 MAX_HEADER = 1 << 20
@@ -84,9 +88,6 @@ class IndexCache:
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="astra-index-cache")
         self._pending: list[Future[None]] = []
         self._guard = threading.Lock()
-        # another process may be making entries right now (a scan started before the server loaded):
-        # called with a store's path before its entry is read, returns once that entry is ready
-        self.awaiting: Callable[[Path], None] | None = None
 
     def entry(self, path: Path) -> Path:
         key = digest(os.fsencode(path.absolute()))  # a file name is bytes, not always UTF-8
@@ -96,47 +97,57 @@ class IndexCache:
 
     def load(self, path: Path, rules: AnalysisRules) -> Loaded | None:
         """The saved analysis of `path` when it still describes the file's first bytes, else None."""
-        if self.awaiting is not None:
-            self.awaiting(path)
         try:
             return self._load(path, rules)
-        except Exception:  # an entry can hold anything at all: it is a hint, never a reason to fail
+        except FileNotFoundError:
+            log.info("index cache: no entry for %s", path.name)
+            return None
+        except Exception as error:  # an entry can hold anything at all: it is a hint, never a reason to fail
+            log.info("index cache: the entry for %s cannot be read (%r): scanning", path.name, error)
             return None
 
     def _load(self, path: Path, rules: AnalysisRules) -> Loaded | None:
         target = self.entry(path)
         with target.open("rb") as handle:
             magic, length, crc = PREFIX.unpack(handle.read(PREFIX.size))
-            if magic != MAGIC or length > MAX_HEADER:
-                return None
-            raw = handle.read(length)
-            if zlib.crc32(raw) != crc:
+            raw = handle.read(length) if magic == MAGIC and length <= MAX_HEADER else b""
+            if not raw or zlib.crc32(raw) != crc:
+                log.info("index cache: the entry for %s is damaged: scanning", path.name)
                 return None
             header = orjson.loads(raw)
-            prefix = self._describes(header, path, rules)
+            prefix, mismatch = self._describes(header, path, rules)
             if prefix is None:
+                log.info("index cache: the entry for %s was made for %s: scanning", path.name, mismatch)
                 return None
             sections = [handle.read(n) for n in header["lengths"]]
         if [zlib.crc32(s) for s in sections] != header["crcs"] or [len(s) for s in sections] != header["lengths"]:
+            log.info("index cache: the entry for %s is damaged: scanning", path.name)
             return None
         analysis = rebuild(rules, header, sections)
         if analysis is None:
+            log.info("index cache: the entry for %s does not add up: scanning", path.name)
             return None
         os.utime(target)  # recently used: evicted last
         return Loaded(analysis, header["inode"], header["size"], header["mtime_ns"], prefix)
 
     @staticmethod
-    def _describes(header: dict[str, Any], path: Path, rules: AnalysisRules) -> PrefixHash | None:
-        """The hash of the file's first bytes when they are still the ones the entry describes."""
-        if any(header.get(key) != value for key, value in identity(path, rules).items()):
-            return None
+    def _describes(header: dict[str, Any], path: Path, rules: AnalysisRules) -> tuple[PrefixHash | None, str]:
+        """The hash of the file's first bytes when they are still the ones the entry describes, else None
+        and what the entry was made for that no longer holds."""
+        for key, value in identity(path, rules).items():
+            if header.get(key) != value:
+                return None, {"format": "an older version", "engine": "another engine", "rules": "other settings",
+                              "byteorder": "another machine", "path": "another file"}.get(key, key)
         size = header["size"]
         with open(path, "rb", buffering=0) as handle:
             info = os.fstat(handle.fileno())
-            if info.st_ino != header["inode"] or info.st_size < size or header["prefix"]["length"] != size:
-                return None
+            if info.st_ino != header["inode"]:
+                return None, "a file since replaced"
+            if info.st_size < size or header["prefix"]["length"] != size:
+                return None, "a longer file (it was cut)"
             same = (info.st_size, info.st_mtime_ns, info.st_ctime_ns) == (size, header["mtime_ns"], header["ctime_ns"])
-            return restore(handle, header["prefix"], trust_whole_segments=same and header["mtime_ns"] != -1)
+            prefix = restore(handle, header["prefix"], trust_whole_segments=same and header["mtime_ns"] != -1)
+        return prefix, "" if prefix is not None else "an earlier version of the file (its bytes changed)"
 
     # --- saving --------------------------------------------------------------------------------------
 
@@ -144,8 +155,6 @@ class IndexCache:
              prefix: PrefixHash) -> None:
         """Copy the analysis now (the caller holds its lock) and write it in the background. `prefix`:
         the hash of the bytes analysed; `mtime_ns` -1 when the file may hold others by now."""
-        if not hashes_are_stable():
-            return  # id hashes salted for this process alone would mean nothing to the next one
         try:
             image = capture(path, analysis, inode, mtime_ns, ctime_ns, prefix)
         except OSError:
@@ -175,8 +184,8 @@ class IndexCache:
 
 def open_index_cache(folder: str | None, enabled: bool = True) -> IndexCache | None:
     """The cache a language server uses: in $ASTRA_LS_CACHE_DIR, else `folder` (the editor's storage),
-    else the user cache folder; None when turned off or when this process's id hashes are not stable."""
-    if not (enabled and cache_enabled() and hashes_are_stable()):
+    else the user cache folder; None when turned off."""
+    if not (enabled and cache_enabled()):
         return None
     return IndexCache(cache_root(folder) / "index")
 
@@ -233,10 +242,10 @@ def source_stamp(cls: type) -> list[Any]:
 
 
 def identity(path: Path, rules: AnalysisRules) -> dict[str, Any]:
-    """What an entry must have been made for: this file, these rules, this engine and hash seed."""
+    """What an entry must have been made for: this file, these rules, this engine."""
     # a file name is bytes, not always UTF-8; the header is JSON text
     name = os.fsencode(path.absolute()).decode("utf-8", "backslashreplace")
-    return {"format": FORMAT, "engine": engine_key(), "rules": rules_key(rules), "probe": hash_probe(),
+    return {"format": FORMAT, "engine": engine_key(), "rules": rules_key(rules),
             "byteorder": sys.byteorder, "path": name}
 
 
