@@ -110,6 +110,9 @@ def test_own_appends_analysed_in_batches_match_a_fresh_analysis(workspace: Works
                 assert answer["ok"] or answer["code"] == "DUPLICATE_ID"
                 assert answer.get("count", fresh.event_count()) == fresh.event_count()
     _assert_fresh(workspace, own)
+    appended = [json.loads(x)["id"] for x in workspace.read("s").split(b"\n") if x.startswith(b'{"id":"')
+                and x.endswith(b"}") and x[7:8] in b"abc"]
+    assert len(appended) == len(set(appended)), "an append wrote an id that was taken"
     workspace.path("s").unlink()
 
 

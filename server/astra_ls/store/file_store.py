@@ -12,6 +12,7 @@ from typing import Any
 
 from astra_ls.config import ConfigError, WorkspaceConfig, load_config
 from astra_ls.core.analysis import ReadRange, StoreAnalysis
+from astra_ls.core.facts import id_identity, id_key, line_id
 from astra_ls.core.problems import Problem
 from astra_ls.projections.replay import Replayer
 from astra_ls.store.analyses import StreamAnalyses, StreamSetup, not_found
@@ -164,7 +165,8 @@ class FileEventStore:
         with stream_lock(path):
             exists = self._exists(stream, path)
             lines, count = self._counts(stream) if exists else (0, 0)
-            same_id = self._same_id(stream, event) if exists else None
+            id_value = event.get(self.setup(stream).rules.line.id_field)
+            same_id = self._same_id(stream, id_value) if exists else None
             if same_id is not None:
                 return self._repeated(stream, path, data, same_id, count)
             if expected_count is not None and expected_count != count:
@@ -173,26 +175,32 @@ class FileEventStore:
                                "another writer appended first; re-read and retry",
                                {"expected": expected_count, "actual": count})
             offset, written, after = write_line(path, data)
-            self.followed(stream).note_own_append(offset, written, after, one_event=written == data)
+            self.followed(stream).note_own_append(offset, written, after, one_event=written == data,
+                                                  id_hash=id_key(id_value))
         return Appended(str(path), lines + 1, count + 1)
 
-    def _same_id(self, stream: str, event: dict[str, Any]) -> int | None:
-        """The line of the event that already has the id of `event` (validated), where ids are unique."""
-        rules = self.setup(stream).rules
-        if not rules.unique_ids:
+    def _same_id(self, stream: str, value: Any) -> tuple[int, bytes] | None:
+        """The line (0-based) and bytes of the event that already has the id `value`, where ids are unique.
+        Own appends waiting to be analysed are looked at as they are: a writer appending in a loop still
+        has them analysed in batches."""
+        followed = self.followed(stream)
+        analysis = followed.analysed
+        if not self.setup(stream).rules.unique_ids or analysis is None or value is None:
             return None
-        analysis = self.followed(stream).analysis  # own appends waiting are analysed: their ids count too
-        if analysis is None:
-            return None
-        return analysis.first_line_with_id(event.get(rules.line.id_field), self.reader(stream))
+        read = self.reader(stream)
+        line = analysis.first_line_with_id(value, read)
+        if line is not None:
+            return line, read(*analysis.line_span(line))
+        waiting = followed.pending_with_id(id_key(value))
+        if waiting is not None and line_id(waiting[1], self.setup(stream).rules.line.id_field) == id_identity(value):
+            return waiting
+        return None
 
-    def _repeated(self, stream: str, path: Path, data: bytes, line: int, count: int) -> AppendResult:
+    def _repeated(self, stream: str, path: Path, data: bytes, existing: tuple[int, bytes], count: int) -> AppendResult:
         """An append whose id is taken: a retry of the very same event is answered as done, writing
         nothing; another event with that id is refused (check would flag it ASTRA020)."""
-        analysis = self.followed(stream).analysis
-        assert analysis is not None
-        existing = self.reader(stream)(*analysis.line_span(line))
-        if existing == data[:-1]:
+        line, raw = existing
+        if raw == data[:-1]:
             return Appended(str(path), line + 1, count, duplicate=True)
         id_field = self.setup(stream).rules.line.id_field
         raise StoreError("DUPLICATE_ID", f"{stream} already has an event with this {id_field} (line {line + 1}), "

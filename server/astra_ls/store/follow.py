@@ -18,6 +18,7 @@ from pathlib import Path
 
 from astra_ls.core.analysis import AnalysisRules, StoreAnalysis
 from astra_ls.core.blocks import Block, LongLine, iter_blocks
+from astra_ls.core.facts import NO_ID
 from astra_ls.core.parallel import scan_parallel
 from astra_ls.store.index_cache import IndexCache
 from astra_ls.store.prefix_hash import PrefixHash, hash_file
@@ -75,6 +76,7 @@ class FollowedFile:
         # `note_own_append`): a writer appending in a loop analyses them in batches, not one by one.
         self._pending: list[bytes] = []
         self._pending_bytes = 0
+        self._pending_ids: dict[int, int] = {}  # id hash -> index in `_pending` of the first with it
         self._pending_lock = threading.Lock()
         self.on_progress: Callable[[int, int], None] | None = None  # (bytes read, total) during rescans
         if lean and cache is not None:
@@ -125,7 +127,7 @@ class FollowedFile:
     @analysis.setter
     def analysis(self, analysis: StoreAnalysis | None) -> None:
         with self._pending_lock:
-            self._pending, self._pending_bytes = [], 0
+            self._pending, self._pending_bytes, self._pending_ids = [], 0, {}
         self._analysis = analysis
 
     @property
@@ -152,11 +154,26 @@ class FollowedFile:
             pending = len(self._pending)
         return analysis.line_count + pending, analysis.event_count() + pending
 
-    def note_own_append(self, offset: int, data: bytes, after: os.stat_result, one_event: bool = False) -> None:
+    @property
+    def analysed(self) -> StoreAnalysis | None:
+        """The analysis as of the last refresh, without the own appends still waiting (see `pending_with_id`)."""
+        return self._analysis
+
+    def pending_with_id(self, key: int) -> tuple[int, bytes] | None:
+        """The 0-based line and the bytes (without the line break) of the first own append still waiting to
+        be analysed whose id hashes to `key`, if any."""
+        with self._pending_lock:
+            index = self._pending_ids.get(key)
+            if index is None or self._analysis is None:
+                return None
+            return self._analysis.line_count + index, self._pending[index][:-1]
+
+    def note_own_append(self, offset: int, data: bytes, after: os.stat_result, one_event: bool = False,
+                        id_hash: int = NO_ID) -> None:
         """Take in bytes this process just appended (under the stream lock) without reading them back.
 
         `one_event`: `data` is one whole line holding one valid event (the caller validated it), so it
-        can wait to be analysed with the next ones; anything else is analysed at once."""
+        can wait to be analysed with the next ones, `id_hash` its id's; anything else is analysed at once."""
         analysis = self._analysis
         known = self.stamp is not None and self.stamp.inode == after.st_ino and self._prefix is not None
         # another writer's bytes before or after these: the next refresh reads what is on the disk
@@ -167,6 +184,8 @@ class FollowedFile:
                 self.doubt()
             return
         with self._pending_lock:
+            if id_hash != NO_ID:
+                self._pending_ids.setdefault(id_hash, len(self._pending))
             self._pending.append(data)
             self._pending_bytes += len(data)
         if not one_event or self._pending_bytes >= PENDING_MAX_BYTES:
@@ -178,7 +197,7 @@ class FollowedFile:
 
     def _take_pending(self) -> None:
         with self._pending_lock:
-            pending, self._pending, self._pending_bytes = self._pending, [], 0
+            pending, self._pending, self._pending_bytes, self._pending_ids = self._pending, [], 0, {}
             if pending and self._analysis is not None:
                 start = self._analysis.size
                 self._analysis.feed([Block(start, b"".join(pending))])
