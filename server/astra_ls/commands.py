@@ -19,6 +19,7 @@ from astra_ls.core.analysis import StoreAnalysis, events_through
 from astra_ls.core.facts import iso_to_ms
 from astra_ls.projections.query import Query, last_line_at, run_query, timeline
 from astra_ls.schemas.base import skeleton
+from astra_ls.store.atomic import wait_for_whole_lines
 from astra_ls.store.base import EventStore
 from astra_ls.store.compaction import compact
 from astra_ls.store.file_store import FileEventStore
@@ -172,6 +173,7 @@ def quarantine(any_store: EventStore, args: QuarantineArgs) -> Answer:
     name = store.resolve(args.store)
     path = store.path_of(name)
     with store.lock(name):
+        wait_for_whole_lines(path)
         store.followed(name).rescan()
         analysis = store.analysis(name)
         if args.lines is None:
@@ -191,6 +193,7 @@ def compact_store(any_store: EventStore, args: CompactArgs) -> Answer:
     path = store.path_of(name)
     setup = store.setup(name)
     with store.lock(name):
+        wait_for_whole_lines(path)
         store.followed(name).rescan()
         analysis = store.analysis(name)
         up_to = None if args.upToLine is None else args.upToLine - 1

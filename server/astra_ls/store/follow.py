@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from io import FileIO
 from pathlib import Path
 
 from astra_ls.core.analysis import AnalysisRules, StoreAnalysis
 from astra_ls.core.blocks import Block, LongLine, iter_blocks
 from astra_ls.core.facts import NO_ID
 from astra_ls.core.parallel import scan_parallel
+from astra_ls.store.fileio import not_a_file, open_file, pread
 from astra_ls.store.index_cache import IndexCache
 from astra_ls.store.prefix_hash import PrefixHash, hash_file
 
@@ -51,9 +54,11 @@ class FileStamp:
 
 
 def read_range(path: Path, offset: int, length: int) -> bytes:
-    with path.open("rb") as handle:
-        handle.seek(offset)
-        return handle.read(length)
+    fd = open_file(path, os.O_RDONLY)  # a regular file only: never blocks on a FIFO
+    try:
+        return pread(fd, length, offset)
+    finally:
+        os.close(fd)
 
 
 class FollowedFile:
@@ -97,6 +102,8 @@ class FollowedFile:
             existed = self._analysis is not None
             self.analysis, self.stamp, self._prefix = None, None, None
             return Change.DELETED if existed else Change.MISSING
+        if not stat.S_ISREG(info.st_mode):
+            raise not_a_file(self.path, info.st_mode)  # a FIFO would block the scan forever
         stamp = FileStamp.of(info)
         if stamp == self.stamp and self._analysis is not None:  # own appends may wait: not read here
             return Change.UNCHANGED
@@ -208,13 +215,16 @@ class FollowedFile:
             return False
         if stamp.size < self.analysis_size:
             return False
-        with open(self._fspath, "rb", buffering=0) as handle:
+        with self._open_unbuffered() as handle:
             return self._prefix.matches(handle)
 
     def rescan(self, stamp: FileStamp | None = None) -> None:
         if stamp is None:
             self._stat_at = time.time_ns()
-            stamp = FileStamp.of(os.stat(self._fspath))
+            info = os.stat(self._fspath)
+            if not stat.S_ISREG(info.st_mode):
+                raise not_a_file(self.path, info.st_mode)
+            stamp = FileStamp.of(info)
         analysis = scan_parallel(self.path, self.rules, stamp.size, self.lean)
         prefix: PrefixHash | None = None
         if analysis is None:
@@ -237,10 +247,13 @@ class FollowedFile:
     def _hash_scanned(self, stamp: FileStamp, size: int) -> PrefixHash | None:
         """The hash of what other processes scanned, read once more here: only trusted when the file's
         stamp did not move from before the scan to after the hash."""
-        with open(self._fspath, "rb", buffering=0) as handle:
+        with self._open_unbuffered() as handle:
             hashed = hash_file(handle, size)
             after = FileStamp.of(os.fstat(handle.fileno()))
         return hashed if after == stamp and stamp.size == size else None
+
+    def _open_unbuffered(self) -> FileIO:
+        return FileIO(open_file(self._fspath, os.O_RDONLY), "rb")  # a regular file only: never a FIFO
 
     def _hashing(self, pieces: Iterator[Block | LongLine], prefix: PrefixHash) -> Iterator[Block | LongLine]:
         """The pieces read, their bytes past those `prefix` holds taken into it on the way. A line too long
@@ -261,7 +274,7 @@ class FollowedFile:
     def _hash_long_line(self, piece: LongLine, prefix: PrefixHash) -> bool:
         # the analysis of a long line is its length alone: the same newlines mean the same analysis
         end = piece.offset + piece.length
-        with self.path.open("rb") as handle:
+        with self._open_unbuffered() as handle:
             handle.seek(prefix.length)
             while prefix.length < end:
                 data = handle.read(min(1 << 20, end - prefix.length))
