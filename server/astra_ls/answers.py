@@ -38,9 +38,18 @@ class StoreInfo(_Answer):
     remoteName: str | None = None
 
 
+class SkippedEntry(_Answer):
+    """An entry named like a store that is not one (a FIFO, a folder or a link named *.jsonl, an unusable
+    name, a store that cannot be read, a remote store of an untrusted workspace), and why."""
+
+    path: str
+    reason: str
+
+
 class ListStoresAnswer(_Answer):
     ok: Literal[True]
     stores: list[StoreInfo]
+    skipped: list[SkippedEntry] = Field(default_factory=list, description="Entries not listed, and why.")
 
 
 class AppendAnswer(_Answer):
@@ -137,6 +146,58 @@ class TimelineAnswer(_Answer):
     buckets: list[TimelineBucket]
 
 
+class DiffEnd(_Answer):
+    line: int = Field(description="1-based line the state is after (0: before any line).")
+    events: int
+    timestamp: Any = None
+
+
+class DiffAnswer(_Answer):
+    ok: Literal[True]
+    from_: DiffEnd = Field(alias="from")
+    to: DiffEnd
+    patch: list[dict[str, Any]] = Field(description="RFC 6902 operations turning `before` into `after`.")
+    before: Any
+    after: Any
+
+
+class SeekAnswer(_Answer):
+    ok: Literal[True]
+    line: int | None = Field(description="1-based line of the event found; null when there is none.")
+    lines: int = Field(description="Lines in the store.")
+    events: int = Field(description="Events the step goes through (of the type, when one is given).")
+    types: list[str] = Field(description="Event types present, for the type filter.")
+
+
+class LinkedEvent(_Answer):
+    store: str
+    uri: str
+    line: int
+    event: Any
+    role: str | None = Field(default=None, description="parent or causation: the link that was followed.")
+    depth: int | None = None
+    parentLine: int | None = None
+    parentStore: str | None = None
+
+
+class RelatedAnswer(_Answer):
+    ok: Literal[True]
+    event: LinkedEvent
+    ancestors: list[LinkedEvent] = Field(description="From the event's parent up to the root.")
+    descendants: list[LinkedEvent] = Field(description="The tree below, breadth first.")
+    correlationId: Any = None
+    correlated: list[LinkedEvent]
+    fields: dict[str, str] = Field(description="The link fields used: id, parent, causation, correlation.")
+
+
+class ShowEventAnswer(_Answer):
+    ok: Literal[True]
+    line: int
+    text: str = Field(description="The line exactly as stored (undecodable bytes as U+FFFD).")
+    event: Any = Field(description="The line's JSON object, or null when it holds none.")
+    problems: list[dict[str, Any]]
+
+
 class StoreChanged(_Answer):
     """Payload of the server's `astra/storeChanged` notification."""
 
@@ -156,6 +217,10 @@ ANSWERS: dict[str, type[BaseModel]] = {
     "astra.compact": CompactAnswer,
     "astra.schemaFor": SchemaAnswer,
     "astra.timeline": TimelineAnswer,
+    "astra.diff": DiffAnswer,
+    "astra.seek": SeekAnswer,
+    "astra.related": RelatedAnswer,
+    "astra.showEvent": ShowEventAnswer,
 }
 
 # Models the protocol names besides the answers (exported by name to the extension).

@@ -8,20 +8,27 @@ that do not fit raise `InvalidArguments` (the server turns it into InvalidParams
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import Any, Literal
 
 import msgspec
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from astra_ls.config import ConfigError
 from astra_ls.core.analysis import StoreAnalysis, events_through
 from astra_ls.core.facts import iso_to_ms
+from astra_ls.core.jsontext import bounded
+from astra_ls.projections.links import read_event, related
+from astra_ls.projections.patch import json_patch
 from astra_ls.projections.query import Query, last_line_at, run_query, timeline
 from astra_ls.schemas.base import skeleton
 from astra_ls.store.atomic import wait_for_whole_lines
 from astra_ls.store.base import EventStore
 from astra_ls.store.compaction import compact
+from astra_ls.store.discovery import Skipped
 from astra_ls.store.file_store import FileEventStore
 from astra_ls.store.line_fingerprint import line_fingerprint
 from astra_ls.store.paths import PathRefused
@@ -90,6 +97,28 @@ class TimelineArgs(StoreArgs):
     buckets: int = Field(default=40, ge=1, le=1000)
 
 
+class Position(_Args):
+    """A point in a store: after its first `line` lines, or after every event at or before `timestamp`."""
+
+    line: int | None = Field(default=None, ge=0, description="The state after the first N lines (0: the start).")
+    timestamp: float | str | None = Field(default=None, description="Epoch ms or ISO 8601.")
+
+
+class DiffArgs(StoreArgs):
+    from_: Position = Field(alias="from")
+    to: Position
+
+
+class SeekArgs(StoreArgs):
+    line: int = Field(ge=0, description="Where the scrubber is: 1-based line, 0 before the first.")
+    to: Literal["next", "previous", "first", "last"]
+    type: str | None = Field(default=None, description="Only events of this type.")
+
+
+class LineArgs(StoreArgs):
+    line: int = Field(ge=1, description="1-based line of the event.")
+
+
 def parse_time(value: float | str | None, name: str) -> float | None:
     """Epoch milliseconds from a number or an ISO 8601 string."""
     if value is None:
@@ -101,22 +130,68 @@ def parse_time(value: float | str | None, name: str) -> float | None:
 
 
 def list_stores(store: EventStore, args: NoArgs) -> Answer:
+    streams, skipped = store.listing() if isinstance(store, FileEventStore) else (store.streams(), [])
+    return listing([(store, stream, stream) for stream in streams], skipped)
+
+
+Guard = Callable[[Path], AbstractContextManager[object]]
+
+
+def listing(entries: Iterable[tuple[EventStore, str, str]], skipped: Iterable[Skipped],
+            guard: Guard = lambda path: nullcontext()) -> Answer:
+    """`astra.listStores`'s answer for (store, stream, name) entries, each read inside `guard(path)`.
+    A store that cannot be read joins the skipped entries with the reason; the others are still listed."""
     listed = []
-    for name in store.streams():
-        analysis = store.analysis(name)
-        setup = store.setup(name)
-        path = store.path_of(name)
-        entry = {"name": name, "uri": store.uri_of(name), "path": str(path),
-                 "events": analysis.event_count(), "problems": len(store.problems(name)),
+    unlisted = [entry.to_json() for entry in skipped]
+    for store, stream, name in entries:
+        path = Path(stream)
+        try:
+            path = store.path_of(stream)
+            with guard(path):
+                analysis = store.analysis(stream)
+                problems = len(store.problems(stream))
+            setup = store.setup(stream)
+        except StoreError as error:
+            unlisted.append({"path": str(path), "reason": error.refused.message})
+            continue
+        except (PathRefused, ConfigError) as error:
+            unlisted.append({"path": str(path), "reason": str(error)})
+            continue
+        except OSError as error:
+            unlisted.append({"path": str(path), "reason": f"cannot be read: {error.strerror or error}"})
+            continue
+        entry = {"name": name, "uri": store.uri_of(stream), "path": str(path),
+                 "events": analysis.event_count(), "problems": problems,
                  "schema": setup.rule.schema_, "projector": setup.rule.projector}
         if store.remote_name is not None:
             entry.update(remote=True, remoteName=store.remote_name)
         listed.append(entry)
-    return {"ok": True, "stores": listed}
+    return {"ok": True, "stores": listed, "skipped": unlisted}
 
 
 def append(store: EventStore, args: AppendArgs) -> Answer:
+    where = non_finite_number(args.event)
+    if where is not None:  # JSON has no NaN or Infinity: written, it would become null without a word
+        path, value = where
+        return Refused("INVALID_EVENT", f"field '{path}' is {value}: JSON has no such number (RFC 8259); "
+                       "send a number, null or a string", {"errors": [
+                           {"path": path, "message": f"{value} is not a JSON number", "type": "not_json"}]}
+                       ).to_json()
     return store.append(store.resolve(args.store), args.event, args.expectedCount).to_json()
+
+
+def non_finite_number(event: Any) -> tuple[str, str] | None:
+    """(dotted path, 'NaN' or 'Infinity') of the first NaN or infinite number in a value, else None."""
+    stack: list[tuple[str, Any]] = [("", event)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, float) and not math.isfinite(node):
+            return path or "(event)", "NaN" if math.isnan(node) else ("-Infinity" if node < 0 else "Infinity")
+        if isinstance(node, dict):
+            stack.extend((f"{path}.{key}" if path else str(key), value) for key, value in node.items())
+        elif isinstance(node, list):
+            stack.extend((f"{path}.{index}" if path else str(index), value) for index, value in enumerate(node))
+    return None
 
 
 def count(store: EventStore, args: StoreArgs) -> Answer:
@@ -144,7 +219,7 @@ def _state_after(store: EventStore, name: str, line: int | None, moment: float |
     last = analysis.line_count - 1 if line is None else min(line, analysis.line_count - 1)
     state = store.replayer(name).state_after(analysis, store.reader(name), last)
     stamp = analysis.timestamps[last] if last >= 0 else math.nan
-    return {"ok": True, "state": state, "line": last + 1, "events": events_through(analysis, last),
+    return {"ok": True, "state": bounded(state), "line": last + 1, "events": events_through(analysis, last),
             "timestamp": moment if moment is not None else (None if math.isnan(stamp) else stamp)}
 
 
@@ -156,7 +231,7 @@ def query(store: EventStore, args: QueryArgs) -> Answer:
     for line, event in run_query(store.analysis(name), store.reader(name), wanted):
         total += 1
         if total <= args.limit:
-            found.append({"line": line + 1, "event": event})
+            found.append({"line": line + 1, "event": bounded(event)})
     return {"ok": True, "total": total, "events": found}
 
 
@@ -222,6 +297,67 @@ def schema_for(store: EventStore, args: StoreArgs) -> Answer:
     return {"ok": True, "family": setup.rule.schema_, "types": types}
 
 
+def _state_at(store: EventStore, name: str, at: Position) -> Answer:
+    if (at.line is None) == (at.timestamp is None):
+        raise InvalidArguments("give exactly one of line or timestamp for each end of the diff")
+    if at.line is not None:
+        return _state_after(store, name, at.line - 1)
+    moment = parse_time(at.timestamp, "timestamp")
+    assert moment is not None
+    return _state_after(store, name, last_line_at(store.analysis(name), moment), moment)
+
+
+def diff(store: EventStore, args: DiffArgs) -> Answer:
+    """The change of the projected state from one point of a store to another, as an RFC 6902 JSON Patch."""
+    name = store.resolve(args.store)
+    before, after = _state_at(store, name, args.from_), _state_at(store, name, args.to)
+    ends = {"line": before["line"], "events": before["events"], "timestamp": before["timestamp"]}
+    return {"ok": True, "from": ends, "to": {"line": after["line"], "events": after["events"],
+                                             "timestamp": after["timestamp"]},
+            "patch": json_patch(before["state"], after["state"]), "before": before["state"], "after": after["state"]}
+
+
+def seek(store: EventStore, args: SeekArgs) -> Answer:
+    """The line of the next (previous, first, last) event from a line, optionally of one type: the
+    debugger's steps, answered from the analysis's arrays without reading the store."""
+    analysis = store.analysis(store.resolve(args.store))
+    lines = np.nonzero(analysis.event_mask())[0]
+    if args.type is not None:
+        known = analysis.types.names
+        wanted = known.index(args.type) if args.type in known else -1
+        lines = lines[np.frombuffer(analysis.type_ids, np.uint16)[lines] == wanted]
+    current = args.line - 1  # 0-based; -1 before the first line
+    if args.to == "first":
+        found = lines[:1]
+    elif args.to == "last":
+        found = lines[-1:]
+    elif args.to == "next":
+        found = lines[np.searchsorted(lines, current, "right"):][:1]
+    else:
+        found = lines[:np.searchsorted(lines, current, "left")][-1:]
+    line = int(found[0]) + 1 if len(found) else None
+    return {"ok": True, "line": line, "lines": analysis.line_count, "events": len(lines),
+            "types": sorted(name for name, count in analysis.counts_by_type().items() if count)}
+
+
+def related_events(store: EventStore, args: LineArgs) -> Answer:
+    return related(store, store.resolve(args.store), args.line - 1)
+
+
+def show_event(store: EventStore, args: LineArgs) -> Answer:
+    """One line's event pretty-printed, with the line's exact text and its problems."""
+    name = store.resolve(args.store)
+    analysis = store.analysis(name)
+    if not 1 <= args.line <= analysis.line_count:
+        raise InvalidArguments(f"line {args.line} is outside the store (it has {analysis.line_count} lines)")
+    start, length = analysis.line_span(args.line - 1)
+    raw = store.reader(name)(start, length)
+    event = read_event(store, name, args.line - 1)
+    problems = [p.to_json() for p in analysis.problems_on(args.line - 1, store.reader(name))]
+    return {"ok": True, "line": args.line, "text": raw.decode("utf-8", "replace"), "event": event,
+            "problems": problems}
+
+
 def timeline_of(store: EventStore, args: TimelineArgs) -> Answer:
     return timeline(store.analysis(store.resolve(args.store)), args.buckets)
 
@@ -239,6 +375,10 @@ COMMANDS: dict[str, tuple[type[_Args], Handler]] = {
     "astra.compact": (CompactArgs, compact_store),
     "astra.schemaFor": (StoreArgs, schema_for),
     "astra.timeline": (TimelineArgs, timeline_of),
+    "astra.diff": (DiffArgs, diff),
+    "astra.seek": (SeekArgs, seek),
+    "astra.related": (LineArgs, related_events),
+    "astra.showEvent": (LineArgs, show_event),
 }
 
 
@@ -272,6 +412,9 @@ def execute(store: EventStore, command: str, raw: Any) -> Answer:
     except OSError as error:
         return Refused(os_error_code(error), f"{command}: {error.strerror or error}",
                        {"errno": error.errno, "path": str(error.filename or "")}).to_json()
+    except RecursionError:  # a user's projector that recurses into what a line nests
+        return Refused("TOO_DEEP", f"{command}: a value nested too deeply to be processed (the projector "
+                       "recursed into it); the store is unchanged").to_json()
     except msgspec.DecodeError as error:  # a line read back no longer holds what the scan saw there
         for followed in store.analyses.followed_files():
             followed.doubt()  # so the retry checks every analysed byte, not only the stamp

@@ -43,6 +43,8 @@ def test_every_commands_answer_has_its_declared_shape(workspace: Path, capsys: p
         "astra.query": run(capsys, "query", stores[0], *common),
         "astra.quarantine": run(capsys, "quarantine", stores[0], *common),
         "astra.compact": run(capsys, "compact", "answers", *common),
+        "astra.diff": run(capsys, "diff", "conversation", "--from", "1", "--to", "3", *common),
+        "astra.related": run(capsys, "related", "conversation", "--line", "2", *common),
     }
     for command, answer in answers.items():
         assert answer["ok"], (command, answer)
@@ -55,7 +57,8 @@ def test_answers_the_cli_has_no_command_for_have_their_declared_shapes(workspace
     """astra.listStores, astra.schemaFor and astra.timeline, through the command layer the server runs."""
     store = FileEventStore(workspace)
     for command, argument in [("astra.listStores", {}), ("astra.schemaFor", {"store": "conversation"}),
-                              ("astra.timeline", {"store": "conversation", "buckets": 5})]:
+                              ("astra.timeline", {"store": "conversation", "buckets": 5}),
+                              ("astra.showEvent", {"store": "conversation", "line": 1})]:
         answer = execute(store, command, argument)
         assert answer["ok"], (command, answer)
         ANSWERS[command].model_validate(answer)

@@ -18,6 +18,10 @@ export const ServerCommand = {
   compact: 'astra.compact',
   schemaFor: 'astra.schemaFor',
   timeline: 'astra.timeline',
+  diff: 'astra.diff',
+  seek: 'astra.seek',
+  related: 'astra.related',
+  showEvent: 'astra.showEvent',
 } as const;
 export type ServerCommandId = (typeof ServerCommand)[keyof typeof ServerCommand];
 
@@ -46,6 +50,12 @@ export interface StoreChanged {
   problems: number;
 }
 
+/** An entry named like a store that is not one (a FIFO, a folder or a link named *.jsonl, an unusable name, a store that cannot be read, a remote store of an untrusted workspace), and why. */
+export interface SkippedEntry {
+  path: string;
+  reason: string;
+}
+
 export interface StoreInfo {
   name: string;
   uri: string;
@@ -62,6 +72,8 @@ export interface StoreInfo {
 export interface ListStoresAnswer {
   ok: true;
   stores: StoreInfo[];
+  /** Entries not listed, and why. */
+  skipped?: SkippedEntry[];
 }
 
 export interface AppendAnswer {
@@ -154,6 +166,70 @@ export interface TimelineAnswer {
   buckets: TimelineBucket[];
 }
 
+export interface DiffEnd {
+  /** 1-based line the state is after (0: before any line). */
+  line: number;
+  events: number;
+  timestamp?: unknown;
+}
+
+export interface DiffAnswer {
+  ok: true;
+  from: DiffEnd;
+  to: DiffEnd;
+  /** RFC 6902 operations turning `before` into `after`. */
+  patch: (Record<string, unknown>)[];
+  before: unknown;
+  after: unknown;
+}
+
+export interface SeekAnswer {
+  ok: true;
+  /** 1-based line of the event found; null when there is none. */
+  line: number | null;
+  /** Lines in the store. */
+  lines: number;
+  /** Events the step goes through (of the type, when one is given). */
+  events: number;
+  /** Event types present, for the type filter. */
+  types: string[];
+}
+
+export interface LinkedEvent {
+  store: string;
+  uri: string;
+  line: number;
+  event: unknown;
+  /** parent or causation: the link that was followed. */
+  role?: string | null;
+  depth?: number | null;
+  parentLine?: number | null;
+  parentStore?: string | null;
+}
+
+export interface RelatedAnswer {
+  ok: true;
+  event: LinkedEvent;
+  /** From the event's parent up to the root. */
+  ancestors: LinkedEvent[];
+  /** The tree below, breadth first. */
+  descendants: LinkedEvent[];
+  correlationId?: unknown;
+  correlated: LinkedEvent[];
+  /** The link fields used: id, parent, causation, correlation. */
+  fields: Record<string, string>;
+}
+
+export interface ShowEventAnswer {
+  ok: true;
+  line: number;
+  /** The line exactly as stored (undecodable bytes as U+FFFD). */
+  text: string;
+  /** The line's JSON object, or null when it holds none. */
+  event: unknown;
+  problems: (Record<string, unknown>)[];
+}
+
 export type NoArgs = Record<string, never>;
 
 export interface AppendArgs {
@@ -211,6 +287,38 @@ export interface TimelineArgs {
   buckets?: number;
 }
 
+/** A point in a store: after its first `line` lines, or after every event at or before `timestamp`. */
+export interface Position {
+  /** The state after the first N lines (0: the start). */
+  line?: number | null;
+  /** Epoch ms or ISO 8601. */
+  timestamp?: number | string | null;
+}
+
+export interface DiffArgs {
+  /** Stream name, path inside .astra/, or file:// URI. */
+  store: string;
+  from: Position;
+  to: Position;
+}
+
+export interface SeekArgs {
+  /** Stream name, path inside .astra/, or file:// URI. */
+  store: string;
+  /** Where the scrubber is: 1-based line, 0 before the first. */
+  line: number;
+  to: 'next' | 'previous' | 'first' | 'last';
+  /** Only events of this type. */
+  type?: string | null;
+}
+
+export interface LineArgs {
+  /** Stream name, path inside .astra/, or file:// URI. */
+  store: string;
+  /** 1-based line of the event. */
+  line: number;
+}
+
 /** Each command's argument. */
 export interface CommandArguments {
   'astra.listStores': NoArgs;
@@ -223,6 +331,10 @@ export interface CommandArguments {
   'astra.compact': CompactArgs;
   'astra.schemaFor': StoreArgs;
   'astra.timeline': TimelineArgs;
+  'astra.diff': DiffArgs;
+  'astra.seek': SeekArgs;
+  'astra.related': LineArgs;
+  'astra.showEvent': LineArgs;
 }
 
 /** Each command's successful answer (a failure is a `Failure`). */
@@ -237,6 +349,10 @@ export interface CommandAnswers {
   'astra.compact': CompactAnswer;
   'astra.schemaFor': SchemaAnswer;
   'astra.timeline': TimelineAnswer;
+  'astra.diff': DiffAnswer;
+  'astra.seek': SeekAnswer;
+  'astra.related': RelatedAnswer;
+  'astra.showEvent': ShowEventAnswer;
 }
 
 /** The server's notification that a store changed (its payload: `StoreChanged`). */

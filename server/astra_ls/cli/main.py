@@ -17,9 +17,11 @@ from astra_ls.cli.tail import interval_seconds, lines_count
 from astra_ls.config import ConfigError
 from astra_ls.core.codes import Severity
 from astra_ls.core.facts import canonical_json
+from astra_ls.core.jsontext import encode
+from astra_ls.store.discovery import Skipped
 from astra_ls.store.file_store import FileEventStore
 from astra_ls.store.index_cache import open_index_cache
-from astra_ls.store.paths import PathRefused, split_store_path
+from astra_ls.store.paths import ASTRA_DIR, PathRefused, split_store_path
 from astra_ls.store.results import InvalidArguments
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -89,6 +91,16 @@ def build_parser() -> argparse.ArgumentParser:
     tail.add_argument("--problems", action="store_true", help="also print problems as they appear")
     tail.add_argument("--interval", type=interval_seconds, default=0.2,
                       help="seconds between looks at the store (default 0.2)")
+    diff = command("diff", "how the projected state changed between two points of a store (RFC 6902 JSON Patch)",
+                   formats=("patch", "text", "json"))
+    diff.add_argument("--from", dest="diff_from", required=True, metavar="POINT",
+                      help="a line number (the state after it; 0: the start) or a time: ISO 8601, or @epoch-ms")
+    diff.add_argument("--to", dest="diff_to", required=True, metavar="POINT", help="like --from")
+    diff.set_defaults(format="patch")
+    diff.epilog = "--format patch (default) prints the JSON Patch, text a unified diff of the two states"
+    related = command("related", "the events linked to one: its chain up to the root, the tree below it, and "
+                      "the events sharing its correlation id, across the workspace's stores")
+    related.add_argument("--line", type=int, required=True, help="1-based line of the event")
     command("quarantine", "move malformed and invalid lines into .astra/quarantine/")
     compact = command("compact", "replace old events by a snapshot; archive the original")
     compact.add_argument("--up-to-line", type=int, help="compact through this 1-based line (default: all)")
@@ -147,17 +159,25 @@ def main(argv: list[str] | None = None) -> int:
 def run_check(args: argparse.Namespace) -> int:
     paths = args.paths or [args.workspace]
     cache = open_index_cache(None) if args.cache else None
+    files, skipped = expand(paths)
     reports, seconds = [], []
-    for path in expand(paths):
+    failed = False  # a store that could not be checked at all: exit 2, after reporting every other one
+    for path in files:
         started = time.perf_counter()
-        reports.append(check_file(path, args.trust, ProgressBar(f"checking {path.name}"), cache))
+        try:
+            reports.append(check_file(path, args.trust, ProgressBar(f"checking {path.name}"), cache))
+        except (ConfigError, PathRefused, InvalidArguments, OSError) as error:
+            skipped.append(Skipped(path, _reason(error)))
+            failed = True
+            continue
         seconds.append(time.perf_counter() - started)
     if cache is not None:
         cache.wait()
     worst = any(p.severity is Severity.ERROR for r in reports for p in r.problems)
     if args.format == "json":
         document = {"files": [{"path": str(r.path), "events": r.events,
-                               "problems": [p.to_json() for p in r.problems]} for r in reports]}
+                               "problems": [p.to_json() for p in r.problems]} for r in reports],
+                    "skipped": [entry.to_json() for entry in skipped]}
         sys.stdout.buffer.write(canonical_json(document) + b"\n")
     elif args.format in ("sarif", "github", "junit"):
         _write_ci_report(args.format, reports, seconds)
@@ -168,8 +188,18 @@ def run_check(args: argparse.Namespace) -> int:
                       f"[{problem.severity.label}] {problem.message}")
         total = sum(len(r.problems) for r in reports)
         events = sum(r.events for r in reports)
-        print(f"{len(reports)} file(s), {events:,} event(s), {total:,} problem(s)", file=sys.stderr)
-    return EXIT_PROBLEMS if worst else EXIT_OK
+        print(f"{len(reports)} file(s), {events:,} event(s), {total:,} problem(s)"
+              + (f", {len(skipped)} skipped" if skipped else ""), file=sys.stderr)
+    if args.format != "json":  # beside any report format: these entries were not checked
+        for entry in skipped:
+            print(f"astra-ls: warning: {entry.path}: skipped: {entry.reason}", file=sys.stderr)
+    return EXIT_USAGE if failed else EXIT_PROBLEMS if worst else EXIT_OK
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return f"cannot be read: {error.strerror}"
+    return str(error)
 
 
 def _run_tail(args: argparse.Namespace) -> int:
@@ -203,14 +233,23 @@ def _write_ci_report(kind: str, reports: list[FileReport], seconds: list[float])
 
 
 def _store_and_name(args: argparse.Namespace) -> tuple[FileEventStore, str]:
+    """A stream name (`sub/nested` in a sub-folder of `.astra/`) means the --workspace's store; a path
+    (from here, else from the workspace; `pkg/a/.astra/x` as `astra.listStores` names a nested store)
+    means the store of the `.astra/` folder holding it."""
     ref: str = args.store
-    if ref.endswith(".jsonl") or "/" in ref:
-        path = Path(ref)
-        if not path.exists() and args.command != "append":
+    if not (ref.endswith(".jsonl") or "/" in ref or os.sep in ref):
+        return FileEventStore(args.workspace, trusted=args.trust), ref
+    given = Path(ref if ref.endswith(".jsonl") or ASTRA_DIR not in Path(ref).parts else f"{ref}.jsonl")
+    candidates = [given] if given.is_absolute() else [given, args.workspace / given]
+    path = next((c for c in candidates if c.exists()), None)
+    if path is None:
+        if ASTRA_DIR not in given.parts:
+            return FileEventStore(args.workspace, trusted=args.trust), ref
+        if args.command != "append":
             raise FileNotFoundError(f"{ref}: no such store file")
-        root, name = split_store_path(path)
-        return FileEventStore(root, trusted=args.trust), name
-    return FileEventStore(args.workspace, trusted=args.trust), ref
+        path = given
+    root, name = split_store_path(path)
+    return FileEventStore(root, trusted=args.trust), name
 
 
 def _command_args(args: argparse.Namespace, name: str) -> tuple[str, dict[str, Any]]:
@@ -232,6 +271,10 @@ def _command_args(args: argparse.Namespace, name: str) -> tuple[str, dict[str, A
                                "to": _number_or_text(args.until), "where": where, "limit": args.limit}
     if args.command == "compact":
         return "astra.compact", {**base, "upToLine": args.up_to_line}
+    if args.command == "diff":
+        return "astra.diff", {**base, "from": _point(args.diff_from, "--from"), "to": _point(args.diff_to, "--to")}
+    if args.command == "related":
+        return "astra.related", {**base, "line": args.line}
     return f"astra.{args.command}", base
 
 
@@ -242,6 +285,19 @@ def _number_or_text(value: str | None) -> float | str | None:
         return float(value)
     except ValueError:
         return value
+
+
+def _point(value: str, flag: str) -> dict[str, Any]:
+    """A point of a store on the command line: digits are a line, `@N` epoch ms, anything else ISO 8601."""
+    text = value.strip()
+    if text.isdigit():
+        return {"line": int(text)}
+    if text.startswith("@"):
+        try:
+            return {"timestamp": float(text[1:])}
+        except ValueError:
+            raise InvalidArguments(f"{flag} {value!r}: after @ comes a time in epoch milliseconds") from None
+    return {"timestamp": text}
 
 
 def _where(item: str) -> tuple[str, Any]:
@@ -262,9 +318,49 @@ def run_store_command(args: argparse.Namespace) -> int:
     answer = execute(store, command, payload)
     if args.format == "json":
         sys.stdout.buffer.write(canonical_json(answer) + b"\n")
+    elif command == "astra.diff" and answer.get("ok"):
+        _print_diff(answer, args.format)
+    elif command == "astra.related" and answer.get("ok") and args.format == "text":
+        _print_related(answer)
     else:
         _print_text(answer)
     return EXIT_OK if answer.get("ok") else EXIT_PROBLEMS
+
+
+def _print_diff(answer: dict[str, Any], kind: str) -> None:
+    if kind == "patch":
+        sys.stdout.buffer.write(canonical_json(answer["patch"]) + b"\n")
+        return
+    from astra_ls.projections.patch import readable_diff
+
+    before, after = answer["from"], answer["to"]
+    text = readable_diff(answer["before"], answer["after"], f"after line {before['line']}",
+                         f"after line {after['line']}")
+    print(text or "(no change)")
+
+
+def _print_related(answer: dict[str, Any]) -> None:
+    def show(entry: dict[str, Any], indent: str = "  ") -> str:
+        event = entry["event"]
+        kind = event.get("type", "(untyped)") if isinstance(event, dict) else "(not an event)"
+        role = f" ({entry['role']})" if entry.get("role") else ""
+        return f"{indent}{entry['store']}:{entry['line']}  {kind}{role}"
+
+    fields = answer["fields"]
+    print(f"event: {show(answer['event'], '')}")
+    print(f"up to the root, by {fields['parent']} / {fields['causation']}:")
+    for entry in answer["ancestors"] or []:
+        print(show(entry))
+    if not answer["ancestors"]:
+        print("  (none: this is a root)")
+    print("below:")
+    for entry in answer["descendants"]:
+        print(show(entry, "  " * entry["depth"]))
+    if not answer["descendants"]:
+        print("  (nothing points at this event)")
+    correlation = answer["correlationId"]
+    print(f"sharing {fields['correlation']} = {correlation!r}: {len(answer['correlated'])} event(s)"
+          if correlation is not None else f"no {fields['correlation']}")
 
 
 def _print_text(answer: dict[str, Any]) -> None:
@@ -274,7 +370,7 @@ def _print_text(answer: dict[str, Any]) -> None:
             print(f"  {error['path']}: {error['message']}", file=sys.stderr)
         return
     shown = {k: v for k, v in answer.items() if k != "ok"}
-    sys.stdout.buffer.write(orjson.dumps(shown, option=orjson.OPT_INDENT_2) + b"\n")
+    sys.stdout.buffer.write(encode(shown, indent=True) + b"\n")
 
 
 if __name__ == "__main__":
