@@ -82,7 +82,8 @@ class AppendAnswer(_Answer):
                                          "but could not be read back.")
     count: int | None = Field(description="Events in the store after the append (null as for line).")
     sequence: int | None = Field(default=None, description="Remote stores: the JetStream sequence.")
-    duplicate: bool | None = Field(default=None, description="Remote stores: an earlier attempt had landed.")
+    duplicate: bool | None = Field(default=None, description="True when nothing was added: the very same event "
+                                   "(id and bytes) was there already (an earlier attempt had landed).")
 
 
 class FieldError(_Answer):

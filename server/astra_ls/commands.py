@@ -17,7 +17,7 @@ from typing import Any, Literal
 import msgspec
 import numpy as np
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from astra_ls.config import ConfigError
 from astra_ls.core.analysis import StoreAnalysis, events_through
@@ -46,6 +46,7 @@ from astra_ls.store.convert import convert_store
 from astra_ls.store.discovery import Skipped
 from astra_ls.store.file_store import FileEventStore
 from astra_ls.store.history_view import history_of
+from astra_ls.store.line_fingerprint import line_fingerprint
 from astra_ls.store.paths import PathRefused
 from astra_ls.store.quarantine import bad_lines, quarantine_lines
 from astra_ls.store.results import InvalidArguments, Refused, StoreError, os_error_code
@@ -103,12 +104,29 @@ class TraceArgs(StoreArgs):
     markdown: bool = Field(default=False, description="Also answer the trace as a readable document.")
 
 
+class LineRef(_Args):
+    """A line, and the fingerprint of what it is expected to hold (as code actions give it)."""
+
+    line: int = Field(ge=1)
+    fingerprint: str = Field(min_length=1, max_length=64)
+
+
 class QuarantineArgs(StoreArgs):
-    lines: list[int] | None = None
+    lines: list[LineRef] | None = Field(default=None, max_length=1_000_000)
+
+    @field_validator("lines", mode="before")
+    @classmethod
+    def _named_with_fingerprints(cls, value: Any) -> Any:
+        if isinstance(value, list) and any(isinstance(item, int) for item in value):
+            raise ValueError("name each line as {line, fingerprint} (the fingerprint a quick fix gives, so a "
+                             "line that moved since is not the one moved), not as a bare number")
+        return value
 
 
 class CompactArgs(StoreArgs):
     upToLine: int | None = Field(default=None, ge=1)
+    fingerprint: str | None = Field(default=None, min_length=1, max_length=64,
+                                    description="What line upToLine is expected to hold.")
 
 
 class ConvertArgs(StoreArgs):
@@ -383,7 +401,12 @@ def quarantine(any_store: EventStore, args: QuarantineArgs) -> Answer:
         wait_for_whole_lines(path)
         store.followed(name).rescan()
         analysis = store.analysis(name)
-        lines = bad_lines(analysis) if args.lines is None else [n - 1 for n in args.lines]
+        if args.lines is None:
+            lines = bad_lines(analysis)
+        else:
+            lines = [ref.line - 1 for ref in args.lines]
+            for ref in args.lines:
+                _expect_line(store, name, analysis, ref.line, ref.fingerprint)
         report = quarantine_lines(store.root, path, name, analysis, lines)
     store.refresh(name)
     return report.to_json()
@@ -399,6 +422,8 @@ def compact_store(any_store: EventStore, args: CompactArgs) -> Answer:
         store.followed(name).rescan()
         analysis = store.analysis(name)
         up_to = None if args.upToLine is None else args.upToLine - 1
+        if args.upToLine is not None and args.fingerprint is not None:
+            _expect_line(store, name, analysis, args.upToLine, args.fingerprint)
         report = compact(store.root, path, name, analysis, setup.rules, setup.projector, up_to)
     store.refresh(name)
     return report.to_json()
@@ -414,6 +439,17 @@ def convert_encoding(any_store: EventStore, args: ConvertArgs) -> Answer:
         report = convert_store(store.root, path, name, args.lineEndings == "lf")
     store.refresh(name)
     return report.to_json()
+
+
+def _expect_line(store: FileEventStore, name: str, analysis: StoreAnalysis, line: int, fingerprint: str) -> None:
+    """Refuse (LINE_CHANGED) when 1-based `line` is gone or no longer holds what `fingerprint` says."""
+    actual = (line_fingerprint(store.reader(name)(*analysis.line_span(line - 1)))
+              if line <= analysis.line_count else None)
+    if actual != fingerprint:
+        where = "no longer exists" if actual is None else "no longer holds the line it was named for"
+        raise StoreError("LINE_CHANGED", f"line {line} of {name} {where} (the store changed since): "
+                         "nothing was changed; check the store again and retry from its new problems",
+                         {"line": line, "expected": fingerprint, "actual": actual})
 
 
 def schema_for(store: EventStore, args: StoreArgs) -> Answer:
@@ -555,5 +591,7 @@ def execute(store: EventStore, command: str, raw: Any) -> Answer:
         return Refused("TOO_DEEP", f"{command}: a value nested too deeply to be processed (the projector "
                        "recursed into it); the store is unchanged").to_json()
     except msgspec.DecodeError as error:  # a line read back no longer holds what the scan saw there
+        for followed in store.analyses.followed_files():
+            followed.doubt()  # so the retry checks every analysed byte, not only the stamp
         return Refused("STORE_CHANGED", f"{command}: the store changed while it was being read ({error}); "
                        "run the command again").to_json()

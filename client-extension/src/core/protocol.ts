@@ -113,7 +113,7 @@ export interface AppendAnswer {
   count: number | null;
   /** Remote stores: the JetStream sequence. */
   sequence?: number | null;
-  /** Remote stores: an earlier attempt had landed. */
+  /** True when nothing was added: the very same event (id and bytes) was there already (an earlier attempt had landed). */
   duplicate?: boolean | null;
 }
 
@@ -378,16 +378,24 @@ export interface TraceArgs {
   markdown?: boolean;
 }
 
+/** A line, and the fingerprint of what it is expected to hold (as code actions give it). */
+export interface LineRef {
+  line: number;
+  fingerprint: string;
+}
+
 export interface QuarantineArgs {
   /** Stream name, path inside .astra/, or file:// URI. */
   store: string;
-  lines?: number[] | null;
+  lines?: LineRef[] | null;
 }
 
 export interface CompactArgs {
   /** Stream name, path inside .astra/, or file:// URI. */
   store: string;
   upToLine?: number | null;
+  /** What line upToLine is expected to hold. */
+  fingerprint?: string | null;
 }
 
 export interface TimelineArgs {

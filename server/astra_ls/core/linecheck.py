@@ -208,14 +208,34 @@ def _walk(value: Any, path: tuple[str | int, ...]) -> list[tuple[tuple[str | int
 
 def _snapshot(event: dict[str, Any], text: str, offset: int, line: int, problems: list[Problem],
               timestamp: float) -> LineVerdict:
-    required = {"state": dict, "events": int, "byType": dict}
-    wrong = [k for k, kind in required.items() if not isinstance(event.get(k), kind)]
+    """A compaction snapshot, checked strictly: counts and replays trust what it says it covers."""
+    wrong = _snapshot_faults(event)
     if wrong:
         start, end = _span_cols(text, offset, 0, len(text))
         problems.append(make_problem("ASTRA039", line, start, end,
-                                     f"snapshot record without a valid {', '.join(wrong)}: cannot be replayed"))
+                                     f"invalid snapshot record ({'; '.join(wrong)}): not counted and not "
+                                     "replayed; quarantine it and restore the archive it names"))
         return LineVerdict(BAD, SNAPSHOT_TYPE, timestamp, NO_ID, problems)
     return LineVerdict(SNAPSHOT, SNAPSHOT_TYPE, timestamp, NO_ID, problems, event)
+
+
+def _snapshot_faults(event: dict[str, Any]) -> list[str]:
+    def count(value: Any) -> bool:
+        return type(value) is int and value >= 0
+
+    wrong = []
+    if not isinstance(event.get("state"), dict):
+        wrong.append("'state' must be an object")
+    if not isinstance(event.get("projector"), str) or not event["projector"]:
+        wrong.append("'projector' must name the projector that made it")
+    events, by_type = event.get("events"), event.get("byType")
+    if not count(events):
+        wrong.append("'events' must be a count (an integer >= 0)")
+    if not isinstance(by_type, dict) or not all(count(v) for v in by_type.values()):
+        wrong.append("'byType' must map each type to a count (an integer >= 0)")
+    elif count(events) and sum(by_type.values()) != events:
+        wrong.append(f"'byType' adds up to {sum(by_type.values())}, not to 'events' ({events})")
+    return wrong
 
 
 def _issue_problem(issue: SchemaIssue, text: str, offset: int, line: int) -> Problem:

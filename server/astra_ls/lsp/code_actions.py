@@ -10,6 +10,7 @@ from lsprotocol import types as lsp
 from astra_ls.core.linecheck import BAD, BLANK
 from astra_ls.core.positions import utf16_len
 from astra_ls.lsp.views import StoreView, store_view
+from astra_ls.store.line_fingerprint import line_fingerprint
 
 if TYPE_CHECKING:
     from astra_ls.lsp.server import AstraServer
@@ -24,8 +25,13 @@ def _fix(title: str, uri: str, edits: list[lsp.TextEdit], diagnostic: lsp.Diagno
                           edit=lsp.WorkspaceEdit(changes={uri: edits}))
 
 
-def _quarantine(title: str, uri: str, lines: list[int] | None, diagnostic: lsp.Diagnostic) -> lsp.CodeAction:
-    argument: dict[str, Any] = {"store": uri} if lines is None else {"store": uri, "lines": lines}
+def _quarantine(title: str, view: StoreView, line: int | None, diagnostic: lsp.Diagnostic) -> lsp.CodeAction:
+    """Quarantine `line` (0-based; None: every bad line), named with its fingerprint: the store may have
+    changed by the time the command runs, and then it is refused rather than moving another line."""
+    argument: dict[str, Any] = {"store": view.uri}
+    if line is not None:
+        fingerprint = line_fingerprint(view.read(*view.analysis.line_span(line)))
+        argument["lines"] = [{"line": line + 1, "fingerprint": fingerprint}]
     return lsp.CodeAction(title=title, kind=lsp.CodeActionKind.QuickFix, diagnostics=[diagnostic],
                           command=lsp.Command(title=title, command="astra.quarantine", arguments=[argument]))
 
@@ -77,9 +83,11 @@ def actions_for(view: StoreView, diagnostic: lsp.Diagnostic) -> list[lsp.CodeAct
             fixes.append(_fix(f"Remove all {len(blanks)} blank lines", uri, edits, diagnostic))
         return fixes
     if 0 <= start.line < analysis.line_count and analysis.kinds[start.line] == BAD:
-        return [_quarantine("Quarantine this line (move it to .astra/quarantine/)", uri, [start.line + 1],
-                            diagnostic),
-                _quarantine("Quarantine every malformed line of this store", uri, None, diagnostic)]
+        return [_quarantine("Quarantine this line (move it to .astra/quarantine/)", view, start.line, diagnostic),
+                _quarantine("Quarantine every malformed line of this store", view, None, diagnostic)]
+    if code == "ASTRA020" and 0 <= start.line < analysis.line_count:
+        return [_quarantine("Quarantine this duplicate (move it to .astra/quarantine/, keep the first)", view,
+                            start.line, diagnostic)]
     return []
 
 

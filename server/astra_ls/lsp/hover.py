@@ -21,6 +21,7 @@ from astra_ls.core.locate import locate
 from astra_ls.core.positions import char_of_utf16_col
 from astra_ls.core.problems import Problem
 from astra_ls.lsp.views import StoreView, store_view
+from astra_ls.projections.snapshot_fit import SnapshotMismatch
 from astra_ls.projections.time_travel import out_of_order_events
 
 if TYPE_CHECKING:
@@ -177,7 +178,10 @@ def state_section(view: StoreView, line: int) -> str:
     """The projected state, unless replaying up to `line` takes longer than a hover should (a line far
     past the checkpoints made so far, right after a big store was opened): then how far they are."""
     give_up_at = time.thread_time() + REPLAY_BUDGET_S
-    state = view.replayer.state_unless(view.analysis, view.read, line, lambda: time.thread_time() > give_up_at)
+    try:
+        state = view.replayer.state_unless(view.analysis, view.read, line, lambda: time.thread_time() > give_up_at)
+    except SnapshotMismatch as error:
+        return f"*No state: {error}*"
     if state is not None:
         return state_block(state)
     covered = 100 * (view.replayer.covered() + 1) // max(1, view.analysis.line_count)

@@ -19,6 +19,7 @@ from astra_ls.core.jsontext import decode
 from astra_ls.core.linecheck import BOM, EVENT, SNAPSHOT
 from astra_ls.projections.base import Projector, State
 from astra_ls.projections.folds import Fold, resume, start
+from astra_ls.projections.snapshot_fit import check_snapshot
 
 READ_SPAN = 4 * 1024 * 1024
 # A million-event conversation's checkpoints cost about 70 MB at the first spacing (each holds its own
@@ -117,6 +118,7 @@ class Replayer:
                 if kind == EVENT:
                     apply(event)
                 else:
+                    check_snapshot(self.projector, event, at)
                     fold.restart(event["state"])
                 since += 1
                 if since >= self.every:
@@ -142,6 +144,7 @@ class Replayer:
             found = self._lines[at]
             return found, resume(self.projector, self._kept[found][0])
         if snapshot >= 0:
+            check_snapshot(self.projector, analysis.snapshots[snapshot], snapshot)
             return snapshot, start(self.projector, analysis.snapshots[snapshot]["state"], private=False)
         return -1, start(self.projector, self.projector.initial(), private=True)
 
