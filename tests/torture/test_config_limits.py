@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from .conftest import Board
-from .rawlsp import RawServer, server_unavailable
+from .rawlsp import RawServer, frame, server_unavailable
 from .support import Workspace, cli
 
 DEEP_TOML = "ignore = " + "[" * 3000 + "]" * 3000 + "\n"
@@ -60,6 +61,15 @@ def test_max_line_bytes_cannot_lift_the_memory_bound(workspace: Workspace, board
     assert cli("count", "s", "--workspace", workspace.root, timeout=60).returncode == 0
 
 
+def command_as_json(server: RawServer, ident: str, name: str, argument: dict[str, Any]) -> Any:
+    """A command sent as Python's json writes it (NaN and Infinity literals, any depth), not through the
+    client's own encoder, which would turn NaN into null or stop at 254 levels."""
+    body = {"jsonrpc": "2.0", "id": ident, "method": "workspace/executeCommand",
+            "params": {"command": name, "arguments": [argument]}}
+    server.send_bytes(frame(json.dumps(body).encode()))
+    return server.wait_answer(ident)["result"]
+
+
 @pytest.fixture
 def server(workspace: Workspace) -> Iterator[RawServer]:
     reason = server_unavailable()
@@ -79,7 +89,7 @@ def test_append_refuses_nan_instead_of_storing_null(workspace: Workspace, server
                                                     event: dict[str, object], board: Board) -> None:
     """NaN/Infinity sent through astra.append (the JSON-RPC body carries them): INVALID_EVENT naming the
     field; the store is unchanged (it used to get `null` silently)."""
-    answer = server.command("astra.append", {"store": "s", "event": event})
+    answer = command_as_json(server, "nan", "astra.append", {"store": "s", "event": event})
     assert answer["ok"] is False and answer["code"] == "INVALID_EVENT", answer
     assert "JSON has no such number" in answer["message"], answer
     assert workspace.read("s") == b'{"type":"T","id":"1"}\n'
@@ -99,7 +109,7 @@ def test_server_keeps_the_line_bound_when_settings_ask_for_more(workspace: Works
     try:
         server.initialize()
         uri = workspace.path("s").absolute().as_uri()
-        server.wait_for(lambda: uri in server.diagnostics, "diagnostics")
+        server.wait_until(lambda: uri in server.diagnostics, "diagnostics")
         assert [d["code"] for d in server.diagnostics[uri]] == ["ASTRA034"]
         board.ran()
     finally:
