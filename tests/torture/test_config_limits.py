@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from .conftest import Board
-from .rawlsp import RawServer, frame, server_unavailable
+from .rawlsp import RawServer, server_unavailable
 from .support import Workspace, cli
+from .test_deep_lines import command_as_json
 
 DEEP_TOML = "ignore = " + "[" * 3000 + "]" * 3000 + "\n"
 BAD_REFS = [{"properties": {"name": {"$ref": "#/$defs/missing"}}},
@@ -59,15 +59,6 @@ def test_max_line_bytes_cannot_lift_the_memory_bound(workspace: Workspace, board
         board.ran()
     (workspace.root / "astra-ls.toml").write_text("max_line_bytes = 67108864\n")
     assert cli("count", "s", "--workspace", workspace.root, timeout=60).returncode == 0
-
-
-def command_as_json(server: RawServer, ident: str, name: str, argument: dict[str, Any]) -> Any:
-    """A command sent as Python's json writes it (NaN and Infinity literals, any depth), not through the
-    client's own encoder, which would turn NaN into null or stop at 254 levels."""
-    body = {"jsonrpc": "2.0", "id": ident, "method": "workspace/executeCommand",
-            "params": {"command": name, "arguments": [argument]}}
-    server.send_bytes(frame(json.dumps(body).encode()))
-    return server.wait_answer(ident)["result"]
 
 
 @pytest.fixture
