@@ -14,6 +14,7 @@ from astra_ls.core.codes import CODES, Severity
 from astra_ls.core.problems import Problem
 from astra_ls.remote.settings import RemoteConfig
 from astra_ls.schemas.families import default_family
+from astra_ls.upcasting import UpcastRule
 
 
 class ConfigError(Exception):
@@ -29,6 +30,10 @@ class StoreRule(BaseModel):
     projector: str | None = Field(default=None, description="A built-in projector or package.module:function.")
     unique_ids: bool | None = None
     ordered_timestamps: bool | None = None
+    # event versions ([[stores.upcast]], see upcasting.py)
+    version_field: str | None = Field(default=None, min_length=1,
+                                      description="The field holding an event's version (default 'version').")
+    upcast: list[UpcastRule] = Field(default_factory=list, description="Steps from each old version to the next.")
 
 
 class WorkspaceConfig(BaseModel):

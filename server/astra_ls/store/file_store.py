@@ -33,6 +33,8 @@ from astra_ls.store.paths import (
     stream_path,
 )
 from astra_ls.store.results import Appended, AppendResult, Refused, StoreError, os_error_code
+from astra_ls.trust import UntrustedImport
+from astra_ls.upcasting import UpcastingSchema, build_upcaster, upcasting_projector, workspace_loader
 
 SKIPPED_DIRS = ("quarantine", "archive", ".locks")
 
@@ -142,8 +144,15 @@ class FileEventStore(EventStore):
         try:
             schema = load_schema(rule.schema_, self.home, self.trusted)
             projector = load_projector(rule.projector, self.home, self.trusted)
+            upcaster = build_upcaster(rule.version_field, rule.upcast, self.trusted, workspace_loader(self.home))
         except (SchemaError, ProjectorError) as error:
             raise ConfigError(str(error)) from None
+        except (ValueError, ImportError, UntrustedImport) as error:  # steps that do not chain; code refused
+            raise ConfigError(f"upcast steps for {stream}: {error}") from None
+        if upcaster is not None:
+            described = [step.model_dump(by_alias=True) for step in rule.upcast]
+            schema = UpcastingSchema(schema, upcaster, [upcaster.field, described])
+            projector = upcasting_projector(projector, upcaster)
         line = LineRules(schema, self.config.max_line_bytes, self.config.id_field, self.config.time_field)
         rules = AnalysisRules(line, bool(rule.unique_ids), bool(rule.ordered_timestamps))
         return StreamSetup(rule, schema, projector, rules)
