@@ -11,5 +11,3 @@ fi
 # The editable install's own bytecode, which PYTHONDONTWRITEBYTECODE would otherwise never let be written:
 # without it every astra-ls process compiles its source first.
 "$ROOT/.venv/bin/python" -m compileall -q "$ROOT/server/astra_ls" >/dev/null
-# Likewise the code attrs generates while the language server loads (see astra_ls/lsp/generated_code.py).
-"$ROOT/.venv/bin/python" -m astra_ls.lsp.generated_code

@@ -19,9 +19,9 @@ from astra_ls.core.analysis import events_through
 from astra_ls.core.facts import iso_to_ms
 from astra_ls.projections.query import Query, last_line_at, run_query, timeline
 from astra_ls.schemas.base import skeleton
+from astra_ls.store.base import EventStore
 from astra_ls.store.compaction import compact
 from astra_ls.store.file_store import FileEventStore
-from astra_ls.store.locking import stream_lock
 from astra_ls.store.paths import PathRefused
 from astra_ls.store.quarantine import bad_lines, quarantine_lines
 from astra_ls.store.results import InvalidArguments, Refused, StoreError, os_error_code
@@ -81,7 +81,7 @@ def parse_time(value: float | str | None, name: str) -> float | None:
     return moment
 
 
-def list_stores(store: FileEventStore, args: NoArgs) -> Answer:
+def list_stores(store: EventStore, args: NoArgs) -> Answer:
     listed = []
     for name in store.streams():
         analysis = store.analysis(name)
@@ -96,20 +96,20 @@ def list_stores(store: FileEventStore, args: NoArgs) -> Answer:
     return {"ok": True, "stores": listed}
 
 
-def append(store: FileEventStore, args: AppendArgs) -> Answer:
+def append(store: EventStore, args: AppendArgs) -> Answer:
     return store.append(store.resolve(args.store), args.event, args.expectedCount).to_json()
 
 
-def count(store: FileEventStore, args: StoreArgs) -> Answer:
+def count(store: EventStore, args: StoreArgs) -> Answer:
     analysis = store.analysis(store.resolve(args.store))
     return {"ok": True, "count": analysis.event_count(), "byType": analysis.counts_by_type()}
 
 
-def project(store: FileEventStore, args: StoreArgs) -> Answer:
+def project(store: EventStore, args: StoreArgs) -> Answer:
     return _state_after(store, store.resolve(args.store), None)
 
 
-def project_at(store: FileEventStore, args: ProjectAtArgs) -> Answer:
+def project_at(store: EventStore, args: ProjectAtArgs) -> Answer:
     if (args.line is None) == (args.timestamp is None):
         raise InvalidArguments("give exactly one of line (1-based) or timestamp (epoch ms or ISO 8601)")
     name = store.resolve(args.store)
@@ -120,7 +120,7 @@ def project_at(store: FileEventStore, args: ProjectAtArgs) -> Answer:
     return _state_after(store, name, last_line_at(store.analysis(name), moment), moment)
 
 
-def _state_after(store: FileEventStore, name: str, line: int | None, moment: float | None = None) -> Answer:
+def _state_after(store: EventStore, name: str, line: int | None, moment: float | None = None) -> Answer:
     analysis = store.analysis(name)
     last = analysis.line_count - 1 if line is None else min(line, analysis.line_count - 1)
     state = store.replayer(name).state_after(analysis, store.reader(name), last)
@@ -129,7 +129,7 @@ def _state_after(store: FileEventStore, name: str, line: int | None, moment: flo
             "timestamp": moment if moment is not None else (None if math.isnan(stamp) else stamp)}
 
 
-def query(store: FileEventStore, args: QueryArgs) -> Answer:
+def query(store: EventStore, args: QueryArgs) -> Answer:
     name = store.resolve(args.store)
     wanted = Query(args.type, parse_time(args.from_, "from"), parse_time(args.to, "to"), args.where)
     found = []
@@ -141,10 +141,19 @@ def query(store: FileEventStore, args: QueryArgs) -> Answer:
     return {"ok": True, "total": total, "events": found}
 
 
-def quarantine(store: FileEventStore, args: QuarantineArgs) -> Answer:
+def _rewritable(store: EventStore, command: str) -> FileEventStore:
+    """The store, when its stream files may be rewritten in place: remote streams are append-only."""
+    if not isinstance(store, FileEventStore):
+        raise StoreError("READ_ONLY", f"{command}: remote store {store.remote_name!r} is append-only; "
+                         "quarantine and compaction rewrite a file and only apply to local stores (pull it first)")
+    return store
+
+
+def quarantine(any_store: EventStore, args: QuarantineArgs) -> Answer:
+    store = _rewritable(any_store, "astra.quarantine")
     name = store.resolve(args.store)
     path = store.path_of(name)
-    with stream_lock(path):
+    with store.lock(name):
         store.followed(name).rescan()
         analysis = store.analysis(name)
         lines = bad_lines(analysis) if args.lines is None else [n - 1 for n in args.lines]
@@ -153,11 +162,12 @@ def quarantine(store: FileEventStore, args: QuarantineArgs) -> Answer:
     return report.to_json()
 
 
-def compact_store(store: FileEventStore, args: CompactArgs) -> Answer:
+def compact_store(any_store: EventStore, args: CompactArgs) -> Answer:
+    store = _rewritable(any_store, "astra.compact")
     name = store.resolve(args.store)
     path = store.path_of(name)
     setup = store.setup(name)
-    with stream_lock(path):
+    with store.lock(name):
         store.followed(name).rescan()
         analysis = store.analysis(name)
         up_to = None if args.upToLine is None else args.upToLine - 1
@@ -166,18 +176,18 @@ def compact_store(store: FileEventStore, args: CompactArgs) -> Answer:
     return report.to_json()
 
 
-def schema_for(store: FileEventStore, args: StoreArgs) -> Answer:
+def schema_for(store: EventStore, args: StoreArgs) -> Answer:
     setup = store.setup(store.resolve(args.store))
     types = [{"name": t.name, "description": t.description, "fields": [f.to_json() for f in t.fields],
               "skeleton": skeleton(t)} for t in setup.schema.types()]
     return {"ok": True, "family": setup.rule.schema_, "types": types}
 
 
-def timeline_of(store: FileEventStore, args: TimelineArgs) -> Answer:
+def timeline_of(store: EventStore, args: TimelineArgs) -> Answer:
     return timeline(store.analysis(store.resolve(args.store)), args.buckets)
 
 
-Handler = Callable[[FileEventStore, Any], Answer]
+Handler = Callable[[EventStore, Any], Answer]
 
 COMMANDS: dict[str, tuple[type[_Args], Handler]] = {
     "astra.listStores": (NoArgs, list_stores),
@@ -191,10 +201,6 @@ COMMANDS: dict[str, tuple[type[_Args], Handler]] = {
     "astra.schemaFor": (StoreArgs, schema_for),
     "astra.timeline": (TimelineArgs, timeline_of),
 }
-
-
-# Commands that rewrite a store's file in place: never run on a remote store's mirror.
-REWRITING = frozenset({"astra.quarantine", "astra.compact"})
 
 
 def validate_args(command: str, raw: Any) -> BaseModel:
@@ -213,12 +219,9 @@ def validate_args(command: str, raw: Any) -> BaseModel:
         raise InvalidArguments(f"{command}: {details}") from None
 
 
-def execute(store: FileEventStore, command: str, raw: Any) -> Answer:
+def execute(store: EventStore, command: str, raw: Any) -> Answer:
     """Run a command; ordinary failures come back as `{ok: false, ...}`, never as exceptions."""
     args = validate_args(command, raw)
-    if store.remote_name is not None and command in REWRITING:
-        return Refused("READ_ONLY", f"{command}: remote store {store.remote_name!r} is append-only; quarantine "
-                       "and compaction rewrite a file and only apply to local stores (pull it first)").to_json()
     try:
         return COMMANDS[command][1](store, args)
     except StoreError as error:

@@ -12,9 +12,10 @@ LINES = [b'{"id":"a","type":"UserMessageSent","timestamp":1,"content":"hi"}', b'
          b'{"id":"a","type":"UserMessageSent","timestamp":0,"content":"again"}']
 
 
-def check(*args: str) -> subprocess.CompletedProcess[str]:
+def check(*args: str, seed: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ) if seed is None else {**os.environ, "PYTHONHASHSEED": seed}
     return subprocess.run([sys.executable, "-m", "astra_ls", "check", *args, "--format", "json"],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, env=env)
 
 
 def test_check_with_and_without_the_cache(tmp_path: Path, user_cache: Path) -> None:
@@ -50,3 +51,23 @@ def test_a_plain_check_reports_what_a_cached_one_does_on_a_damaged_log(tmp_path:
     codes = {problem["code"] for problem in json.loads(plain.stdout)["files"][0]["problems"]}
     assert {"ASTRA020", "ASTRA021"} <= codes and len(codes) > 5
     assert plain.stdout == cached.stdout
+
+
+def test_a_process_with_another_hash_seed_reuses_the_cache(tmp_path: Path, user_cache: Path) -> None:
+    """Id hashes do not depend on the process: an entry written under one PYTHONHASHSEED (or none) is read
+    under another, and duplicates are still told apart from ids that merely look alike."""
+    store = tmp_path / "ws" / ".astra" / "conversation.jsonl"
+    store.parent.mkdir(parents=True)
+    store.write_bytes(b"\n".join([*LINES, b'{"id":5,"type":"UserMessageSent","timestamp":6,"content":"n"}',
+                                  b'{"id":"5","type":"UserMessageSent","timestamp":7,"content":"s"}']) + b"\n")
+    first = check(str(store), "--cache", seed="1")
+    [entry] = (user_cache / "index").glob("*.idx")
+    written = entry.stat().st_ino
+    for seed in ("2", "random"):
+        os.utime(entry, (1, 1))  # a load marks its entry used: the mtime tells whether the check read it
+        again = check(str(store), "--cache", seed=seed)
+        # read (mtime), not scanned again and rewritten (a rewrite renames a new file over it)
+        assert entry.stat().st_mtime > 1 and entry.stat().st_ino == written, f"PYTHONHASHSEED={seed}: scanned"
+        assert again.stdout == first.stdout
+    duplicates = [p for p in json.loads(first.stdout)["files"][0]["problems"] if p["code"] == "ASTRA020"]
+    assert [p["line"] for p in duplicates] == [4]  # "a" again; 5 and "5" are different ids

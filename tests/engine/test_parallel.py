@@ -1,5 +1,6 @@
-"""The parallel scan of a big store: parts scanned by forked processes and joined in order give exactly
-what one process scanning the whole file gives; a failed part means the caller scans by itself."""
+"""The parallel scan of a big store: parts scanned by forked or spawned processes and joined in order give
+exactly what one process scanning the whole file gives; a failed part means the caller scans by itself;
+a process with threads never forks."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -49,9 +51,9 @@ def test_parts_joined_equal_one_scan_of_the_whole_file(tmp_path: Path, small_par
     assert len(joined.problems(lambda o, n: data[o : o + n])) > 30
 
 
-def joined_as_whole(path: Path, data: bytes) -> StoreAnalysis:
+def joined_as_whole(path: Path, data: bytes, start: parallel.Start = "auto") -> StoreAnalysis:
     """The parallel scan of `path`, checked against one process's scan of the whole file."""
-    joined = scan_parallel(path, rules_for(), len(data))
+    joined = scan_parallel(path, rules_for(), len(data), start=start)
     assert joined is not None
     joined.finish_full_scan()
     whole = scan_range(path, rules_for(), 0, None)
@@ -69,7 +71,7 @@ def test_parts_sent_in_many_spans_are_joined_in_order(tmp_path: Path, small_part
     monkeypatch.setattr(analysis, "ADOPT_CHUNK", 1000)
     path = tmp_path / "big.jsonl"
     data = mixed_store(path, 20_000)
-    joined = scan_parallel(path, rules_for(), len(data), lean)
+    joined = scan_parallel(path, rules_for(), len(data), lean, start="fork")
     assert joined is not None and joined.lean is lean
     joined.finish_full_scan(reader(data))
     whole = scan_range(path, rules_for(), 0, None, lean)
@@ -78,6 +80,47 @@ def test_parts_sent_in_many_spans_are_joined_in_order(tmp_path: Path, small_part
     assert joined.problems(reader(data)) == whole.problems(reader(data))
     if not lean:
         assert snapshot(joined, data) == snapshot(whole, data)
+
+
+@pytest.mark.parametrize("lean", [False, True], ids=["full", "lean"])
+def test_spawned_workers_give_what_one_scan_gives(tmp_path: Path, small_parts: None, lean: bool) -> None:
+    """The portable way (Windows, macOS, a process with threads): workers spawned, rules sent pickled."""
+    path = tmp_path / "big.jsonl"
+    data = mixed_store(path, 20_000)
+    for family in ("generic", "conversation"):
+        joined = scan_parallel(path, rules_for(family), len(data), lean, start="spawn")
+        assert joined is not None and joined.lean is lean
+        joined.finish_full_scan(reader(data))
+        whole = scan_range(path, rules_for(family), 0, None, lean)
+        whole.finish_full_scan(reader(data))
+        assert list(joined.id_hashes) == list(whole.id_hashes)
+        assert joined.problems(reader(data)) == whole.problems(reader(data))
+        assert joined.counts_by_type() == whole.counts_by_type()
+        if not lean:
+            assert snapshot(joined, data) == snapshot(whole, data)
+
+
+def _no_fork() -> int:
+    raise AssertionError("forked a process that has threads")
+
+
+@pytest.mark.parametrize("why", ["another thread runs", "the system cannot fork"])
+def test_a_process_that_must_not_fork_spawns_its_workers(tmp_path: Path, small_parts: None,
+                                                         monkeypatch: pytest.MonkeyPatch, why: str) -> None:
+    """A language server always has threads (its reader, its check pool): its scans never fork."""
+    path = tmp_path / "big.jsonl"
+    data = mixed_store(path, 20_000)
+    release = threading.Event()
+    other = threading.Thread(target=release.wait, daemon=True)
+    if why == "another thread runs":
+        monkeypatch.setattr(os, "fork", _no_fork)
+        other.start()
+    else:
+        monkeypatch.delattr(os, "fork")
+    try:
+        joined_as_whole(path, data)
+    finally:
+        release.set()
 
 
 def test_a_slowed_worker_claims_fewer_chunks_and_the_join_is_the_same(tmp_path: Path, small_parts: None,
@@ -97,7 +140,7 @@ def test_a_slowed_worker_claims_fewer_chunks_and_the_join_is_the_same(tmp_path: 
         return scan_range(path, rules, start, end, lean)  # type: ignore[arg-type]
 
     monkeypatch.setattr(parallel, "scan_range", uneven)
-    joined_as_whole(path, data)
+    joined_as_whole(path, data, "fork")
     chunks = len(parallel.split_points(path, len(data), 2 * parallel.CHUNKS_PER_PROCESS))
     assert chunks == 2 * parallel.CHUNKS_PER_PROCESS and len(scanned_here) >= chunks - 2
 
@@ -114,7 +157,7 @@ def test_a_part_whose_process_dies_makes_the_caller_scan_by_itself(tmp_path: Pat
         return scan_range(path, rules, start, end, lean)  # type: ignore[arg-type]
 
     monkeypatch.setattr(parallel, "scan_range", dying)
-    assert scan_parallel(path, rules_for(), len(data)) is None
+    assert scan_parallel(path, rules_for(), len(data), start="fork") is None
 
 
 # every precise path: a misspelt type, missing and mistyped fields, CRLF, BOM, bytes that are not UTF-8,

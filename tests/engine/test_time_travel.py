@@ -65,7 +65,7 @@ def conversation(workspace: Workspace) -> FileEventStore:
 
 def test_time_travel_in_any_order_matches_a_full_replay(conversation: FileEventStore) -> None:
     store = conversation
-    store._replayers["conversation"] = Replayer(store.setup("conversation").projector, every=97, budget=256 * 1024)
+    store.analyses.replayers["conversation"] = Replayer(store.setup("conversation").projector, every=97, budget=256 * 1024)
     last = store.analysis("conversation").line_count - 1
     lines = [last, 0, 15_000, 14_999, 29_000, 3, *random.Random(5).sample(range(last), 30), last, -1]
     for line in lines:
@@ -86,7 +86,7 @@ def test_folding_on_from_a_checkpoint_never_changes_it(workspace: Workspace, str
         workspace.write(stream, [{"id": f"e{n % 50}", "type": f"T{n % 3}", "timestamp": n, "n": n}
                                  for n in range(3_000)])
     store = workspace.store()
-    store._replayers[stream] = Replayer(store.setup(stream).projector, every=1)
+    store.analyses.replayers[stream] = Replayer(store.setup(stream).projector, every=1)
     texts = workspace.lines(stream)
     lines = [n for n, text in enumerate(texts) if b"AssistantTokenGenerated" not in text]
     handed = {line: through(store, stream, line) for line in (1_000, 1_001)}
@@ -104,7 +104,7 @@ def test_a_replay_told_to_stop_gives_up_and_the_next_goes_on_from_where_it_stopp
         conversation: FileEventStore) -> None:
     """What a hover with a time budget relies on: no state when stopped, checkpoints kept up to there."""
     store = conversation
-    replayer = store._replayers["conversation"] = Replayer(store.setup("conversation").projector, every=100)
+    replayer = store.analyses.replayers["conversation"] = Replayer(store.setup("conversation").projector, every=100)
     analysis, read = store.analysis("conversation"), store.reader("conversation")
     asked = 0
 
@@ -132,7 +132,7 @@ def test_checkpoints_stay_dense_while_the_state_grows(conversation: FileEventSto
 
 def test_users_projectors_fold_in_place_with_serialised_checkpoints(conversation: FileEventStore) -> None:
     store = conversation
-    store._replayers["conversation"] = Replayer(in_place(store.setup("conversation").projector), every=200)
+    store.analyses.replayers["conversation"] = Replayer(in_place(store.setup("conversation").projector), every=200)
     handed = through(store, "conversation", 10_000)
     seen = canonical_json(handed)
     for line in (25_000, 10_001, 9_000, 20_000):
@@ -181,7 +181,7 @@ def test_time_travel_across_a_compaction_snapshot(conversation: FileEventStore, 
 def test_a_pass_ahead_stops_when_asked_and_goes_on_where_it_stopped(conversation: FileEventStore) -> None:
     store = conversation
     analysis, read = store.analysis("conversation"), store.reader("conversation")
-    replayer = store._replayers["conversation"] = Replayer(store.setup("conversation").projector, every=256)
+    replayer = store.analyses.replayers["conversation"] = Replayer(store.setup("conversation").projector, every=256)
     asked = 0
 
     def stop() -> bool:  # gives way once in every step, a few hundred events in

@@ -57,6 +57,22 @@ async def test_restart_with_unchanged_store_uses_the_cache(workspace: Path, user
     assert tree(workspace) == before
 
 
+async def test_restart_under_another_hash_seed_uses_the_cache(workspace: Path, user_cache: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Id hashes are the same in every process: a server started with another PYTHONHASHSEED (or python -E,
+    or on Windows, where there never was a seed) reads the entry the first one wrote."""
+    path = write_store(workspace, "conversation", store_lines())
+    monkeypatch.setenv("PYTHONHASHSEED", "1")
+    first = await published(workspace, path)
+    [entry] = entries(user_cache)
+    written = entry.stat().st_ino
+    mark_unused(entry)
+    monkeypatch.setenv("PYTHONHASHSEED", "2")
+    assert await published(workspace, path) == first
+    # read (mtime), not scanned again and rewritten (a rewrite renames a new file over it)
+    assert entry.stat().st_mtime > 1 and entry.stat().st_ino == written
+
+
 async def test_restart_after_appends_reads_the_tail(workspace: Path, user_cache: Path) -> None:
     path = write_store(workspace, "conversation", store_lines())
     await published(workspace, path)
@@ -115,7 +131,28 @@ async def test_editor_storage_folder_but_never_the_workspace(workspace: Path, tm
     storage = tmp_path / "storage"
     await published(workspace, path, {"trusted": False, "cacheDir": str(storage)})
     assert len(entries(storage)) == 1
-    assert (tmp_path / "xdg" / "astra-ls" / "hash-seed").stat().st_mode & 0o077 == 0
+    assert not (tmp_path / "xdg").exists()
     before = tree(workspace)
     await published(workspace, path, {"trusted": False, "cacheDir": str(workspace / "cache")})
     assert tree(workspace) == before
+
+
+async def logged(workspace: Path, path: Path, options: Any) -> list[str]:
+    async with start_editor(workspace, initialization_options=options) as editor:
+        await editor.diagnostics(path, lambda d: len(d) > 0)
+        return [m.message for m in editor.client.log_messages]
+
+
+async def test_a_cache_miss_says_why_in_the_output_panel(workspace: Path, user_cache: Path) -> None:
+    path = write_store(workspace, "conversation", store_lines())
+    assert "index cache: no entry for conversation.jsonl" in await logged(workspace, path, {"trusted": False})
+    with path.open("r+b") as handle:
+        handle.write(b"{")  # same size, rewritten in place
+    assert any("index cache: the entry for conversation.jsonl was made for an earlier version of the file" in m
+               for m in await logged(workspace, path, {"trusted": False}))
+    quiet = await logged(workspace, path, {"trusted": False, "logLevel": "error"})
+    assert not any(m.startswith("index cache: the entry") for m in quiet)
+    wrong = await logged(workspace, path, {"trusted": False, "logLevel": "loud", "indexCache": "no"})
+    assert 'initializationOptions.logLevel must be one of error, warning, info, debug, not "loud"; using "info"' \
+        in wrong
+    assert 'initializationOptions.indexCache must be true or false, not "no"; using true' in wrong

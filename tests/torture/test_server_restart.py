@@ -264,7 +264,8 @@ reading.join()
 
 @pytest.mark.scenario("crash: server killed mid-scan")
 def test_a_parallel_scan_finishes_while_another_thread_reads_stdin(workspace: Workspace, board: Board) -> None:
-    """Forked scan workers do not inherit a stdin lock held by the server's reader thread (they used to hang)."""
+    """A scan in a process whose other thread reads stdin (a server) spawns its workers, and they finish (forked
+    ones used to inherit the reader's lock on stdin and hang)."""
     data, _ = big_store(66)
     path = workspace.write(BIG, data)
     child = subprocess.Popen([PYTHON, "-c", SCAN_WHILE_STDIN_IS_READ, str(path)], stdout=subprocess.PIPE,

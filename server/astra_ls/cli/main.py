@@ -106,12 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command == "serve":
-            from astra_ls.lsp import generated_code
-
-            generated_code.install()  # before the LSP library loads: it is what compiles generated code
             from astra_ls.lsp.server import serve
 
-            generated_code.save_if_allowed()
             serve()
             return EXIT_OK
         if args.command == "tail":

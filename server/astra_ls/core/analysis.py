@@ -10,16 +10,16 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from astra_ls.core.blocks import BLOCK_SIZE, Block, LongLine
+from astra_ls.core.blocks import Block, LongLine
 from astra_ls.core.care import release_scratch
 from astra_ls.core.crossline import DuplicateIds, TimeOrder, short_keys
-from astra_ls.core.facts import NO_ID
+from astra_ls.core.facts import NO_ID, line_id
 from astra_ls.core.linecheck import BAD, EVENT, SNAPSHOT, LineRules, LineVerdict
 from astra_ls.core.problems import Problem, Related, make_problem
 from astra_ls.core.scan import BlockScanner, ScannedLines, TypeTable
@@ -210,34 +210,37 @@ class StoreAnalysis:
 
     def _true_duplicates(self, candidates: dict[int, int], read: ReadRange) -> dict[int, int]:
         """line -> first line with the same id, among the lines whose short keys repeat (`candidates`), by
-        their full id hashes: exactly what a full analysis finds, as two lines with one id share a key."""
+        their ids read again: exactly what a full analysis finds, as two lines with one id share a key."""
         duplicates: dict[int, int] = {}
-        first_of: dict[int, int] = {}
-        lines = sorted({*candidates, *candidates.values()})
-        for line, key in zip(lines, self._full_id_hashes(lines, read), strict=True):
-            first = first_of.setdefault(key, line)
+        first_of: dict[str | bytes, int] = {}
+        field = self.rules.line.id_field
+        for line in sorted({*candidates, *candidates.values()}):
+            ident = line_id(self._marked_line(line, read), field)
+            if ident is None:
+                continue
+            first = first_of.setdefault(ident, line)
             if first != line:
                 duplicates[line] = first
         return duplicates
 
-    def _full_id_hashes(self, lines: list[int], read: ReadRange) -> Iterator[int]:
-        """The 64-bit id hashes of event lines, from the lines read and scanned again, a block of them at
-        a time (a line's verdict depends neither on its neighbours nor on where it is)."""
-        batch: list[bytes] = []
-        size = 0
-        for line in lines:
-            batch.append(self._marked_line(line, read))
-            size += len(batch[-1])
-            if size >= BLOCK_SIZE:
-                yield from self._id_hashes_of(batch)
-                batch, size = [], 0
-        yield from self._id_hashes_of(batch)
-
-    def _id_hashes_of(self, lines: list[bytes]) -> array[int]:
-        scanned = ScannedLines()
-        if lines:
-            self._scanner.scan(b"\n".join(lines) + b"\n", 0, 0, scanned)
-        return scanned.id_hashes
+    def confirmed_first(self, line: int, first: int, read: ReadRange) -> int | None:
+        """The first line whose id truly equals `line`'s, given that the index found `first` by hash; None
+        when the hashes collided and no earlier line has that id. The hash is not keyed: ids made to
+        collide must not pass for duplicates (a lean analysis compared the ids already)."""
+        if self.lean:
+            return first
+        field = self.rules.line.id_field
+        mine = line_id(read(*self.line_span(line)), field)
+        if mine is None:
+            return None
+        if line_id(read(*self.line_span(first)), field) == mine:
+            return first
+        hashes = np.frombuffer(self.id_hashes, np.int64)[:line]
+        mask = self.event_mask()
+        for other in np.flatnonzero(hashes == self.id_hashes[line]).tolist():
+            if other != first and mask[other] and line_id(read(*self.line_span(other)), field) == mine:
+                return int(other)
+        return None
 
     def cross_lines_saved(self) -> CrossLines:
         """The duplicate-id and time-order indexes, for `restore_cross_lines` in another process."""
@@ -387,8 +390,10 @@ class StoreAnalysis:
         valid = self._valid_below
         kept = self._materialised[: bisect_left(self._materialised, valid, key=lambda p: p.line)]
         found = [p for line in sorted(k for k in self.line_problems if k >= valid) for p in self.line_problems[line]]
-        found.extend(self._duplicate_problem(line, first, read)
-                     for line, first in self.duplicates.duplicates.items() if line >= valid)
+        for line, first in self.duplicates.duplicates.items():
+            confirmed = self.confirmed_first(line, first, read) if line >= valid else None
+            if confirmed is not None:
+                found.append(self._duplicate_problem(line, confirmed, read))
         found.extend(self._order_problem(line, previous, read)
                      for line, previous in self.order.backwards.items() if line >= valid)
         if not self.terminated and self.line_count and self.line_count - 1 >= valid:
@@ -401,8 +406,9 @@ class StoreAnalysis:
         """The problems of one line, without materialising everyone else's (hovers, quick fixes)."""
         found = list(self.line_problems.get(line, ()))
         first = self.duplicates.duplicates.get(line)
-        if first is not None:
-            found.append(self._duplicate_problem(line, first, read))
+        confirmed = None if first is None else self.confirmed_first(line, first, read)
+        if confirmed is not None:
+            found.append(self._duplicate_problem(line, confirmed, read))
         previous = self.order.backwards.get(line)
         if previous is not None:
             found.append(self._order_problem(line, previous, read))

@@ -1,4 +1,10 @@
-"""The compact facts kept per event line: its timestamp in epoch ms and a hash of its id."""
+"""The compact facts kept per event line: its timestamp in epoch ms and a hash of its id.
+
+Id hashes are xxh3_64 of the id's UTF-8 bytes (of its canonical JSON when it is not a string, marked so
+that `5` and `"5"` differ): the same in every process and on every platform, so they can be saved in the
+index cache and compared by another process. The hash is not keyed, so two different ids can be made to
+collide on purpose: a repeat is only reported once the two lines' ids are read again and found equal.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,14 @@ import math
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import orjson
+import xxhash
 
 NO_TIME = math.nan
 NO_ID = 0
+_NOT_A_STRING = b"\x00"  # before a non-string id's canonical JSON, which a string's UTF-8 never equals
+_xxh3 = xxhash.xxh3_64_intdigest
 
 
 def timestamp_ms(value: Any) -> float:
@@ -45,13 +55,45 @@ def canonical_json(value: Any) -> bytes:
 
 
 def id_key(value: Any) -> int:
-    """A hash of an id, equal for equal JSON values; NO_ID when the event has none.
-
-    Strings (nearly every id) use Python's own string hash, computed inline on the fast path; the
-    table of ids lives and dies with the process, so its per-process seed does no harm.
-    """
+    """A hash of an id as a signed 64-bit integer, equal for equal JSON values; NO_ID when the event has
+    none (an id whose hash is NO_ID takes 1 instead)."""
     if value is None:
         return NO_ID
     if type(value) is str:
-        return hash(value)
-    return hash(canonical_json(value))
+        digest = _xxh3(value.encode("utf-8", "surrogatepass"))
+    else:
+        digest = _xxh3(_NOT_A_STRING + canonical_json(value))
+    signed = digest - (1 << 64) if digest >= 1 << 63 else digest
+    return signed or 1
+
+
+def id_keys(values: list[Any]) -> np.ndarray:
+    """`id_key` of each value, as int64: the common case (every id a string) hashed in one pass."""
+    if set(map(type, values)) <= {str}:
+        encoded = [value.encode("utf-8", "surrogatepass") for value in values]
+        keys = np.fromiter(map(_xxh3, encoded), np.uint64, len(values)).view(np.int64)
+        keys[keys == NO_ID] = 1
+        return keys
+    return np.fromiter(map(id_key, values), np.int64, len(values))
+
+
+def id_identity(value: Any) -> str | bytes | None:
+    """What two ids must share to be the same JSON value (None: no id). Equal hashes only say they may."""
+    if value is None:
+        return None
+    return value if type(value) is str else _NOT_A_STRING + canonical_json(value)
+
+
+def line_id(raw: bytes, field: str) -> str | bytes | None:
+    """The `id_identity` of the id of an event line read again (None when it holds no object or no id)."""
+    import msgspec
+
+    body = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
+    try:
+        event = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        try:
+            event = msgspec.json.decode(body)  # integers beyond 64 bits
+        except (msgspec.DecodeError, RecursionError):
+            return None
+    return id_identity(event.get(field)) if isinstance(event, dict) else None

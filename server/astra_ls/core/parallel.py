@@ -1,11 +1,13 @@
 """Scan a big store on every core: the file is cut into chunks at line starts, each process claims the
 next chunk until none is left (so a process slowed down by anything else just claims fewer), and the
-parts are joined in order.
+parts are joined in order. Only worth it for big files.
 
-Workers are forked, so they inherit the compiled schema (nothing to send on the way in) and the
-process's string-hash seed (so id hashes from every part compare equal). Each sends its parts back on a
-pipe: small facts pickled, per-line arrays raw, read straight into the joined analysis. Only worth it
-for big files.
+Two ways to start the workers. A process with a single thread (the command line) forks them where the
+system can: they inherit the compiled schema, and each sends its parts back on a pipe, small facts
+pickled and per-line arrays raw, read straight into the joined analysis. A process with threads (the
+language server) must not fork, so it hands the chunks to a pool of spawned processes (kept for the next
+big scan), which works on every system: the rules travel pickled (schemas rebuild from their models or
+document) and the parts come back pickled. Id hashes are the same in every process (`core.facts`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
+import logging
+import multiprocessing
 import os
 import pickle
 import signal
@@ -21,8 +25,10 @@ import sys
 import threading
 from array import array
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Literal
 
 from astra_ls.core.analysis import SENT_ARRAYS, AnalysisRules, StoreAnalysis, item_size, sent_spans
 from astra_ls.core.blocks import iter_blocks
@@ -31,16 +37,23 @@ MIN_PARALLEL_BYTES = 32 * 1024 * 1024
 CHUNKS_PER_PROCESS = 4  # enough for one process to make up for another that is slowed down
 MIN_CHUNK_BYTES = 8 * 1024 * 1024
 SEARCH_PIECE = 64 * 1024  # read at a time while looking for a line start
-# One set of workers forked at a time: a worker forked by another thread meanwhile would inherit the
-# write end of a pipe and keep it open, so a crash of the pipe's own worker would go unnoticed.
-_forking = threading.Lock()
+MAX_WORKERS = 8
+CHUNK_TIMEOUT_S = 300.0  # a spawned worker's chunk is a few seconds of work: this long means it hangs
+Start = Literal["auto", "fork", "spawn"]
+log = logging.getLogger(__name__)
 
 
 def worker_count(size: int) -> int:
-    if size < MIN_PARALLEL_BYTES or not hasattr(os, "fork"):
+    if size < MIN_PARALLEL_BYTES:
         return 1
     wanted = int(os.environ.get("ASTRA_LS_WORKERS", "0")) or (os.cpu_count() or 1)
-    return max(1, min(wanted, size // MIN_PARALLEL_BYTES, 8))
+    return max(1, min(wanted, size // MIN_PARALLEL_BYTES, MAX_WORKERS))
+
+
+def may_fork() -> bool:
+    """Forking is safe here: the system has it and this process runs no other thread (a forked child of a
+    threaded process can inherit a lock some other thread held, and hang on it)."""
+    return hasattr(os, "fork") and threading.active_count() == 1
 
 
 def chunk_count(size: int, workers: int) -> int:
@@ -146,12 +159,7 @@ def _send_part(index: int, part: StoreAnalysis, out: BinaryIO) -> None:
     lengths = _lengths(part)
     for name, values in zip(SENT_ARRAYS, arrays, strict=True):
         setattr(part, name, type(values)() if isinstance(values, bytearray) else array(values.typecode))
-    # compiled schemas and decoders cannot be pickled, and the parent has its own; the parent indexes
-    # the ids of the whole file itself, and the time order too unless the part folded it in (lean)
-    part.rules = part._scanner = part.duplicates = None  # type: ignore[assignment]
-    if not part.lean:
-        part.order = None  # type: ignore[assignment]
-    facts = pickle.dumps((index, lengths, part), pickle.HIGHEST_PROTOCOL)
+    facts = pickle.dumps((index, lengths, _portable(part)), pickle.HIGHEST_PROTOCOL)
     out.write(struct.pack("<Q", len(facts)))
     out.write(facts)
     for values in arrays:
@@ -236,9 +244,11 @@ def _local_read(part: StoreAnalysis) -> Callable[[int], memoryview]:
     return lambda count: next(taken)
 
 
-def scan_parallel(path: Path, rules: AnalysisRules, size: int, lean: bool = False) -> StoreAnalysis | None:
+def scan_parallel(path: Path, rules: AnalysisRules, size: int, lean: bool = False,
+                  start: Start = "auto") -> StoreAnalysis | None:
     """The whole file scanned by several processes, or None when one process is the better choice (or
-    a scanning process failed: the caller then scans the file itself). A lean scan gives a lean analysis."""
+    a scanning process failed: the caller then scans the file itself). A lean scan gives a lean analysis.
+    `start`: fork or spawn the workers; "auto" forks only where `may_fork`."""
     workers = worker_count(size)
     if workers < 2:
         return None
@@ -246,9 +256,15 @@ def scan_parallel(path: Path, rules: AnalysisRules, size: int, lean: bool = Fals
     if len(points) < 2:
         return None
     bounds = list(zip(points, [*points[1:], size], strict=True))
+    if hasattr(os, "fork") and (start == "fork" or (start == "auto" and may_fork())):
+        return _scan_forked(path, rules, bounds, lean, workers)
+    return _scan_spawned(path, rules, bounds, lean, workers)
+
+
+def _scan_forked(path: Path, rules: AnalysisRules, bounds: list[tuple[int, int]], lean: bool,
+                 workers: int) -> StoreAnalysis | None:
     chunks = Chunks(range(1, len(bounds)))  # chunk 0 is this process's: it starts the joined analysis
-    with _forking:
-        children = _fork_parts(path, rules, bounds, chunks, lean, workers - 1)
+    children = _fork_parts(path, rules, bounds, chunks, lean, workers - 1)
     streams = [PartStream(pipe) for _, pipe in children]
     try:
         head = scan_range(path, rules, *bounds[0], lean)
@@ -256,7 +272,8 @@ def scan_parallel(path: Path, rules: AnalysisRules, size: int, lean: bool = Fals
         trim_heap()  # before the parts arrive, which would otherwise come on top of the scan's leftovers
         _join(head, mine, streams, len(bounds))
         return head
-    except (EOFError, pickle.UnpicklingError, ValueError, struct.error):
+    except (EOFError, pickle.UnpicklingError, ValueError, struct.error) as error:
+        log.warning("parallel scan of %s failed (%s): scanning it in one process", path, error)
         return None
     finally:
         chunks.close()
@@ -264,6 +281,104 @@ def scan_parallel(path: Path, rules: AnalysisRules, size: int, lean: bool = Fals
             stream.close()
         for pid, _ in children:
             _reap(pid)
+
+
+# --- spawned workers: safe in a process with threads, and on every system -----------------------------
+
+_pool: ProcessPoolExecutor | None = None
+_pool_guard = threading.Lock()
+_worker_rules: dict[bytes, AnalysisRules] = {}  # in a worker: the rules of the scans it served, unpickled once
+
+
+def _spawn_pool() -> ProcessPoolExecutor:
+    global _pool
+    with _pool_guard:
+        if _pool is None:
+            count = max(1, min((os.cpu_count() or 2) - 1, MAX_WORKERS - 1))
+            _pool = ProcessPoolExecutor(count, multiprocessing.get_context("spawn"), initializer=_quiet_spawned)
+        return _pool
+
+
+def _drop_pool(pool: ProcessPoolExecutor, kill: bool) -> None:
+    """Stop using a pool that broke or hangs; `kill`: its processes are stuck, end them. The pool is the
+    only user of multiprocessing in this process, so its children are the pool's workers."""
+    global _pool
+    with _pool_guard:
+        if _pool is pool:
+            _pool = None
+    pool.shutdown(wait=False, cancel_futures=True)
+    if kill:
+        for child in multiprocessing.active_children():
+            child.kill()
+
+
+def shutdown_pool() -> None:
+    """End the spawned workers (the language server is leaving)."""
+    with _pool_guard:
+        pool = _pool
+    if pool is not None:
+        _drop_pool(pool, kill=False)
+
+
+def _quiet_spawned() -> None:
+    """A spawned worker inherits the language server's stdout, its JSON-RPC stream: nothing may reach it."""
+    quiet = os.open(os.devnull, os.O_RDWR)
+    os.dup2(quiet, 1)
+    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the worker
+
+
+def _scan_chunk(path: str, rules: bytes, start: int, end: int, lean: bool) -> StoreAnalysis:
+    """In a spawned worker: one chunk's analysis, ready to be pickled back."""
+    found = _worker_rules.get(rules)
+    if found is None:
+        found = _worker_rules[rules] = pickle.loads(rules)
+    return _portable(scan_range(Path(path), found, start, end, lean))
+
+
+def _portable(part: StoreAnalysis) -> StoreAnalysis:
+    # compiled schemas and decoders cannot be pickled, and the parent has its own; the parent indexes
+    # the ids of the whole file itself, and the time order too unless the part folded it in (lean)
+    part.rules = part._scanner = part.duplicates = None  # type: ignore[assignment]
+    if not part.lean:
+        part.order = None  # type: ignore[assignment]
+    return part
+
+
+def _scan_spawned(path: Path, rules: AnalysisRules, bounds: list[tuple[int, int]], lean: bool,
+                  workers: int) -> StoreAnalysis | None:
+    """Chunks 1 on are queued for the pool; this process scans chunk 0, then takes back from the end of the
+    queue whatever no worker has begun, and joins the parts in order."""
+    try:
+        blob = pickle.dumps(rules, pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, TypeError, AttributeError) as error:  # a user schema that cannot travel
+        log.info("rules of %s cannot be sent to a worker (%s): scanning it in one process", path, error)
+        return None
+    pool = _spawn_pool()
+    futures: list[Future[StoreAnalysis]] = []
+    try:
+        futures = [pool.submit(_scan_chunk, str(path), blob, *bounds[index], lean) for index in range(1, len(bounds))]
+        head = scan_range(path, rules, *bounds[0], lean)
+        mine: dict[int, StoreAnalysis] = {}
+        for index in range(len(bounds) - 1, 0, -1):
+            if not futures[index - 1].cancel():
+                break  # a worker has it, and (first in, first out) every chunk before it
+            mine[index] = scan_range(path, rules, *bounds[index], lean)
+        for index in range(1, len(bounds)):
+            part = mine.pop(index) if index in mine else futures[index - 1].result(timeout=CHUNK_TIMEOUT_S)
+            head.adopt(part, _lengths(part), _local_read(part))
+        return head
+    except TimeoutError:
+        log.warning("a worker scanning %s has not answered for %.0f s: scanning it in one process", path,
+                    CHUNK_TIMEOUT_S)
+        _drop_pool(pool, kill=True)
+        return None
+    except (BrokenProcessPool, OSError, EOFError, pickle.UnpicklingError, ValueError) as error:
+        log.warning("parallel scan of %s failed (%r): scanning it in one process", path, error)
+        _drop_pool(pool, kill=False)
+        return None
+    finally:
+        for future in futures:
+            future.cancel()
 
 
 def _fork_parts(path: Path, rules: AnalysisRules, bounds: list[tuple[int, int]], chunks: Chunks, lean: bool,

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from astra_ls.core.care import line_needs_care, lines_needing_care
-from astra_ls.core.facts import id_key, timestamp_ms
+from astra_ls.core.facts import id_keys, timestamp_ms
 from astra_ls.core.linecheck import BAD, EVENT, SNAPSHOT_TYPE, LineRules, LineVerdict, check_line
 from astra_ls.core.problems import Problem
 from astra_ls.schemas.fastpath import FastDecoder
@@ -206,7 +206,7 @@ class BlockScanner:
         out.kinds.extend(bytes(count))  # EVENT == 0
         out.type_ids.extend(type_ids)
         out.timestamps.extend(_timestamps(list(map(_TIME, events))))
-        out.id_hashes.extend(_id_keys(list(map(_ID, events))))
+        out.id_hashes.frombytes(id_keys(list(map(_ID, events))).tobytes())
 
     def _type_ids(self, events: list[Any]) -> list[int]:
         assert self.fast is not None
@@ -223,12 +223,6 @@ def _timestamps(values: list[Any]) -> array[float]:
     if set(map(type, values)) <= {float}:
         return array("d", values)
     return array("d", [timestamp_ms(v) for v in values])
-
-
-def _id_keys(values: list[Any]) -> list[int]:
-    if set(map(type, values)) <= {str}:
-        return list(map(hash, values))
-    return [id_key(v) for v in values]
 
 
 assert EVENT == 0 and BAD == 3

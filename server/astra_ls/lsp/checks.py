@@ -20,7 +20,6 @@ from astra_ls.lsp.diagnostics import DiagnosticCache, DiagnosticReports, counts_
 from astra_ls.lsp.documents import OpenDocument, Pending
 from astra_ls.lsp.progress import begin_progress
 from astra_ls.lsp.protocol import AstraProtocol
-from astra_ls.lsp.snapshots import Basis
 from astra_ls.lsp.workspace_state import Located
 from astra_ls.store.follow import Change, FileStamp
 
@@ -37,7 +36,6 @@ class Checked:
     problems: list[Problem]
     events: int
     limit: int
-    basis: Basis | None = None  # what a diagnostics snapshot of a store on disk records
 
 
 class Checks:
@@ -54,7 +52,6 @@ class Checks:
         self.counts: dict[str, tuple[int, int]] = {}  # (events, problems) of each store's latest check
         self._sent: dict[str, tuple[tuple[int, bool], list[Problem]]] = {}  # what each URI last got
         self._stamps: dict[str, FileStamp | None] = {}  # each store file as of its last check here
-        self._payloads: dict[str, str] = {}  # the params last published for each store on disk
 
     async def run(self, work: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.pool, work)
@@ -68,15 +65,12 @@ class Checks:
             if change in (Change.DELETED, Change.MISSING):
                 return change, None
             analysis = store.analysis(stream)
-            basis = self.server.snapshots.basis(self.server.workspaces, located, analysis.size)
-            checked = Checked(store.problems(stream), analysis.event_count(), store.config.max_problems_per_file,
-                              basis)
-            return change, checked
+            return change, Checked(store.problems(stream), analysis.event_count(), store.config.max_problems_per_file)
 
     def _change_since_last_check(self, located: Located, change: Change) -> Change:
         """What changed since this store's last check here. Anything else that reads the store (a request,
         the checkpoint pass) brings the engine up to date too, and the refresh here then sees nothing new."""
-        stamp = located.store.followed(located.stream).stamp
+        stamp = located.store.stamp(located.stream)
         known, previous = located.uri in self._stamps, self._stamps.get(located.uri)
         self._stamps[located.uri] = stamp
         if change not in (Change.UNCHANGED, Change.MISSING) or not known or previous == stamp:
@@ -106,8 +100,6 @@ class Checks:
         if open_doc is None:
             self.counts[uri] = (checked.events, len(checked.problems))
             self.publish_problems(uri, checked.problems, checked.limit)
-            if checked.basis is not None and (payload := self._payloads.get(uri)) is not None:
-                self.server.snapshots.keep(located, checked.basis, payload)
         if announce and (changed or change is not Change.UNCHANGED):
             self.server.protocol.notify(STORE_CHANGED, counts_payload(uri, checked.events, len(checked.problems)))
 
@@ -182,7 +174,6 @@ class Checks:
         self._tasks.pop(uri, None)
         self._flush_locks.pop(uri, None)
         self._sent.pop(uri, None)
-        self._payloads.pop(uri, None)
         self.converted.forget(uri)
         self.reports.forget(uri)
 
@@ -196,14 +187,10 @@ class Checks:
         if sent is not None and sent[0] == (limit, open_doc) and sent[1] == problems:
             return
         converted = self.converted.convert(uri, problems, limit)
-        self._payloads.pop(uri, None)
         if open_doc and self.pull:
             self._store_report(uri, [c.diagnostic for c in converted], refresh)
         elif isinstance(protocol := self.server.protocol, AstraProtocol):
-            params = publish_params_json(uri, converted)
-            protocol.notify_json(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS, params)
-            if not open_doc:
-                self._payloads[uri] = params
+            protocol.notify_json(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS, publish_params_json(uri, converted))
         else:
             self.server.text_document_publish_diagnostics(
                 lsp.PublishDiagnosticsParams(uri, [c.diagnostic for c in converted]))
@@ -212,7 +199,6 @@ class Checks:
     def publish(self, uri: str, diagnostics: list[lsp.Diagnostic], open_doc: bool = False,
                 refresh: bool = False) -> None:
         self._sent.pop(uri, None)
-        self._payloads.pop(uri, None)
         self.converted.forget(uri)
         if open_doc and self.pull:
             self._store_report(uri, diagnostics, refresh)

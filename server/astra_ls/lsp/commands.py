@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from contextlib import ExitStack
 from pathlib import Path
@@ -10,12 +11,14 @@ from typing import TYPE_CHECKING, Any
 from pygls.exceptions import JsonRpcInvalidParams
 
 from astra_ls.commands import COMMANDS, Answer, execute, validate_args
-from astra_ls.store.file_store import FileEventStore
+from astra_ls.store.base import EventStore
 from astra_ls.store.follow import read_range
 from astra_ls.store.results import InvalidArguments, Refused
 
 if TYPE_CHECKING:
     from astra_ls.lsp.server import AstraServer
+
+log = logging.getLogger(__name__)
 
 CHANGING = frozenset({"astra.append", "astra.quarantine", "astra.compact"})
 
@@ -58,7 +61,7 @@ class Commands:
                                        "(see docs/protocol.md)")
         return args[0]
 
-    def _execute(self, store: FileEventStore, path: Path | None, command: str, raw: Any) -> Answer:
+    def _execute(self, store: EventStore, path: Path | None, command: str, raw: Any) -> Answer:
         try:
             if path is None:
                 return execute(store, command, raw)
@@ -89,10 +92,10 @@ class Commands:
         def work() -> Answer:
             workspaces = self.server.workspaces
             located = list(workspaces.discover())
-            stores = {id(item.store): item.store for item in located}
+            stores: dict[int, EventStore] = {id(item.store): item.store for item in located}
             for folder in workspaces.folders:
-                store = workspaces.store_at(folder)
-                stores.setdefault(id(store), store)
+                local = workspaces.store_at(folder)
+                stores.setdefault(id(local), local)
             listed: list[Any] = []
             for store in stores.values():
                 with ExitStack() as locks:
@@ -109,11 +112,12 @@ class Commands:
         return await self.server.checks.run(work)
 
 
-def _path_of(store: FileEventStore, ref: str) -> Path | None:
+def _path_of(store: EventStore, ref: str) -> Path | None:
     """The file a command will touch, for its lock; None when the reference is bad (the command says why)."""
     try:
         return store.path_of(store.resolve(ref)).absolute()
-    except Exception:
+    except Exception as error:
+        log.debug("no file to lock for %r (%r): the command says why", ref, error)
         return None
 
 

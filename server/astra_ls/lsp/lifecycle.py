@@ -1,4 +1,9 @@
-"""Start-up, settings and workspace folders: what the client tells the server about the world."""
+"""Start-up, settings and workspace folders: what the client tells the server about the world.
+
+The first scan starts as soon as the client says `initialized`, under the settings sent with
+`initialize` (the VS Code extension sends its `astra` section there): stores the index cache holds are
+published at once. The settings pulled afterwards only cost a second scan when they differ.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as lsp
 
-from astra_ls.lsp.early_start import ClientOptions, client_options
-from astra_ls.lsp.prescan import running as running_prescan
+from astra_ls.core.parallel import shutdown_pool
+from astra_ls.lsp.log import forward_logging
+from astra_ls.lsp.options import InitializationOptions, parse_options
 from astra_ls.store.index_cache import open_index_cache
 from astra_ls.store.paths import PathRefused, path_from_uri
 
@@ -27,27 +33,24 @@ class Lifecycle:
         self.scan: asyncio.Task[None] | None = None
 
     def initialize(self, params: lsp.InitializeParams) -> None:
-        options = client_options(params.initialization_options)
-        if options.trusted is None:
-            self.server.log("initializationOptions.trusted must be true or false; treating the workspace as "
-                            "untrusted (workspace schemas and projectors are not imported)",
-                            lsp.MessageType.Warning)
+        options, problems = parse_options(params.initialization_options)
+        forward_logging(self.server, options.log_level)
+        for problem in problems:
+            self.server.log(problem, lsp.MessageType.Warning)
         self.open_index_cache(options)
-        # the settings the client sent along (if any) until it is asked for them, once initialized
-        self.server.workspaces.configure(self.folders(), options.settings, bool(options.trusted))
+        # the settings the client sent along (if any) until it is asked for them, once initialized; a
+        # client that cannot be asked keeps them until it pushes others
+        self.pushed = options.settings
+        self.server.workspaces.configure(self.folders(), options.settings, options.trusted)
         self.server.checks.pull = params.capabilities.text_document is not None and \
             params.capabilities.text_document.diagnostic is not None
         workspace = params.capabilities.workspace
         self.server.checks.refresh_support = bool(
             workspace and workspace.diagnostics and workspace.diagnostics.refresh_support)
 
-    def open_index_cache(self, options: ClientOptions) -> None:
+    def open_index_cache(self, options: InitializationOptions) -> None:
         cache = open_index_cache(options.cache_dir, options.index_cache)
-        prescan = running_prescan()
-        if cache is not None and prescan is not None:
-            cache.awaiting = prescan.wait_for
         self.server.workspaces.index_cache = cache
-        self.server.snapshots.open(options)
         self.server.log(f"index cache: {cache.folder if cache else 'off'}", lsp.MessageType.Log)
 
     def folders(self) -> list[Path]:
@@ -63,14 +66,26 @@ class Lifecycle:
         return found
 
     async def initialized(self) -> None:
+        self._start_scan()  # under the settings sent with `initialize`: cached stores are published now
         await self._register_configuration()
-        await self.reload()
-
-    async def reload(self) -> None:
-        """Re-read settings and files, re-check every store and every open buffer."""
         settings = await self.settings()
+        if settings != self.server.workspaces.settings.values:
+            await self.reload(settings)
+        else:
+            await self._settings_applied()
+
+    async def reload(self, settings: dict[str, Any] | None = None) -> None:
+        """Re-read settings (unless given) and files, re-check every store and every open buffer."""
+        if settings is None:
+            settings = await self.settings()
         workspaces = self.server.workspaces
         workspaces.configure(self.folders(), settings, workspaces.trusted)
+        await self._settings_applied()
+        self._start_scan()
+
+    async def _settings_applied(self) -> None:
+        """Tell what is wrong in the configuration, watch its globs, re-bind open buffers."""
+        workspaces = self.server.workspaces
         for folder in workspaces.folders:
             workspaces.store_at(folder)  # reads the folder's configuration now, so its errors are told now
         for error in workspaces.config_errors:
@@ -78,6 +93,8 @@ class Lifecycle:
         await self.server.watcher.watch()  # the globs may have changed
         for doc in self.server.documents.all():
             self.server.text_sync.rebind(doc.uri)
+
+    def _start_scan(self) -> None:
         if self.scan is not None and not self.scan.done():
             self.scan.cancel()
         self.scan = asyncio.ensure_future(self._scan())
@@ -116,14 +133,12 @@ class Lifecycle:
 
     def shutdown(self) -> None:
         self.server.watcher.stop()
-        if (prescan := running_prescan()) is not None:
-            prescan.stop()
         self.server.warmer.stop()
         if self.scan is not None:
             self.scan.cancel()
         self.server.checks.pool.shutdown(wait=False, cancel_futures=True)
+        shutdown_pool()  # the spawned scan workers
         self.server.workspaces.save_indexes(SAVE_TIMEOUT_S)
-        self.server.snapshots.wait(SAVE_TIMEOUT_S)
 
 
 def register(server: AstraServer) -> None:

@@ -8,6 +8,7 @@ stream from two threads at once.
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,8 @@ from lsprotocol import types as lsp
 
 if TYPE_CHECKING:
     from astra_ls.lsp.server import AstraServer
+
+log = logging.getLogger(__name__)
 
 
 async def begin_progress(server: AstraServer, kind: str, title: str, message: str) -> str | None:
@@ -26,7 +29,8 @@ async def begin_progress(server: AstraServer, kind: str, title: str, message: st
     token = f"astra-{kind}-{uuid.uuid4()}"
     try:
         await server.work_done_progress.create_async(token)
-    except Exception:  # a client that refuses progress still gets the work done
+    except Exception as error:  # a client that refuses progress still gets the work done
+        log.debug("the client refused a progress item (%r): working without one", error)
         return None
     server.work_done_progress.begin(token, lsp.WorkDoneProgressBegin(title=title, message=message, percentage=0))
     return token

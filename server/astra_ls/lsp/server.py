@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import logging
+import sys
 import traceback
 from typing import Any
 
@@ -15,13 +15,10 @@ from astra_ls.lsp.documents import OpenDocuments
 from astra_ls.lsp.lifecycle import Lifecycle
 from astra_ls.lsp.protocol import AstraProtocol
 from astra_ls.lsp.remote import RemoteStores
-from astra_ls.lsp.snapshots import SnapshotKeeper
 from astra_ls.lsp.text_sync import TextSync
 from astra_ls.lsp.warmup import CheckpointWarmer
 from astra_ls.lsp.watching import StoreWatcher
 from astra_ls.lsp.workspace_state import Workspaces
-
-log = logging.getLogger(__name__)
 
 
 class AstraServer(LanguageServer):
@@ -30,7 +27,6 @@ class AstraServer(LanguageServer):
         self.workspaces = Workspaces()
         self.documents = OpenDocuments()
         self.checks = Checks(self)
-        self.snapshots = SnapshotKeeper()
         self.lifecycle = Lifecycle(self)
         self.watcher = StoreWatcher(self)
         self.text_sync = TextSync(self)
@@ -41,8 +37,9 @@ class AstraServer(LanguageServer):
         """A line in the client's output panel (never a pop-up)."""
         try:
             self.window_log_message(lsp.LogMessageParams(level, message))
-        except Exception:  # no client to tell (e.g. while shutting down): stderr is all there is
-            log.exception("could not log to the client: %s", message)
+        except Exception as error:  # no client to tell (e.g. while shutting down): stderr is all there is
+            # not through `logging`: its records come here, and would come back
+            print(f"astra-ls: could not log to the client ({error!r}): {message}", file=sys.stderr)
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         if isinstance(self.protocol, AstraProtocol) and self.protocol.answer_parse_error(error):
@@ -78,7 +75,4 @@ def build() -> AstraServer:
 
 def serve() -> None:
     """LSP over stdio until the client says exit."""
-    from astra_ls.lsp.early_answer import server_stdout
-    from astra_ls.lsp.early_start import server_stdin
-
-    build().start_io(server_stdin(), server_stdout())
+    build().start_io()

@@ -12,6 +12,7 @@ checkpoint.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 import threading
 import time
@@ -27,6 +28,8 @@ from astra_ls.projections.replay import Replayer
 
 if TYPE_CHECKING:
     from astra_ls.lsp.server import AstraServer
+
+log = logging.getLogger(__name__)
 
 MIN_LINES = 4_096  # smaller stores replay in a few milliseconds without checkpoints made ahead
 STEP_CHECKPOINTS = 2  # checkpoint spacings per step under the store's lock: what a re-check may wait for
@@ -108,7 +111,8 @@ class CheckpointWarmer:
             with self.server.workspaces.lock(located.path):
                 store, stream = located.store, located.stream
                 return _left(store.analysis(stream), store.replayer(stream))
-        except Exception:  # deleted or unreadable since the scan: nothing to walk
+        except Exception as error:  # deleted or unreadable since the scan: nothing to walk
+            log.info("no time-travel checkpoints for %s: %r", located.path.name, error)
             return 0
 
     def _warm(self, located: Located, generation: int, tally: Tally) -> None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from astra_ls.config import ConfigError, WorkspaceConfig, load_config
 from astra_ls.remote.settings import SCHEME, parse_remote_uri
+from astra_ls.store.base import EventStore
 from astra_ls.store.cache_files import lies_within
 from astra_ls.store.file_store import SKIPPED_DIRS, FileEventStore
 from astra_ls.store.index_cache import IndexCache
@@ -29,7 +30,7 @@ DEFAULT_GLOBS = ("**/.astra/**/*.jsonl",)
 class Located:
     """A store file and the engine store that owns it."""
 
-    store: FileEventStore
+    store: EventStore
     stream: str
     path: Path
 
@@ -99,7 +100,7 @@ class Workspaces:
             self.config_errors.append(str(error))
             return base
 
-    def rules_context(self, store: FileEventStore) -> tuple[list[Path], dict[str, Any], bool] | None:
+    def rules_context(self, store: EventStore) -> tuple[list[Path], dict[str, Any], bool] | None:
         """The folders, settings and trust `store` was made with; None once a reconfiguration replaced it."""
         with self._guard:
             if all(found is not store for found in self._stores.values()):
@@ -130,7 +131,7 @@ class Workspaces:
         with self._guard:
             stores = list(self._stores.values())
         for store in stores:
-            for followed in store.followed_files():
+            for followed in store.analyses.followed_files():
                 lock = self.lock(followed.path)
                 if lock.acquire(timeout=0.1):
                     try:
@@ -204,7 +205,7 @@ class Workspaces:
             return None
         return Located(self.store_at(root), stream, path)
 
-    def locate_ref(self, ref: str) -> FileEventStore | None:
+    def locate_ref(self, ref: str) -> EventStore | None:
         """The engine store a command's `store` argument points into (a name means the first folder)."""
         if ref.startswith(f"{SCHEME}:"):
             located = self.locate_remote(ref)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
 import nats.errors
@@ -38,6 +38,7 @@ class Message:
     seq: int  # the stream sequence: JetStream's order, and what expected-last-sequence compares with
     data: bytes
     msg_id: str | None
+    subject: str | None = None  # known when the message was fetched by sequence alone
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +100,33 @@ async def last_sequence(js: JetStreamContext, remote: RemoteConfig, subject: str
     return int(message.seq or 0)
 
 
+async def message_at(js: JetStreamContext, remote: RemoteConfig, seq: int) -> Message | None:
+    """The message stored at stream sequence `seq` with its subject; None when there is none (purged, or a
+    re-created stream that has not reached it). Asked of the stream leader, like `last_sequence`."""
+    try:
+        message = await js.get_msg(remote.js_stream, seq)
+    except nats.js.errors.NotFoundError as error:
+        if error.err_code == STREAM_NOT_FOUND:
+            raise _not_found(remote) from None
+        return None
+    return Message(int(message.seq or seq), message.data or b"", (message.headers or {}).get(MSG_ID),
+                   message.subject)
+
+
+async def find_msg_id(js: JetStreamContext, remote: RemoteConfig, subject: str, after: int,
+                      msg_id: str) -> int | None:
+    """The stream sequence of the subject's message carrying `msg_id` above sequence `after`, if any."""
+    until = await last_sequence(js, remote, subject)
+    async with contextlib.aclosing(read_after(js, remote, subject, after, until)) as batches:
+        async for batch in batches:
+            for message in batch:
+                if message.msg_id == msg_id:
+                    return message.seq
+    return None
+
+
 async def read_after(js: JetStreamContext, remote: RemoteConfig, subject: str, after: int,
-                     until: int) -> AsyncIterator[list[Message]]:
+                     until: int) -> AsyncGenerator[list[Message], None]:
     """The subject's messages with a stream sequence above `after`, through at least `until`, in batches.
 
     An ordered consumer delivers in sequence order and restarts itself on a gap, so nothing is skipped

@@ -103,6 +103,16 @@ class Mirror:
             self.ends.append(RECORD.unpack(record)[1])
         self._index_size += len(records) * RECORD.size
 
+    def line(self, at: int) -> bytes:
+        """Line `at` (0-based; -1 for the last) as written; empty when there is no such line."""
+        if not -len(self.ends) <= at < len(self.ends):
+            return b""
+        at %= len(self.ends)
+        start = self.ends[at - 1] if at else 0
+        with self.path.open("rb") as handle:
+            handle.seek(start)
+            return handle.read(self.ends[at] - start)
+
     def line_of_seq(self, seq: int) -> int | None:
         """0-based line of a stream sequence, by bisection (sequences only grow)."""
         import bisect

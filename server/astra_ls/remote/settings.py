@@ -22,7 +22,7 @@ from urllib.parse import quote, unquote, urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from astra_ls.hashseed import cache_home
+from astra_ls.store.cache_location import cache_home
 
 SCHEME = "astra-remote"
 REMOTE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")

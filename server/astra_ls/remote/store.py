@@ -1,10 +1,11 @@
 """`RemoteStore`: a store whose event streams are subjects of one JetStream stream.
 
 Reads go through a local mirror (see `mirror.py`), so the engine's analysis, problems, projections, time
-travel and queries are exactly those of the file store: `RemoteStore` is a `FileEventStore` rooted in the
-mirror folder whose `analysis` first brings the mirror up to date and whose `append` publishes to
-JetStream instead of writing the file. Workspace schemas and projectors are still looked up in the
-workspace (`home`), and the workspace's configuration (globs, severities) applies to remote streams too.
+travel and queries are exactly those of the file store: `RemoteStore` implements the `EventStore`
+protocol by composing the engine's `StreamAnalyses` of the mirror files with a JetStream connection;
+`refresh` first brings the mirror up to date and `append` publishes to JetStream. Workspace schemas and
+projectors are still looked up in the workspace, and the workspace's configuration (globs, severities)
+applies to remote streams too.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Coroutine
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,23 +21,28 @@ from typing import Any, TypeVar
 import nats.js.errors
 
 from astra_ls.config import ConfigError, WorkspaceConfig
-from astra_ls.core.analysis import StoreAnalysis
+from astra_ls.core.analysis import ReadRange, StoreAnalysis
 from astra_ls.core.facts import canonical_json
+from astra_ls.core.problems import Problem
+from astra_ls.projections.replay import Replayer
 from astra_ls.remote.jetstream import (
     Message,
     Published,
     WrongLastSequence,
     ensure_stream,
+    find_msg_id,
     last_sequence,
+    message_at,
     publish,
     read_after,
     subjects,
 )
 from astra_ls.remote.link import TRANSIENT, Link
-from astra_ls.remote.mirror import Mirror
+from astra_ls.remote.mirror import Mirror, line_of
 from astra_ls.remote.settings import RemoteConfig, mirror_root, parse_remote_uri, remote_uri
-from astra_ls.store.file_store import FileEventStore
-from astra_ls.store.follow import Change
+from astra_ls.store.analyses import StreamAnalyses, StreamSetup
+from astra_ls.store.base import refusal
+from astra_ls.store.follow import Change, FileStamp
 from astra_ls.store.locking import stream_lock
 from astra_ls.store.paths import ASTRA_DIR, PathRefused, check_stream_name, stream_path
 from astra_ls.store.results import Appended, AppendResult, Refused, StoreError
@@ -47,9 +54,13 @@ T = TypeVar("T")
 class RemoteAppended(Appended):
     sequence: int = 0  # the JetStream stream sequence of the event
     duplicate: bool = False  # an earlier attempt of this very append had landed; nothing was added
+    placed: bool = True  # False: stored, but its line could not be read back (line and count unknown)
 
     def to_json(self) -> dict[str, Any]:
-        return {**Appended.to_json(self), "sequence": self.sequence, "duplicate": self.duplicate}
+        answer = {**Appended.to_json(self), "sequence": self.sequence, "duplicate": self.duplicate}
+        if not self.placed:
+            answer.update(line=None, count=None)
+        return answer
 
 
 def find_remote(config: WorkspaceConfig, name: str) -> RemoteConfig:
@@ -60,17 +71,22 @@ def find_remote(config: WorkspaceConfig, name: str) -> RemoteConfig:
     raise ConfigError(f"no remote store named {name!r} in astra-ls.toml ([[remote]] entries: {known})")
 
 
-class RemoteStore(FileEventStore):
+class RemoteStore:
+    """The `EventStore` of one remote: its streams are subjects of one JetStream stream."""
+
     def __init__(self, remote: RemoteConfig, workspace: Path, config: WorkspaceConfig, trusted: bool = False,
                  link: Link | None = None) -> None:
-        root = mirror_root(remote)
-        (root / ASTRA_DIR).mkdir(parents=True, exist_ok=True)
-        super().__init__(root, config, trusted)
-        self.home = workspace.absolute()
+        self.root = mirror_root(remote)
+        (self.root / ASTRA_DIR).mkdir(parents=True, exist_ok=True)
+        self.config = config
+        self.analyses = StreamAnalyses(workspace.absolute(), config, trusted, self.path_of)
         self.remote = remote
-        self.remote_name = remote.name
-        self.link = link if link is not None else Link(remote, self.home)
+        self.link = link if link is not None else Link(remote, workspace.absolute())
         self._mirrors: dict[str, Mirror] = {}
+
+    @property
+    def remote_name(self) -> str:
+        return self.remote.name
 
     # --- names --------------------------------------------------------------------------------------
 
@@ -103,7 +119,6 @@ class RemoteStore(FileEventStore):
     def uri_of(self, stream: str) -> str:
         return remote_uri(self.remote.name, stream)
 
-
     def mirror(self, stream: str) -> Mirror:
         found = self._mirrors.get(stream)
         if found is None:
@@ -131,67 +146,142 @@ class RemoteStore(FileEventStore):
 
     def sync(self, stream: str) -> list[Message]:
         """Bring the stream's mirror up to date with JetStream; the messages it did not have before."""
+        with self.lock(stream):
+            return self._sync_locked(stream)
+
+    def _sync_locked(self, stream: str) -> list[Message]:
+        """`sync` for a caller holding the stream lock. The mirror is shared by every process on the
+        machine: its end and the server's are read under the lock, so neither is older than the other."""
         subject = self.remote.subject_of(stream)
         js = self.link.jetstream()
-        last = self._run(lambda: last_sequence(js, self.remote, subject))
         mirror = self.mirror(stream)
-        with stream_lock(mirror.path):
-            mirror.load()
-            if last < mirror.last_seq:  # the JetStream stream was purged or re-created: start over
-                mirror.reset()
-            if last == mirror.last_seq:
-                return []
+        mirror.load()
+        last = self._run(lambda: last_sequence(js, self.remote, subject))
+        if last < mirror.last_seq and self._lost(stream, mirror):  # purged or re-created: start over
+            mirror.reset()
+        if last <= mirror.last_seq:
+            return []
 
-            async def fetch() -> list[Message]:
-                new: list[Message] = []
-                async for batch in read_after(js, self.remote, subject, mirror.last_seq, last):
-                    mirror.add(batch)
-                    new.extend(batch)
-                return new
+        async def fetch() -> list[Message]:
+            new: list[Message] = []
+            async for batch in read_after(js, self.remote, subject, mirror.last_seq, last):
+                mirror.add(batch)
+                new.extend(batch)
+            return new
 
-            return self._run(fetch)
+        return self._run(fetch)
+
+    def _lost(self, stream: str, mirror: Mirror) -> bool:
+        """Whether the server no longer holds the mirror's last message. A subject's last sequence that is
+        older than the mirror's proves nothing by itself: the mirror is only ever written from the server."""
+        seq = mirror.last_seq
+        found = self._run(lambda: message_at(self.link.jetstream(), self.remote, seq))
+        return (found is None or found.subject != self.remote.subject_of(stream)
+                or line_of(found.data) != mirror.line(-1))
 
     def refresh(self, stream: str) -> Change:
         """Mirror what JetStream has, then bring the analysis up to date (reading only the new tail)."""
-        self.sync(stream)
-        return super().refresh(stream)
+        with self.lock(stream):
+            self._sync_locked(stream)
+            return self.analyses.refresh(stream)
 
     def mirrored(self, stream: str) -> StoreAnalysis | None:
         """The analysis of what is already mirrored, without asking the server."""
-        super().refresh(stream)
-        return self.followed(stream).analysis
+        self.analyses.refresh(stream)
+        return self.analyses.followed(stream).analysis
+
+    # --- the engine's view --------------------------------------------------------------------------
+
+    def setup(self, stream: str) -> StreamSetup:
+        return self.analyses.setup(stream)
+
+    def stamp(self, stream: str) -> FileStamp | None:
+        return self.analyses.followed(stream).stamp
+
+    def analysis(self, stream: str) -> StoreAnalysis:
+        return self.analyses.current(stream, self.refresh(stream), self.uri_of(stream))
+
+    def reader(self, stream: str) -> ReadRange:
+        return self.analyses.followed(stream).read
+
+    def replayer(self, stream: str) -> Replayer:
+        return self.analyses.replayer(stream)
+
+    def problems(self, stream: str) -> list[Problem]:
+        return self.analyses.problems(stream, self.analysis(stream))
+
+    def lock(self, stream: str) -> AbstractContextManager[None]:
+        """The mirror's lock: every process on this machine shares the mirror (writers elsewhere are
+        ordered by JetStream's expected-last-sequence check, not by this lock)."""
+        return stream_lock(self.path_of(stream))
 
     # --- appending ----------------------------------------------------------------------------------
 
+    def append(self, stream: str, event: Any, expected_count: int | None = None) -> AppendResult:
+        try:
+            return self._append(stream, event, expected_count)
+        except (StoreError, PathRefused, ConfigError, OSError) as error:
+            refused = refusal(stream, error)
+            assert refused is not None
+            return refused
+
     def _append(self, stream: str, event: Any, expected_count: int | None) -> AppendResult:
         stream = self.resolve(stream)
-        payload = self._validated_line(stream, event).rstrip(b"\n")
+        payload = self.analyses.validated_line(stream, event).rstrip(b"\n")
         subject = self.remote.subject_of(stream)
         js = self.link.jetstream()
         self._run(lambda: ensure_stream(js, self.remote))
-        self.sync(stream)
         mirror = self.mirror(stream)
         expected_last = None
-        if expected_count is not None:
-            count = self._count(stream)
-            if count != expected_count:
-                return _mismatch(stream, expected_count, count)
-            expected_last = mirror.last_seq
+        with self.lock(stream):
+            self._sync_locked(stream)
+            if expected_count is not None:
+                count = self._count(stream)
+                if count != expected_count:
+                    return _mismatch(stream, expected_count, count)
+                expected_last = mirror.last_seq
         msg_id = self.msg_id(stream, event, payload, expected_count)
         try:
             published = self.publish(subject, payload, msg_id, expected_last)
         except WrongLastSequence:
             # Either another writer came first, or an earlier attempt of ours landed before its answer got
-            # lost: only our Msg-Id among the new messages tells the two apart.
-            ours = [m for m in self.sync(stream) if m.msg_id == msg_id]
-            if not ours:
-                assert expected_count is not None
-                return _mismatch(stream, expected_count, self._count(stream))
-            published = Published(ours[0].seq, duplicate=True)
-        self.sync(stream)
-        line = mirror.line_of_seq(published.seq)
-        return RemoteAppended(self.uri_of(stream), (line if line is not None else mirror.count - 1) + 1,
-                              self._count(stream), sequence=published.seq, duplicate=published.duplicate)
+            # lost: only our Msg-Id among the subject's newer messages tells the two apart.
+            assert expected_count is not None and expected_last is not None
+            seq = self.landed(stream, expected_last, msg_id)
+            if seq is None:
+                return _mismatch(stream, expected_count, self._count_now(stream))
+            published = Published(seq, duplicate=True)
+        return self._placed(stream, published, payload)
+
+    def landed(self, stream: str, after: int, msg_id: str) -> int | None:
+        """The sequence of the stream's message carrying `msg_id` above `after`, asked of the server (the
+        shared mirror may have taken it in through another process's sync already)."""
+        subject = self.remote.subject_of(stream)
+        return self._run(lambda: find_msg_id(self.link.jetstream(), self.remote, subject, after, msg_id))
+
+    def _placed(self, stream: str, published: Published, payload: bytes) -> AppendResult:
+        """The answer to an append JetStream stored: where it sits in the mirror. Reading that back may
+        fail (the server went away right after its acknowledgement); the append was stored all the same,
+        so the answer is still ok, saying only what is known."""
+        mirror = self.mirror(stream)
+        try:
+            with self.lock(stream):
+                self._sync_locked(stream)
+                line = mirror.line_of_seq(published.seq)
+                count = self._count(stream)
+                stored = mirror.line(line) if line is not None and published.duplicate else None
+        except (StoreError, OSError):
+            line = stored = None
+        if stored is not None and stored != line_of(payload):
+            assert line is not None
+            return Refused("DUPLICATE_ID", f"{stream} already holds an event with this id, at line {line + 1}, "
+                           "with other content; nothing was appended (give the event a new id)",
+                           {"line": line + 1})
+        if line is None:
+            return RemoteAppended(self.uri_of(stream), 0, 0, sequence=published.seq, duplicate=published.duplicate,
+                                  placed=False)
+        return RemoteAppended(self.uri_of(stream), line + 1, count, sequence=published.seq,
+                              duplicate=published.duplicate)
 
     def publish(self, subject: str, payload: bytes, msg_id: str, expected_last: int | None) -> Published:
         """One publish; it retries by itself, where the Msg-Id makes that safe."""
@@ -199,8 +289,14 @@ class RemoteStore(FileEventStore):
         return self._run(lambda: publish(js, self.remote, subject, payload, msg_id, expected_last), retry=False)
 
     def _count(self, stream: str) -> int:
+        """Events in the mirror as it is (callers hold the stream lock, or accept a moving answer)."""
         analysis = self.mirrored(stream)
         return analysis.event_count() if analysis is not None else 0
+
+    def _count_now(self, stream: str) -> int:
+        with self.lock(stream):
+            self._sync_locked(stream)
+            return self._count(stream)
 
     def msg_id(self, stream: str, event: dict[str, Any], payload: bytes, expected_count: int | None) -> str:
         """A Nats-Msg-Id that is the same for every attempt of one append, even across processes.
@@ -210,7 +306,7 @@ class RemoteStore(FileEventStore):
         event's bytes and expected position are used, so distinct events never collapse into one.
         """
         key = event.get(self.config.id_field)
-        if self.setup(stream).rule.unique_ids and key is not None:
+        if self.analyses.setup(stream).rule.unique_ids and key is not None:
             basis = b"id\0" + canonical_json(key)
         else:
             basis = b"event\0" + payload + b"\0" + str(expected_count).encode()

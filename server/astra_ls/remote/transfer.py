@@ -67,12 +67,12 @@ def push(local: FileEventStore, stream: str, remote: RemoteStore, target: str | 
         try:
             last = remote.publish(subject, payload, msg_id, last).seq
         except WrongLastSequence:
-            ours = [m for m in remote.sync(name) if m.msg_id == msg_id]
-            if not ours:
+            ours = remote.landed(name, last, msg_id)
+            if ours is None:
                 return Refused("EXPECTED_COUNT_MISMATCH", f"another writer appended to {remote.uri_of(name)} "
                                f"during the push (after line {line}); pull or re-check before pushing again",
                                {"pushed": line - have}).to_json()
-            last = ours[0].seq
+            last = ours
     remote.sync(name)
     return {"ok": True, "uri": remote.uri_of(name), "pushed": lines - have, "lines": lines}
 

@@ -25,6 +25,10 @@ class JsonSchemaSchema(EventSchema):
         self._branches = self._branches_by_type()
         self._types = tuple(_type_info(tag, branch) for tag, branch in self._branches.items())
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Rebuilt from its document in another process (a scan worker): the validator is not picklable."""
+        return (JsonSchemaSchema, (self.name, self._root))
+
     @classmethod
     def from_file(cls, path: Path) -> JsonSchemaSchema:
         return cls(path.stem, orjson.loads(path.read_bytes()))

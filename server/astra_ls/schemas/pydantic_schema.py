@@ -31,6 +31,11 @@ class PydanticSchema(EventSchema):
         self._types = tuple(_type_info(m) for m in models) if self._tagged else ()
         self._fast = derive_decoder(models, TAG if self._tagged else None)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Rebuilt from its models in another process (a scan worker): the models pickle by reference, the
+        compiled decoder not at all."""
+        return (PydanticSchema, (self.name, self.models))
+
     def validate(self, event: dict[str, Any]) -> list[SchemaIssue]:
         if self._tagged:
             tag_issue = self._check_tag(event)

@@ -1,5 +1,4 @@
-"""Files of the user cache folder (index entries, diagnostics snapshots, saved answers): written whole
-or not at all, and kept within bounds. Light on imports: the start-up path uses it too."""
+"""Files of the user cache folder (index entries): written whole or not at all, and kept within bounds."""
 
 from __future__ import annotations
 
@@ -20,14 +19,13 @@ def lies_within(folder: Path, roots: Iterable[Path | str]) -> bool:
     return any(real.is_relative_to(Path(root).resolve()) for root in roots)
 
 
-def write_cache_file(target: Path, pieces: Iterable[bytes], shared: bool = False) -> None:
+def write_cache_file(target: Path, pieces: Iterable[bytes]) -> None:
     """Write a temp file beside `target` and rename it over `target`: a reader sees the old file or the
-    new one. Private (0600, in folders made 0700) unless `shared` (0644 and 0755: a file beside an
-    installation's bytecode, which every user of it reads). Raises OSError (the temp file is gone by then)."""
+    new one. Private: 0600, in folders made 0700. Raises OSError (the temp file is gone by then)."""
     temp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
-        target.parent.mkdir(parents=True, exist_ok=True, mode=0o755 if shared else 0o700)
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644 if shared else 0o600)
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as out:
             for piece in pieces:
                 out.write(piece)

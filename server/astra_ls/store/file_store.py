@@ -5,22 +5,17 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from dataclasses import dataclass
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from astra_ls.config import ConfigError, StoreRule, WorkspaceConfig, load_config
-from astra_ls.core.analysis import AnalysisRules, ReadRange, StoreAnalysis
-from astra_ls.core.facts import canonical_json
-from astra_ls.core.linecheck import SNAPSHOT_TYPE, LineRules
+from astra_ls.config import ConfigError, WorkspaceConfig, load_config
+from astra_ls.core.analysis import ReadRange, StoreAnalysis
 from astra_ls.core.problems import Problem
-from astra_ls.projections.base import Projector
-from astra_ls.projections.registry import ProjectorError, load_projector
 from astra_ls.projections.replay import Replayer
-from astra_ls.schemas.base import EventSchema
-from astra_ls.schemas.loader import SchemaError, load_schema
-from astra_ls.store.base import EventStore
-from astra_ls.store.follow import Change, FollowedFile
+from astra_ls.store.analyses import StreamAnalyses, StreamSetup, not_found
+from astra_ls.store.base import refusal
+from astra_ls.store.follow import Change, FileStamp, FollowedFile
 from astra_ls.store.index_cache import IndexCache
 from astra_ls.store.locking import stream_lock
 from astra_ls.store.paths import (
@@ -32,36 +27,21 @@ from astra_ls.store.paths import (
     path_from_uri,
     stream_path,
 )
-from astra_ls.store.results import Appended, AppendResult, Refused, StoreError, os_error_code
-from astra_ls.trust import UntrustedImport
-from astra_ls.upcasting import UpcastingSchema, build_upcaster, upcasting_projector, workspace_loader
+from astra_ls.store.results import Appended, AppendResult, Refused, StoreError
 
 SKIPPED_DIRS = ("quarantine", "archive", ".locks")
 
 
-@dataclass(frozen=True, slots=True)
-class StreamSetup:
-    """What the configuration says about one stream: its schema, projector and check rules."""
+class FileEventStore:
+    """The `EventStore` of a workspace's `.astra/` folder: each stream is a file, appended in place."""
 
-    rule: StoreRule
-    schema: EventSchema
-    projector: Projector
-    rules: AnalysisRules
-
-
-class FileEventStore(EventStore):
-    remote_name: str | None = None  # set by stores whose events live elsewhere and are read through a mirror
+    remote_name: str | None = None  # the events live here, not on a server
 
     def __init__(self, root: Path, config: WorkspaceConfig | None = None, trusted: bool = False,
                  index_cache: IndexCache | None = None) -> None:
         self.root = root.absolute()
-        self.index_cache = index_cache
-        self.home = self.root  # where workspace schemas and projectors are found (a remote store's differs)
         self.config = config if config is not None else load_config(self.root)
-        self.trusted = trusted
-        self._followed: dict[str, FollowedFile] = {}
-        self._setups: dict[str, StreamSetup] = {}
-        self._replayers: dict[str, Replayer] = {}
+        self.analyses = StreamAnalyses(self.root, self.config, trusted, self.path_of, index_cache)
         self._paths: dict[str, tuple[tuple[int, int], Path]] = {}
         self._astra_folder = os.fspath(self.root / ASTRA_DIR)  # a string: one lstat per append, no joins
 
@@ -130,98 +110,51 @@ class FileEventStore(EventStore):
     def uri_of(self, stream: str) -> str:
         return self.path_of(stream).absolute().as_uri()
 
-    # --- configuration ------------------------------------------------------------------------------
+    # --- the engine's view --------------------------------------------------------------------------
 
     def setup(self, stream: str) -> StreamSetup:
-        found = self._setups.get(stream)
-        if found is None:
-            found = self._setups[stream] = self._make_setup(stream)
-        return found
-
-    def _make_setup(self, stream: str) -> StreamSetup:
-        rule = self.config.rule_for(stream.rsplit("/", 1)[-1])
-        assert rule.schema_ is not None and rule.projector is not None
-        try:
-            schema = load_schema(rule.schema_, self.home, self.trusted)
-            projector = load_projector(rule.projector, self.home, self.trusted)
-            upcaster = build_upcaster(rule.version_field, rule.upcast, self.trusted, workspace_loader(self.home))
-        except (SchemaError, ProjectorError) as error:
-            raise ConfigError(str(error)) from None
-        except (ValueError, ImportError, UntrustedImport) as error:  # steps that do not chain; code refused
-            raise ConfigError(f"upcast steps for {stream}: {error}") from None
-        if upcaster is not None:
-            described = [step.model_dump(by_alias=True) for step in rule.upcast]
-            schema = UpcastingSchema(schema, upcaster, [upcaster.field, described])
-            projector = upcasting_projector(projector, upcaster)
-        line = LineRules(schema, self.config.max_line_bytes, self.config.id_field, self.config.time_field)
-        rules = AnalysisRules(line, bool(rule.unique_ids), bool(rule.ordered_timestamps))
-        return StreamSetup(rule, schema, projector, rules)
-
-    # --- reading ------------------------------------------------------------------------------------
+        return self.analyses.setup(stream)
 
     def followed(self, stream: str) -> FollowedFile:
-        found = self._followed.get(stream)
-        if found is None:
-            found = self._followed[stream] = FollowedFile(self.path_of(stream), self.setup(stream).rules,
-                                                          self.index_cache)
-        return found
-
-    def followed_files(self) -> list[FollowedFile]:
-        return list(self._followed.values())
+        return self.analyses.followed(stream)
 
     def refresh(self, stream: str) -> Change:
-        followed = self.followed(stream)
-        change = followed.refresh()
-        if change is not Change.UNCHANGED:
-            self.replayer(stream).invalidate_from(0 if change is not Change.APPENDED else
-                                                  self._first_changed_line(followed))
-        return change
+        return self.analyses.refresh(stream)
 
-    @staticmethod
-    def _first_changed_line(followed: FollowedFile) -> int:
-        analysis = followed.analysis
-        return max(0, analysis.line_count - 1) if analysis else 0
+    def stamp(self, stream: str) -> FileStamp | None:
+        return self.analyses.followed(stream).stamp
 
     def analysis(self, stream: str) -> StoreAnalysis:
-        change = self.refresh(stream)
-        analysis = self.followed(stream).analysis
-        if analysis is None:
-            raise self._not_found(stream, change)
-        return analysis
-
-    def _not_found(self, stream: str, change: Change) -> StoreError:
-        return StoreError("STORE_NOT_FOUND", f"no store {stream!r}: {self.path_of(stream)} does not exist"
-                          if change is Change.MISSING else f"store {stream!r} was deleted")
+        return self.analyses.current(stream, self.refresh(stream), str(self.path_of(stream)))
 
     def reader(self, stream: str) -> ReadRange:
-        return self.followed(stream).read
+        return self.analyses.followed(stream).read
 
     def replayer(self, stream: str) -> Replayer:
-        found = self._replayers.get(stream)
-        if found is None:
-            found = self._replayers[stream] = Replayer(self.setup(stream).projector)
-        return found
+        return self.analyses.replayer(stream)
 
     def problems(self, stream: str) -> list[Problem]:
-        analysis = self.analysis(stream)
-        return self.config.apply(analysis.problems(self.reader(stream)))
+        return self.analyses.problems(stream, self.analysis(stream))
+
+    def lock(self, stream: str) -> AbstractContextManager[None]:
+        return stream_lock(self.path_of(stream))
+
+    def close(self) -> None:
+        pass
 
     # --- appending ----------------------------------------------------------------------------------
 
     def append(self, stream: str, event: Any, expected_count: int | None = None) -> AppendResult:
         try:
             return self._append(stream, event, expected_count)
-        except StoreError as error:
-            return error.refused
-        except (PathRefused, ConfigError) as error:
-            return Refused("PATH_REFUSED" if isinstance(error, PathRefused) else "CONFIG_ERROR", str(error))
-        except OSError as error:
-            return Refused(os_error_code(error), f"cannot append to {stream}: {error.strerror or error}",
-                           {"errno": error.errno})
+        except (StoreError, PathRefused, ConfigError, OSError) as error:
+            refused = refusal(stream, error)
+            assert refused is not None
+            return refused
 
     def _append(self, stream: str, event: Any, expected_count: int | None) -> AppendResult:
         stream = self.resolve(stream)
-        data = self._validated_line(stream, event)
+        data = self.analyses.validated_line(stream, event)
         path = self.path_of(stream)
         if stream not in self._paths:
             if not self.root.is_dir():
@@ -244,32 +177,11 @@ class FileEventStore(EventStore):
         change = self.refresh(stream)
         counts = self.followed(stream).counts()
         if counts is None:
-            raise self._not_found(stream, change)
+            raise not_found(stream, change, str(self.path_of(stream)))
         return counts
 
     def _exists(self, stream: str, path: Path) -> bool:
-        followed = self._followed.get(stream)
-        return (followed is not None and followed.has_analysis) or path.exists()
-
-    def _validated_line(self, stream: str, event: Any) -> bytes:
-        if not isinstance(event, dict):
-            raise StoreError("NOT_AN_OBJECT", f"an event must be a JSON object, not {type(event).__name__}")
-        if event.get("type") == SNAPSHOT_TYPE:
-            raise StoreError("INVALID_EVENT", f"type {SNAPSHOT_TYPE!r} is reserved for compaction snapshots")
-        issues = self.setup(stream).schema.validate(event)
-        if issues:
-            listed = "; ".join(issue.message for issue in issues)
-            raise StoreError("INVALID_EVENT", f"event refused by the {self.setup(stream).schema.name} "
-                             f"schema: {listed}", {"errors": [i.to_json() for i in issues]})
-        try:
-            line = canonical_json(event)
-        except (TypeError, ValueError) as error:
-            raise StoreError("INVALID_EVENT", f"event is not JSON-serialisable: {error}") from None
-        limit = self.config.max_line_bytes
-        if len(line) > limit:  # the check would flag the line and leave it unparsed (ASTRA034)
-            raise StoreError("LINE_TOO_LONG", f"event is {len(line):,} bytes as a line, over the store's "
-                             f"{limit:,}-byte limit (max_line_bytes)", {"bytes": len(line), "limit": limit})
-        return line + b"\n"
+        return self.followed(stream).has_analysis or path.exists()
 
 
 def write_line(path: Path, data: bytes) -> tuple[int, bytes, os.stat_result]:

@@ -2,22 +2,24 @@
 full scan.
 
 One entry per store file in the user's cache folder, never in the workspace: a header saying which
-file and which bytes of it (inode, size, mtime, a fingerprint of sampled content), which rules, engine
-and string-hash seed produced it, then the per-line arrays written raw and the few per-line extras as
+file and which bytes of it (inode, size, mtime, a fingerprint of sampled content), which rules and
+engine produced it, then the per-line arrays written raw and the few per-line extras as
 JSON. Whatever does not match or does not add up is ignored: the caller scans as if there were no entry.
+Id hashes are the same in every process (see `core.facts`), so any process can read any entry.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import os
 import struct
 import sys
 import threading
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -32,14 +34,16 @@ from astra_ls.core.codes import Severity
 from astra_ls.core.facts import canonical_json
 from astra_ls.core.linecheck import BAD
 from astra_ls.core.problems import Problem, Related
-from astra_ls.hashseed import cache_enabled, cache_root, hash_probe, hashes_are_stable
 from astra_ls.store.cache_files import evict, write_cache_file
+from astra_ls.store.cache_location import cache_enabled, cache_root
 from astra_ls.store.fingerprint import content_fingerprint, digest, stamp_sources
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
-FORMAT = 2  # 2: the cross-line indexes are saved too
+log = logging.getLogger(__name__)
+
+FORMAT = 3  # 2: the cross-line indexes are saved too; 3: id hashes are xxh3_64, no seed probe
 MAGIC = b"ASTRAIX\x00"
 PREFIX = struct.Struct("<8sII")  # magic, header length, header CRC-32
 MAX_HEADER = 1 << 20
@@ -78,9 +82,6 @@ class IndexCache:
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="astra-index-cache")
         self._pending: list[Future[None]] = []
         self._guard = threading.Lock()
-        # another process may be making entries right now (a scan started before the server loaded):
-        # called with a store's path before its entry is read, returns once that entry is ready
-        self.awaiting: Callable[[Path], None] | None = None
 
     def entry(self, path: Path) -> Path:
         key = digest(os.fsencode(path.absolute()))  # a file name is bytes, not always UTF-8
@@ -90,52 +91,62 @@ class IndexCache:
 
     def load(self, path: Path, rules: AnalysisRules) -> Loaded | None:
         """The saved analysis of `path` when it still describes the file's first bytes, else None."""
-        if self.awaiting is not None:
-            self.awaiting(path)
         try:
             return self._load(path, rules)
-        except Exception:  # an entry can hold anything at all: it is a hint, never a reason to fail
+        except FileNotFoundError:
+            log.info("index cache: no entry for %s", path.name)
+            return None
+        except Exception as error:  # an entry can hold anything at all: it is a hint, never a reason to fail
+            log.info("index cache: the entry for %s cannot be read (%r): scanning", path.name, error)
             return None
 
     def _load(self, path: Path, rules: AnalysisRules) -> Loaded | None:
         target = self.entry(path)
         with target.open("rb") as handle:
             magic, length, crc = PREFIX.unpack(handle.read(PREFIX.size))
-            if magic != MAGIC or length > MAX_HEADER:
-                return None
-            raw = handle.read(length)
-            if zlib.crc32(raw) != crc:
+            raw = handle.read(length) if magic == MAGIC and length <= MAX_HEADER else b""
+            if not raw or zlib.crc32(raw) != crc:
+                log.info("index cache: the entry for %s is damaged: scanning", path.name)
                 return None
             header = orjson.loads(raw)
-            if not self._describes(header, path, rules):
+            mismatch = self._mismatch(header, path, rules)
+            if mismatch:
+                log.info("index cache: the entry for %s was made for %s: scanning", path.name, mismatch)
                 return None
             sections = [handle.read(n) for n in header["lengths"]]
         if [zlib.crc32(s) for s in sections] != header["crcs"] or [len(s) for s in sections] != header["lengths"]:
+            log.info("index cache: the entry for %s is damaged: scanning", path.name)
             return None
         analysis = rebuild(rules, header, sections)
         if analysis is None:
+            log.info("index cache: the entry for %s does not add up: scanning", path.name)
             return None
         os.utime(target)  # recently used: evicted last
         return Loaded(analysis, header["inode"], header["size"], header["mtime_ns"])
 
     @staticmethod
-    def _describes(header: dict[str, Any], path: Path, rules: AnalysisRules) -> bool:
-        if any(header.get(key) != value for key, value in identity(path, rules).items()):
-            return False
+    def _mismatch(header: dict[str, Any], path: Path, rules: AnalysisRules) -> str:
+        """What the entry was made for that no longer holds ("" when it describes this file and rules)."""
+        for key, value in identity(path, rules).items():
+            if header.get(key) != value:
+                return {"format": "an older version", "engine": "another engine", "rules": "other settings",
+                        "byteorder": "another machine", "path": "another file"}.get(key, key)
         info = os.stat(path)
         size = header["size"]
-        if info.st_ino != header["inode"] or info.st_size < size:
-            return False
+        if info.st_ino != header["inode"]:
+            return "a file since replaced"
+        if info.st_size < size:
+            return "a longer file (it was cut)"
         if info.st_size == size and info.st_mtime_ns != header["mtime_ns"]:
-            return False  # rewritten in place: any byte may differ
-        return bool(content_fingerprint(path, size) == header["fingerprint"])
+            return "an earlier version of the file (it was rewritten)"  # in place: any byte may differ
+        if content_fingerprint(path, size) != header["fingerprint"]:
+            return "an earlier version of the file (its bytes changed)"
+        return ""
 
     # --- saving --------------------------------------------------------------------------------------
 
     def save(self, path: Path, analysis: StoreAnalysis, inode: int, mtime_ns: int) -> None:
         """Copy the analysis now (the caller holds its lock) and write it in the background."""
-        if not hashes_are_stable():
-            return  # id hashes salted for this process alone would mean nothing to the next one
         try:
             image = capture(path, analysis, inode, mtime_ns)
         except OSError:
@@ -165,8 +176,8 @@ class IndexCache:
 
 def open_index_cache(folder: str | None, enabled: bool = True) -> IndexCache | None:
     """The cache a language server uses: in $ASTRA_LS_CACHE_DIR, else `folder` (the editor's storage),
-    else the user cache folder; None when turned off or when this process's id hashes are not stable."""
-    if not (enabled and cache_enabled() and hashes_are_stable()):
+    else the user cache folder; None when turned off."""
+    if not (enabled and cache_enabled()):
         return None
     return IndexCache(cache_root(folder) / "index")
 
@@ -223,10 +234,10 @@ def source_stamp(cls: type) -> list[Any]:
 
 
 def identity(path: Path, rules: AnalysisRules) -> dict[str, Any]:
-    """What an entry must have been made for: this file, these rules, this engine and hash seed."""
+    """What an entry must have been made for: this file, these rules, this engine."""
     # a file name is bytes, not always UTF-8; the header is JSON text
     name = os.fsencode(path.absolute()).decode("utf-8", "backslashreplace")
-    return {"format": FORMAT, "engine": engine_key(), "rules": rules_key(rules), "probe": hash_probe(),
+    return {"format": FORMAT, "engine": engine_key(), "rules": rules_key(rules),
             "byteorder": sys.byteorder, "path": name}
 
 
