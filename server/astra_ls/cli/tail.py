@@ -23,7 +23,7 @@ import orjson
 
 from astra_ls.core.linecheck import BOM
 from astra_ls.core.problems import Problem
-from astra_ls.store.file_store import FileEventStore
+from astra_ls.store.base import EventStore
 from astra_ls.store.results import InvalidArguments, StoreError
 
 CHUNK_BYTES = 1 << 20
@@ -166,7 +166,7 @@ def _notice(text: str) -> None:
     print(f"astra-ls tail: {text}", file=sys.stderr, flush=True)
 
 
-def run_tail(args: argparse.Namespace, store: FileEventStore, stream: str) -> int:
+def run_tail(args: argparse.Namespace, store: EventStore, stream: str) -> int:
     """Exit 0 at the end (without --follow) or on Ctrl-C; the problems of a configuration or a remote
     store that cannot be reached are said on stderr."""
     try:
@@ -178,7 +178,7 @@ def run_tail(args: argparse.Namespace, store: FileEventStore, stream: str) -> in
         return 0
 
 
-def _tail(args: argparse.Namespace, store: FileEventStore, stream: str) -> int:
+def _tail(args: argparse.Namespace, store: EventStore, stream: str) -> int:
     wanted = [_parse_where(item) for item in args.where]
     remote = store.remote_name is not None
     path = store.path_of(stream)
