@@ -25,6 +25,8 @@ from astra_ls.store.file_store import FileEventStore
 from astra_ls.store.paths import PathRefused
 from astra_ls.store.quarantine import bad_lines, quarantine_lines
 from astra_ls.store.results import InvalidArguments, Refused, StoreError, os_error_code
+from astra_ls.store.upcast_rewrite import upcast_store
+from astra_ls.upcasting import events_upcast
 
 Answer = dict[str, Any]
 
@@ -134,7 +136,8 @@ def query(store: EventStore, args: QueryArgs) -> Answer:
     wanted = Query(args.type, parse_time(args.from_, "from"), parse_time(args.to, "to"), args.where)
     found = []
     total = 0
-    for line, event in run_query(store.analysis(name), store.reader(name), wanted):
+    upcast = events_upcast(store.setup(name).schema)
+    for line, event in run_query(store.analysis(name), store.reader(name), wanted, upcast):
         total += 1
         if total <= args.limit:
             found.append({"line": line + 1, "event": event})
@@ -176,6 +179,18 @@ def compact_store(any_store: EventStore, args: CompactArgs) -> Answer:
     return report.to_json()
 
 
+def upcast(any_store: EventStore, args: StoreArgs) -> Answer:
+    store = _rewritable(any_store, "astra.upcast")
+    name = store.resolve(args.store)
+    path = store.path_of(name)
+    setup = store.setup(name)
+    with store.lock(name):
+        store.followed(name).rescan()
+        report = upcast_store(store.root, path, name, store.analysis(name), setup)
+    store.refresh(name)
+    return report.to_json()
+
+
 def schema_for(store: EventStore, args: StoreArgs) -> Answer:
     setup = store.setup(store.resolve(args.store))
     types = [{"name": t.name, "description": t.description, "fields": [f.to_json() for f in t.fields],
@@ -198,6 +213,7 @@ COMMANDS: dict[str, tuple[type[_Args], Handler]] = {
     "astra.query": (QueryArgs, query),
     "astra.quarantine": (QuarantineArgs, quarantine),
     "astra.compact": (CompactArgs, compact_store),
+    "astra.upcast": (StoreArgs, upcast),
     "astra.schemaFor": (StoreArgs, schema_for),
     "astra.timeline": (TimelineArgs, timeline_of),
 }

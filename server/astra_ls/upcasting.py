@@ -259,6 +259,11 @@ class UpcastingSchema(EventSchema):
         return self.inner.types()
 
 
+def events_upcast(schema: EventSchema) -> Callable[[Event], Event] | None:
+    """How a reader of the store's events brings them to their current version (None: as they are)."""
+    return schema.upcaster.upcast_or_same if isinstance(schema, UpcastingSchema) else None
+
+
 def upcasting_projector(projector: Projector, upcaster: Upcaster) -> Projector:
     """The projector, fed upcast events (the ones checking accepted: they upcast without error)."""
     fold, shared = projector.apply, projector.apply_shared

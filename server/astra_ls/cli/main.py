@@ -92,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     command("quarantine", "move malformed and invalid lines into .astra/quarantine/")
     compact = command("compact", "replace old events by a snapshot; archive the original")
     compact.add_argument("--up-to-line", type=int, help="compact through this 1-based line (default: all)")
+    command("upcast", "rewrite a versioned store with every event at its current version; archive the original")
     for name, text in (("push", "copy workspace streams into the --remote store (idempotent, resumable)"),
                        ("pull", "copy streams of the --remote store into workspace files (idempotent, resumable)")):
         transfer = commands.add_parser(name, help=text, description=text)
