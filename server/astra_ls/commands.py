@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import msgspec
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from astra_ls.config import ConfigError
-from astra_ls.core.analysis import events_through
+from astra_ls.core.analysis import StoreAnalysis, events_through
 from astra_ls.core.facts import iso_to_ms
 from astra_ls.projections.query import Query, last_line_at, run_query, timeline
 from astra_ls.schemas.base import skeleton
+from astra_ls.store.analyses import StreamSetup
 from astra_ls.store.base import EventStore
 from astra_ls.store.compaction import compact
 from astra_ls.store.file_store import FileEventStore
@@ -165,30 +167,31 @@ def quarantine(any_store: EventStore, args: QuarantineArgs) -> Answer:
     return report.to_json()
 
 
-def compact_store(any_store: EventStore, args: CompactArgs) -> Answer:
-    store = _rewritable(any_store, "astra.compact")
-    name = store.resolve(args.store)
-    path = store.path_of(name)
+# (workspace root, the stream's file, its name, a fresh analysis, its setup) -> a report with to_json()
+_Rewrite = Callable[[Path, Path, str, StoreAnalysis, StreamSetup], Any]
+
+
+def _rewrite(any_store: EventStore, command: str, ref: str, rewrite: _Rewrite) -> Answer:
+    """Run `rewrite` on a fresh analysis of the stream, under its lock (compaction, upcasting)."""
+    store = _rewritable(any_store, command)
+    name = store.resolve(ref)
     setup = store.setup(name)
     with store.lock(name):
         store.followed(name).rescan()
-        analysis = store.analysis(name)
-        up_to = None if args.upToLine is None else args.upToLine - 1
-        report = compact(store.root, path, name, analysis, setup.rules, setup.projector, up_to)
+        report = rewrite(store.root, store.path_of(name), name, store.analysis(name), setup)
     store.refresh(name)
-    return report.to_json()
+    answer: Answer = report.to_json()
+    return answer
 
 
-def upcast(any_store: EventStore, args: StoreArgs) -> Answer:
-    store = _rewritable(any_store, "astra.upcast")
-    name = store.resolve(args.store)
-    path = store.path_of(name)
-    setup = store.setup(name)
-    with store.lock(name):
-        store.followed(name).rescan()
-        report = upcast_store(store.root, path, name, store.analysis(name), setup)
-    store.refresh(name)
-    return report.to_json()
+def compact_store(store: EventStore, args: CompactArgs) -> Answer:
+    up_to = None if args.upToLine is None else args.upToLine - 1
+    return _rewrite(store, "astra.compact", args.store, lambda root, path, name, analysis, setup: compact(
+        root, path, name, analysis, setup.rules, setup.projector, up_to))
+
+
+def upcast(store: EventStore, args: StoreArgs) -> Answer:
+    return _rewrite(store, "astra.upcast", args.store, upcast_store)
 
 
 def schema_for(store: EventStore, args: StoreArgs) -> Answer:

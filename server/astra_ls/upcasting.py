@@ -14,13 +14,17 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, Union
 
+import msgspec
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from astra_ls.projections.base import Edit, Event, Projector, State
 from astra_ls.schemas.base import EventSchema, SchemaIssue, TypeInfo
 from astra_ls.trust import import_reference
+
+if TYPE_CHECKING:
+    from astra_ls.schemas.fastpath import FastDecoder
 
 DEFAULT_VERSION_FIELD = "version"
 Dotted = tuple[str, ...]
@@ -230,7 +234,7 @@ def workspace_loader(root: Any) -> Callable[[str, bool], Any]:
 
 class UpcastingSchema(EventSchema):
     """The store's schema, applied to each event after upcasting; issues say which version was checked.
-    No fast decoder: it would validate events as they are written, not as they are upcast."""
+    Event types with steps are never taken by the fast decoder: it would check them as they are written."""
 
     def __init__(self, inner: EventSchema, upcaster: Upcaster, described: Any) -> None:
         self.inner = inner
@@ -257,6 +261,21 @@ class UpcastingSchema(EventSchema):
 
     def types(self) -> tuple[TypeInfo, ...]:
         return self.inner.types()
+
+    def fast_decoder(self) -> FastDecoder | None:
+        """The inner schema's decoder without the event types that have steps: their lines fail it and
+        take the precise path (upcast, then validated), the others stay as fast as without versions."""
+        from astra_ls.schemas.fastpath import FastDecoder
+
+        fast = self.inner.fast_decoder()
+        if fast is None or not fast.tagged:
+            return None  # untagged, it would accept an old event of a versioned type as it is
+        kept = tuple(s for s in fast.structs if s.__struct_config__.tag not in self.upcaster.steps)
+        if len(kept) == len(fast.structs):
+            return fast
+        if len(kept) < 2:  # one tagged struct alone also takes events without the tag: keep them precise
+            return None
+        return FastDecoder(msgspec.json.Decoder(Union[kept]), tagged=True, structs=kept)  # noqa: UP007
 
 
 def events_upcast(schema: EventSchema) -> Callable[[Event], Event] | None:

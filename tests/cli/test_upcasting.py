@@ -181,3 +181,24 @@ def test_a_store_without_steps_keeps_its_own_schema_and_fast_decoder(ws: Path) -
     assert isinstance(store.setup("orders").schema, UpcastingSchema)
     plain = store.setup("conversation").schema
     assert not isinstance(plain, UpcastingSchema) and plain.fast_decoder() is not None
+
+
+def test_a_versioned_type_is_never_taken_as_written_by_the_fast_decoder(tmp_path: Path) -> None:
+    """Built-in families validate most lines with a fast decoder; the types with steps must not go
+    through it: an old event that is valid as written but not once upcast is flagged, others stay fast."""
+    (tmp_path / ".astra").mkdir()
+    (tmp_path / "astra-ls.toml").write_text(
+        '[[stores]]\nglob = "conversation*"\n[[stores.upcast]]\ntype = "UserMessageSent"\nfrom = 1\n'
+        'rename = { text = "content" }\nmap = { content = { "hi" = 5 } }\n')
+    started = '{"type":"ConversationStarted","id":"c%d","timestamp":%d,"userId":"u","sessionId":"s","model":"m"}'
+    lines = [started % (i, i) for i in range(3000)]
+    lines.append('{"type":"UserMessageSent","id":"m1","timestamp":5000,"text":"hello"}')  # v1: renamed
+    lines.append('{"type":"UserMessageSent","id":"m2","timestamp":5001,"content":"hi"}')  # valid as written
+    (tmp_path / ".astra" / "conversation.jsonl").write_text("\n".join(lines) + "\n")
+    result = astra("check", "--format", "json", str(tmp_path))
+    [report] = json.loads(result.stdout)["files"]
+    assert [(p["line"], p["code"]) for p in report["problems"]] == [(3002, "ASTRA010")], report["problems"]
+    assert "after upcasting from v1" in report["problems"][0]["message"]
+    store = FileEventStore(tmp_path, load_config(tmp_path))
+    fast = store.setup("conversation").schema.fast_decoder()
+    assert fast is not None and "UserMessageSent" not in {s.__struct_config__.tag for s in fast.structs}
