@@ -26,6 +26,10 @@ if [ "${ASTRA_SKIP_EXTENSION:-0}" != "1" ]; then
   npm run check
   step "extension: unit tests"
   npm test
-  step "extension: end-to-end in code-server"
-  ASTRA_PYTHON="$ROOT/.venv/bin/python" npm run e2e
+  step "extension: the universal VSIX and one per platform (each with its wheels)"
+  ASTRA_PYTHON="$ROOT/.venv/bin/python" npm run package -- --all-targets
+  step "distribution: VSIX targets, complete wheel sets, offline install"
+  ASTRA_REQUIRE_VSIX=1 "$ROOT/.venv/bin/pytest" -q -p no:cacheprovider "$ROOT/tests/distribution"
+  step "extension: end-to-end in code-server, linux-x64 VSIX, server installed offline from its wheels"
+  ASTRA_E2E_TARGET=linux-x64 ASTRA_PYTHON="$ROOT/.venv/bin/python" npm run e2e:run
 fi

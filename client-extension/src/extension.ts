@@ -10,9 +10,11 @@ import { compact, quarantine } from './features/maintenance';
 import { ProjectionDocuments } from './features/projection';
 import { queryEvents } from './features/queryEvents';
 import { RemoteStoreDocuments } from './features/remoteStores';
+import { openSample } from './features/sample';
 import { StoreStatusBar } from './features/statusBar';
 import { TimelinePanel } from './features/timelinePanel';
 import { installPrivateServer } from './server/installer';
+import { onInterpreterChange } from './server/pythonExtension';
 import { errorText, ServerSession, ServerUnavailable } from './server/session';
 
 let session: ServerSession | undefined;
@@ -62,6 +64,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     output.show();
     return Promise.resolve();
   });
+  command('astra-ls.openSample', () => openSample(context));
   command('astra-ls.installServer', async () => {
     await server.stop();
     if (await installPrivateServer(context, output)) await server.start();
@@ -74,6 +77,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       if (e.affectsConfiguration('astra.server')) void server.restart();
     }),
   );
+
+  // A new interpreter selected in the Python extension is the one to run on, unless our setting names one.
+  void onInterpreterChange(() => {
+    if (!vscode.workspace.getConfiguration('astra.server').get<string>('python')?.trim()) void server.restart();
+  }).then((watch) => context.subscriptions.push(watch));
 
   await server.start();
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -128,3 +129,18 @@ def test_a_plain_check_loads_neither_the_commands_nor_the_cache_writer(ws: Path)
                             timeout=60, check=False)
     assert "ASTRA020" in result.stdout
     assert result.stdout.splitlines()[-1] == "[]"
+
+
+def test_remote_without_the_nats_client_names_the_extra(ws: Path, tmp_path: Path) -> None:
+    """nats-py is the `remote` extra: a machine without it gets a sentence, not a traceback."""
+    (ws / "astra-ls.toml").write_text('[[remote]]\nname = "prod"\nservers = ["nats://127.0.0.1:4222"]\n')
+    hide = tmp_path / "hide-nats"
+    hide.mkdir()
+    # Makes `import nats` fail as on a machine where the extra was never installed.
+    (hide / "sitecustomize.py").write_text("import sys\nsys.modules['nats'] = None\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(hide), os.environ.get("PYTHONPATH", "")])}
+    result = subprocess.run([sys.executable, "-m", "astra_ls", "count", "conversation", "--remote", "prod"],
+                            capture_output=True, text=True, cwd=ws, env=env, timeout=60, check=False)
+    assert result.returncode == 2
+    assert 'pip install "astra-ls[remote]"' in result.stderr
+    assert "Traceback" not in result.stderr

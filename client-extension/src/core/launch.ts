@@ -10,6 +10,8 @@ export type InterpreterSource = 'setting' | 'python-extension' | 'private-enviro
 
 export interface InterpreterCandidate {
   readonly command: string;
+  /** Arguments that come before ours, e.g. `-3` for Windows' `py` launcher. */
+  readonly prefix?: readonly string[];
   readonly source: InterpreterSource;
 }
 
@@ -22,12 +24,25 @@ export interface LaunchInputs {
   readonly privateEnvironmentPython: string | undefined;
   readonly home: string;
   readonly workspaceFolder: string | undefined;
+  /** Decides the fallbacks: Windows rarely has `python3`, but has the `py` launcher. */
+  readonly platform?: NodeJS.Platform;
 }
 
-export const DEFAULT_PYTHON = 'python3';
 export const SERVER_MODULE_ARGS: readonly string[] = ['-m', 'astra_ls', 'serve'];
-/** Imports the package and nothing else: the cheapest proof that `-m astra_ls` will work. */
-export const PROBE_ARGS: readonly string[] = ['-c', 'import astra_ls'];
+/** Checks the interpreter's version and imports what the server needs; prints one JSON line (see astra_ls/probe.py). */
+export const PROBE_ARGS: readonly string[] = ['-m', 'astra_ls.probe'];
+
+/** Interpreters on PATH worth trying when nothing better is known, best first. */
+export function defaultInterpreters(platform: NodeJS.Platform): InterpreterCandidate[] {
+  return platform === 'win32'
+    ? [{ command: 'py', prefix: ['-3'], source: 'default' }, { command: 'python', source: 'default' }]
+    : [{ command: 'python3', source: 'default' }, { command: 'python', source: 'default' }];
+}
+
+/** How a candidate is shown to the user: `py -3`, `/usr/bin/python3`. */
+export function commandLine(candidate: InterpreterCandidate): string {
+  return [candidate.command, ...(candidate.prefix ?? [])].join(' ');
+}
 
 /** Expands `~`, `${userHome}` and `${workspaceFolder}` the way users write paths in settings. */
 export function expandPath(raw: string, home: string, workspaceFolder: string | undefined): string {
@@ -47,8 +62,8 @@ export function expandPath(raw: string, home: string, workspaceFolder: string | 
  *
  * An explicit setting is the only candidate: silently falling back would run a different
  * interpreter than the one the user asked for. Otherwise the Python extension's choice comes
- * first (it is what the user picked for this workspace), then an environment the user asked us
- * to install, then `python3`.
+ * first (it is what the user picked for this workspace), then the extension's private environment,
+ * then what is on PATH (`py -3` and `python` on Windows, `python3` and `python` elsewhere).
  */
 export function interpreterCandidates(inputs: LaunchInputs): InterpreterCandidate[] {
   const configured = inputs.configuredPython?.trim() ?? '';
@@ -62,8 +77,8 @@ export function interpreterCandidates(inputs: LaunchInputs): InterpreterCandidat
   if (inputs.privateEnvironmentPython) {
     found.push({ command: inputs.privateEnvironmentPython, source: 'private-environment' });
   }
-  found.push({ command: DEFAULT_PYTHON, source: 'default' });
-  return found.filter((c, i) => found.findIndex((o) => o.command === c.command) === i);
+  found.push(...defaultInterpreters(inputs.platform ?? 'linux'));
+  return found.filter((c, i) => found.findIndex((o) => commandLine(o) === commandLine(c)) === i);
 }
 
 /** The server's argv after the interpreter; non-string entries of a hand-edited setting are dropped. */
@@ -103,7 +118,7 @@ export function describeSource(source: InterpreterSource): string {
     case 'private-environment':
       return "the extension's private environment";
     case 'default':
-      return 'python3 on PATH';
+      return 'the PATH';
   }
 }
 
@@ -118,26 +133,84 @@ export interface InstallStep {
   readonly title: string;
 }
 
+/** What a platform VSIX ships in `server-wheel/bundle.json`: wheels for every dependency, per Python. */
+export interface WheelBundle {
+  readonly dir: string;
+  readonly target: string;
+  readonly pythons: readonly string[];
+  /** pip's own wheel, run as `python pip.whl/pip`: no pip (or python3-venv) needed on the machine. */
+  readonly pipWheel: string;
+}
+
 /**
- * The commands that build the private environment: a fresh venv, then pip installs either the
- * wheel shipped in the extension or `astra-ls` from the package index (dependencies always
- * come from the index: the wheel is built without them).
+ * The commands that build the private environment. With a platform bundle that serves the base
+ * interpreter's version: a venv without pip, then pip from the bundled wheel installs astra-ls with
+ * `--no-index` (no network). Otherwise: a venv, then pip installs the shipped astra-ls wheel or
+ * `astra-ls` from the package index (dependencies from the index).
  */
 export function installSteps(
-  basePython: string,
+  base: InterpreterCandidate,
   venvDir: string,
-  wheel: string | undefined,
   platform: NodeJS.Platform,
+  source: { bundle: WheelBundle } | { wheel: string | undefined },
 ): [InstallStep, InstallStep] {
   const python = venvPython(venvDir, platform);
+  const prefix = [...(base.prefix ?? [])];
+  if ('bundle' in source) {
+    const { bundle } = source;
+    return [
+      { command: base.command, args: [...prefix, '-m', 'venv', '--without-pip', '--clear', venvDir], title: 'Creating a private environment' },
+      {
+        command: python,
+        args: [path.join(bundle.pipWheel, 'pip'), 'install', '--disable-pip-version-check', '--no-index', '--find-links', bundle.dir, 'astra-ls'],
+        title: 'Installing astra-ls from the wheels shipped with the extension',
+      },
+    ];
+  }
   return [
-    { command: basePython, args: ['-m', 'venv', '--clear', venvDir], title: 'Creating a private environment' },
+    { command: base.command, args: [...prefix, '-m', 'venv', '--clear', venvDir], title: 'Creating a private environment' },
     {
       command: python,
-      args: ['-m', 'pip', 'install', '--disable-pip-version-check', '--upgrade', wheel ?? 'astra-ls'],
-      title: wheel ? 'Installing the bundled astra-ls wheel' : 'Installing astra-ls from the package index',
+      args: ['-m', 'pip', 'install', '--disable-pip-version-check', '--upgrade', source.wheel ?? 'astra-ls'],
+      title: source.wheel ? 'Installing the bundled astra-ls wheel' : 'Installing astra-ls from the package index',
     },
   ];
+}
+
+/** The bundle described by `bundle.json` and its folder listing, if it is complete enough to use. */
+export function parseBundle(dir: string, manifest: unknown, fileNames: readonly string[]): WheelBundle | undefined {
+  if (manifest === null || typeof manifest !== 'object') return undefined;
+  const { target, pythons } = manifest as { target?: unknown; pythons?: unknown };
+  const pip = fileNames.find((f) => /^pip-[^-]+-py3-none-any\.whl$/.test(f));
+  if (typeof target !== 'string' || !Array.isArray(pythons) || !pip || !pickWheel(fileNames)) return undefined;
+  return { dir, target, pythons: pythons.filter((p): p is string => typeof p === 'string'), pipWheel: path.join(dir, pip) };
+}
+
+/** Prints `major.minor` of an interpreter: whether the bundle serves it. */
+export const VERSION_ARGS: readonly string[] = ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'];
+
+/** What the probe (`python -m astra_ls.probe`) printed, or why it could not run. */
+export type ProbeOutcome =
+  | { ok: true; python: string }
+  | { ok: false; reason: 'not-found' | 'not-installed' | 'unsupported' | 'failed'; detail: string };
+
+/** Reads the probe's JSON line; anything else (an old astra-ls without the probe, a crash) is explained from stderr. */
+export function parseProbe(exitCode: number | null, stdout: string, stderr: string): ProbeOutcome {
+  const line = stdout.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.startsWith('{')).pop();
+  if (line) {
+    try {
+      const answer = JSON.parse(line) as { ok?: unknown; python?: unknown; problems?: unknown };
+      const python = typeof answer.python === 'string' ? answer.python : '?';
+      if (answer.ok === true) return { ok: true, python };
+      const problems = Array.isArray(answer.problems) ? answer.problems.filter((p): p is string => typeof p === 'string') : [];
+      return { ok: false, reason: 'unsupported', detail: problems.join('; ') || `Python ${python} cannot run the server` };
+    } catch {
+      // fall through to stderr
+    }
+  }
+  const last = stderr.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '').pop() ?? '';
+  if (/No module named ['"]?astra_ls/.test(stderr)) return { ok: false, reason: 'not-installed', detail: 'astra-ls is not installed for it' };
+  return { ok: false, reason: 'failed', detail: last || `exited with code ${exitCode ?? '?'}` };
 }
 
 /** The newest `astra_ls-*.whl` in a listing (versions compare as dotted numbers). */

@@ -3,11 +3,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import * as os from 'node:os';
-import { PROBE_ARGS } from '../core/launch';
-
-export type ProbeResult =
-  | { ok: true }
-  | { ok: false; reason: 'not-found' | 'not-importable' | 'failed'; detail: string };
+import { type InterpreterCandidate, parseProbe, PROBE_ARGS, type ProbeOutcome, VERSION_ARGS } from '../core/launch';
 
 /**
  * Environment for every Python process we start. PYTHONSAFEPATH keeps the working directory off
@@ -17,29 +13,32 @@ export function pythonEnv(): NodeJS.ProcessEnv {
   return { ...process.env, PYTHONSAFEPATH: '1', PYTHONIOENCODING: 'utf-8' };
 }
 
-/** Can `command` import astra_ls? Runs from the home folder for the same reason as above. */
-export function probe(command: string): Promise<ProbeResult> {
-  return new Promise((resolve) => {
-    execFile(command, [...PROBE_ARGS], { timeout: 60_000, cwd: os.homedir(), env: pythonEnv() }, (error, _stdout, stderr) => {
-      if (!error) {
-        resolve({ ok: true });
-        return;
-      }
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'EACCES') {
-        resolve({ ok: false, reason: 'not-found', detail: `${command}: ${code === 'ENOENT' ? 'no such program' : 'not executable'}` });
-      } else if (/ModuleNotFoundError|No module named/.test(stderr)) {
-        resolve({ ok: false, reason: 'not-importable', detail: lastLine(stderr) });
-      } else {
-        resolve({ ok: false, reason: 'failed', detail: lastLine(stderr) || error.message });
-      }
-    });
-  });
+/** Can this interpreter run the server? Runs from the home folder for the same reason as above. */
+export function probe(candidate: InterpreterCandidate): Promise<ProbeOutcome> {
+  return capture(candidate, PROBE_ARGS).then((r) =>
+    'missing' in r ? { ok: false, reason: 'not-found', detail: r.missing } : parseProbe(r.code, r.stdout, r.stderr));
 }
 
-/** The last non-empty line of a traceback: the exception, without the stack. */
-export function lastLine(text: string): string {
-  return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '').pop() ?? '';
+/** `major.minor` of an interpreter, or undefined when it cannot run. */
+export async function pythonVersion(candidate: InterpreterCandidate): Promise<string | undefined> {
+  const r = await capture(candidate, VERSION_ARGS);
+  return 'missing' in r || r.code !== 0 ? undefined : r.stdout.trim();
+}
+
+type Captured = { code: number | null; stdout: string; stderr: string } | { missing: string };
+
+function capture(candidate: InterpreterCandidate, args: readonly string[]): Promise<Captured> {
+  return new Promise((resolve) => {
+    execFile(candidate.command, [...(candidate.prefix ?? []), ...args], { timeout: 60_000, cwd: os.homedir(), env: pythonEnv() },
+      (error, stdout, stderr) => {
+        const code = (error as NodeJS.ErrnoException | null)?.code;
+        if (code === 'ENOENT' || code === 'EACCES') {
+          resolve({ missing: code === 'ENOENT' ? 'not found' : 'not executable' });
+          return;
+        }
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+      });
+  });
 }
 
 /** Runs a command to completion, streaming its output to `log`; resolves with the exit code. */

@@ -14,16 +14,18 @@ import {
   State,
 } from 'vscode-languageclient/node';
 import {
+  commandLine,
   describeSource,
   initializationOptions,
   type InterpreterCandidate,
   interpreterCandidates,
+  type ProbeOutcome,
   serverArgs,
 } from '../core/launch';
 import { type Failure, isFailure, STORE_CHANGED_NOTIFICATION, type ServerCommandId, type StoreChanged } from '../core/protocol';
-import { probe, type ProbeResult, pythonEnv } from './processes';
+import { probe, pythonEnv } from './processes';
 import { pythonExtensionInterpreter } from './pythonExtension';
-import { existingPrivatePython } from './installer';
+import { existingPrivatePython, installPrivateServer, shippedBundle } from './installer';
 
 /** An ordinary `{ok: false}` answer from the server, carried as an exception. */
 export class ServerFailure extends Error {
@@ -49,6 +51,8 @@ export const DOCUMENT_SELECTOR = [
 export class ServerSession implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private starting: Promise<boolean> | undefined;
+  /** The automatic install from shipped wheels runs once a session, not again after it failed. */
+  private installTried = false;
   private readonly storeChanged = new vscode.EventEmitter<StoreChanged>();
   private readonly started = new vscode.EventEmitter<void>();
   /** Fires with the payload of every `astra/storeChanged` notification. */
@@ -135,21 +139,18 @@ export class ServerSession implements vscode.Disposable {
       privateEnvironmentPython: await existingPrivatePython(this.context),
       home: os.homedir(),
       workspaceFolder: folder?.uri.fsPath,
+      platform: process.platform,
     });
   }
 
   private async doStart(): Promise<boolean> {
-    const candidates = await this.candidates();
-    const results: { candidate: InterpreterCandidate; result: ProbeResult }[] = [];
-    let chosen: InterpreterCandidate | undefined;
-    for (const candidate of candidates) {
-      const result = await probe(candidate.command);
-      results.push({ candidate, result });
-      this.output.info(`Interpreter ${candidate.command} (${describeSource(candidate.source)}): ${result.ok ? 'astra_ls importable' : result.detail}`);
-      if (result.ok) {
-        chosen = candidate;
-        break;
-      }
+    let { chosen, results } = await this.choose();
+    // A platform VSIX carries every wheel: set the server up without asking (no network is used), once.
+    if (!chosen && !this.installTried && !vscode.workspace.getConfiguration('astra.server').get<string>('python')?.trim()
+        && (await shippedBundle(this.context))) {
+      this.installTried = true;
+      this.output.info('No interpreter has astra-ls: installing it from the wheels shipped with the extension');
+      if (await installPrivateServer(this.context, this.output)) ({ chosen, results } = await this.choose());
     }
     if (!chosen) {
       void this.explainUnavailable(results);
@@ -158,16 +159,28 @@ export class ServerSession implements vscode.Disposable {
     return this.launch(chosen);
   }
 
+  /** The first candidate that can run the server, and what every tried one answered. */
+  private async choose(): Promise<{ chosen: InterpreterCandidate | undefined; results: Tried[] }> {
+    const results: Tried[] = [];
+    for (const candidate of await this.candidates()) {
+      const result = await probe(candidate);
+      results.push({ candidate, result });
+      this.output.info(`Interpreter ${commandLine(candidate)} (${describeSource(candidate.source)}): ${result.ok ? `Python ${result.python}, ready` : result.detail}`);
+      if (result.ok) return { chosen: candidate, results };
+    }
+    return { chosen: undefined, results };
+  }
+
   private async launch(interpreter: InterpreterCandidate): Promise<boolean> {
     const config = vscode.workspace.getConfiguration('astra.server');
     const args = serverArgs(config.get<unknown[]>('args'));
     const trusted = vscode.workspace.isTrusted;
     // Per-workspace storage when a folder is open; either way outside the workspace.
     const storage = this.context.storageUri ?? this.context.globalStorageUri;
-    this.output.info(`Starting ${interpreter.command} ${args.join(' ')} (workspace ${trusted ? 'trusted' : 'untrusted'})`);
+    this.output.info(`Starting ${commandLine(interpreter)} ${args.join(' ')} (workspace ${trusted ? 'trusted' : 'untrusted'})`);
     const serverOptions: ServerOptions = {
       command: interpreter.command,
-      args,
+      args: [...(interpreter.prefix ?? []), ...args],
       // Never the workspace folder: see pythonEnv() on why the working directory matters.
       options: { cwd: os.homedir(), env: pythonEnv() },
     };
@@ -198,20 +211,15 @@ export class ServerSession implements vscode.Disposable {
     return true;
   }
 
-  /** One notification that says what is wrong and offers the fix; no stack traces. */
-  private async explainUnavailable(results: { candidate: InterpreterCandidate; result: ProbeResult }[]): Promise<void> {
-    const first = results[0];
-    if (!first) return;
-    const { candidate, result } = first;
-    const why = result.ok
-      ? ''
-      : result.reason === 'not-found'
-        ? `the interpreter "${candidate.command}" from ${describeSource(candidate.source)} was not found`
-        : `astra-ls is not importable by "${candidate.command}" (${describeSource(candidate.source)})`;
+  /** One notification that says which interpreters were tried and why each cannot run the server; no stack traces. */
+  private async explainUnavailable(results: Tried[]): Promise<void> {
+    if (results.length === 0) return;
+    const tried = results.map(({ candidate, result }) =>
+      `${commandLine(candidate)} (${describeSource(candidate.source)}): ${result.ok ? 'ready' : result.detail}`);
     const install = 'Install astra-ls';
     const choose = 'Choose Interpreter';
     const choice = await vscode.window.showWarningMessage(
-      `Astra: ${why}. The Astra language server cannot start.`,
+      `Astra: no Python interpreter can run the language server. Tried ${tried.join('; ')}.`,
       install,
       choose,
       'Show Output',
@@ -219,11 +227,18 @@ export class ServerSession implements vscode.Disposable {
     if (choice === install) {
       await vscode.commands.executeCommand('astra-ls.installServer');
     } else if (choice === choose) {
-      await vscode.commands.executeCommand('workbench.action.openSettings', 'astra.server.python');
+      // The Python extension's picker when it is there (its choice is used next), else our setting.
+      const picker = vscode.extensions.getExtension('ms-python.python') ? 'python.setInterpreter' : 'workbench.action.openSettings';
+      await vscode.commands.executeCommand(picker, ...(picker === 'python.setInterpreter' ? [] : ['astra.server.python']));
     } else if (choice === 'Show Output') {
       this.output.show();
     }
   }
+}
+
+interface Tried {
+  readonly candidate: InterpreterCandidate;
+  readonly result: ProbeOutcome;
 }
 
 /** A readable one-line description of anything thrown by the client or the server. */

@@ -114,6 +114,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "tail":
             return _run_tail(args)
         if args.command in ("push", "pull") or getattr(args, "remote", None):
+            from astra_ls.remote.settings import remote_client_missing
+
+            if missing := remote_client_missing():
+                print(f"astra-ls {args.command}: {missing}", file=sys.stderr)
+                return EXIT_USAGE
             from astra_ls.cli.remote import run_remote
             from astra_ls.commands import execute
 

@@ -6,6 +6,7 @@ Settings are the folder's `astra-ls.toml` / `[tool.astra-ls]` with the editor's 
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from astra_ls.remote.store import RemoteStore
 
 DEFAULT_GLOBS = ("**/.astra/**/*.jsonl",)
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +161,11 @@ class Workspaces:
         for folder in self.folders:
             config = self.store_at(folder).config
             if config.remote:
+                from astra_ls.remote.settings import remote_client_missing
+
+                if missing := remote_client_missing():
+                    _log.warning("%s declares remote stores, skipped: %s", folder / "astra-ls.toml", missing)
+                    continue
                 from astra_ls.remote.store import RemoteStore  # the NATS client only when a remote is declared
 
                 for remote in config.remote:

@@ -25,6 +25,19 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from astra_ls.store.cache_location import cache_home
 
 SCHEME = "astra-remote"
+REMOTE_EXTRA_HINT = (
+    'remote stores need the NATS client: install astra-ls with its remote extra (pip install "astra-ls[remote]")'
+)
+
+
+def remote_client_missing() -> str | None:
+    """What to tell the user when the NATS client (the optional `remote` extra) is not installed, else None."""
+    try:
+        import nats  # noqa: F401  (only whether it imports)
+    except ImportError:
+        return REMOTE_EXTRA_HINT
+    return None
+
 REMOTE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 JS_STREAM_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
 SUBJECT_PREFIX = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")

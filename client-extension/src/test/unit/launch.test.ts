@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { expandPath, initializationOptions, installSteps, interpreterCandidates, pickWheel, serverArgs, venvPython } from '../../core/launch';
+import {
+  commandLine, expandPath, initializationOptions, installSteps, interpreterCandidates, parseBundle, parseProbe, pickWheel, serverArgs,
+  venvPython,
+} from '../../core/launch';
 
 const base = { home: '/home/u', workspaceFolder: '/ws', pythonExtensionInterpreter: undefined, privateEnvironmentPython: undefined };
 
@@ -12,17 +15,22 @@ describe('interpreter resolution', () => {
 
   it('treats a blank setting as unset', () => {
     const c = interpreterCandidates({ ...base, configuredPython: '   ' });
-    assert.deepEqual(c, [{ command: 'python3', source: 'default' }]);
+    assert.deepEqual(c, [{ command: 'python3', source: 'default' }, { command: 'python', source: 'default' }]);
   });
 
-  it('prefers the Python extension, then the private environment, then python3', () => {
+  it('prefers the Python extension, then the private environment, then PATH', () => {
     const c = interpreterCandidates({ ...base, configuredPython: '', pythonExtensionInterpreter: '/ext/python', privateEnvironmentPython: '/store/venv/bin/python' });
-    assert.deepEqual(c.map((x) => x.source), ['python-extension', 'private-environment', 'default']);
+    assert.deepEqual(c.map((x) => x.source), ['python-extension', 'private-environment', 'default', 'default']);
   });
 
   it('lists an interpreter once even when two sources name it', () => {
     const c = interpreterCandidates({ ...base, configuredPython: undefined, pythonExtensionInterpreter: 'python3' });
-    assert.deepEqual(c, [{ command: 'python3', source: 'python-extension' }]);
+    assert.deepEqual(c, [{ command: 'python3', source: 'python-extension' }, { command: 'python', source: 'default' }]);
+  });
+
+  it('tries the py launcher, then python, on Windows (which rarely has python3)', () => {
+    const c = interpreterCandidates({ ...base, configuredPython: undefined, platform: 'win32' });
+    assert.deepEqual(c.map(commandLine), ['py -3', 'python']);
   });
 
   it('expands ~ and ${userHome}', () => {
@@ -44,15 +52,35 @@ describe('server arguments', () => {
 });
 
 describe('private environment install', () => {
+  const python3 = { command: 'python3', source: 'default' } as const;
+
   it('creates a venv, then installs the bundled wheel with its interpreter', () => {
-    const steps = installSteps('python3', '/s/server-venv', '/ext/server-wheel/astra_ls-0.1.0-py3-none-any.whl', 'linux');
+    const steps = installSteps(python3, '/s/server-venv', 'linux', { wheel: '/ext/server-wheel/astra_ls-0.1.0-py3-none-any.whl' });
     assert.deepEqual(steps[0].args, ['-m', 'venv', '--clear', '/s/server-venv']);
     assert.equal(steps[1].command, '/s/server-venv/bin/python');
     assert.equal(steps[1].args.at(-1), '/ext/server-wheel/astra_ls-0.1.0-py3-none-any.whl');
   });
 
   it('falls back to the package index without a wheel', () => {
-    assert.equal(installSteps('python3', '/v', undefined, 'linux')[1].args.at(-1), 'astra-ls');
+    assert.equal(installSteps(python3, '/v', 'linux', { wheel: undefined })[1].args.at(-1), 'astra-ls');
+  });
+
+  it('installs a platform bundle offline: no pip needed, no index', () => {
+    const bundle = parseBundle('/ext/server-wheel', { target: 'linux-x64', pythons: ['3.12'] },
+      ['astra_ls-0.1.0-py3-none-any.whl', 'pip-26.3-py3-none-any.whl', 'bundle.json']);
+    assert.ok(bundle);
+    const py = { command: 'py', prefix: ['-3'], source: 'default' } as const;
+    const steps = installSteps(py, 'C:\\s\\venv', 'win32', { bundle });
+    assert.deepEqual(steps[0].args, ['-3', '-m', 'venv', '--without-pip', '--clear', 'C:\\s\\venv']);
+    assert.match(steps[1].command, /Scripts[\\/]python\.exe$/);
+    assert.ok(steps[1].args.includes('--no-index'));
+    assert.match(steps[1].args[0] ?? '', /pip-26\.3-py3-none-any\.whl[\\/]pip$/);
+  });
+
+  it('ignores a bundle without pip, without astra-ls, or with a broken manifest', () => {
+    assert.equal(parseBundle('/d', { target: 'x', pythons: ['3.12'] }, ['astra_ls-0.1.0-py3-none-any.whl']), undefined);
+    assert.equal(parseBundle('/d', { target: 'x', pythons: ['3.12'] }, ['pip-26.3-py3-none-any.whl']), undefined);
+    assert.equal(parseBundle('/d', 'nonsense', ['pip-26.3-py3-none-any.whl', 'astra_ls-0.1.0-py3-none-any.whl']), undefined);
   });
 
   it('knows where a Windows venv keeps its interpreter', () => {
@@ -82,5 +110,24 @@ describe('initialization options', () => {
     for (const odd of [undefined, null, 3, 'x', ['a']]) {
       assert.deepEqual(initializationOptions(false, true, undefined, odd), { trusted: false, indexCache: true });
     }
+  });
+});
+
+describe('interpreter probe', () => {
+  it('reads the probe line', () => {
+    assert.deepEqual(parseProbe(0, '{"ok": true, "python": "3.12", "problems": []}\n', ''), { ok: true, python: '3.12' });
+  });
+
+  it('says what is wrong with an interpreter that cannot run the server', () => {
+    const r = parseProbe(1, '{"ok": false, "python": "3.12", "problems": ["numpy is not installed: reinstall astra-ls for this interpreter"]}', '');
+    assert.deepEqual(r, { ok: false, reason: 'unsupported', detail: 'numpy is not installed: reinstall astra-ls for this interpreter' });
+  });
+
+  it('tells a missing astra-ls from a crash', () => {
+    assert.equal(parseProbe(1, '', "Traceback...\nModuleNotFoundError: No module named 'astra_ls'\n").ok, false);
+    const missing = parseProbe(1, '', "/usr/bin/python3: Error while finding module specification for 'astra_ls.probe' (ModuleNotFoundError: No module named 'astra_ls')");
+    assert.equal(!missing.ok && missing.reason, 'not-installed');
+    const crash = parseProbe(1, '', 'Traceback...\nSyntaxError: invalid syntax\n');
+    assert.deepEqual(crash, { ok: false, reason: 'failed', detail: 'SyntaxError: invalid syntax' });
   });
 });
