@@ -113,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_OK
         if args.command == "tail":
             return _run_tail(args)
+        if args.command == "check" and args.remote and args.format not in ("text", "json"):
+            raise UsageError(f"astra-ls check --remote: --format {args.format} is for workspace files; use text "
+                             "or json, or pull the streams first (astra-ls pull)")
         if args.command in ("push", "pull") or getattr(args, "remote", None):
             from astra_ls.remote.settings import remote_client_missing
 
