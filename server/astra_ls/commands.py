@@ -18,9 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from astra_ls.config import ConfigError
 from astra_ls.core.analysis import StoreAnalysis, events_through
 from astra_ls.core.facts import iso_to_ms
+from astra_ls.projections.links import read_event, related
+from astra_ls.projections.patch import json_patch
 from astra_ls.projections.query import Query, last_line_at, run_query, timeline
 from astra_ls.schemas.base import skeleton
 from astra_ls.store.analyses import StreamSetup
+from astra_ls.store.atomic import wait_for_whole_lines
 from astra_ls.store.base import EventStore
 from astra_ls.store.compaction import compact
 from astra_ls.store.file_store import FileEventStore
@@ -73,6 +76,22 @@ class CompactArgs(StoreArgs):
 
 class TimelineArgs(StoreArgs):
     buckets: int = Field(default=40, ge=1, le=1000)
+
+
+class Position(_Args):
+    """A point in a store: after its first `line` lines, or after every event at or before `timestamp`."""
+
+    line: int | None = Field(default=None, ge=0, description="The state after the first N lines (0: the start).")
+    timestamp: float | str | None = Field(default=None, description="Epoch ms or ISO 8601.")
+
+
+class DiffArgs(StoreArgs):
+    from_: Position = Field(alias="from")
+    to: Position
+
+
+class LineArgs(StoreArgs):
+    line: int = Field(ge=1, description="1-based line of the event.")
 
 
 def parse_time(value: float | str | None, name: str) -> float | None:
@@ -159,6 +178,7 @@ def quarantine(any_store: EventStore, args: QuarantineArgs) -> Answer:
     name = store.resolve(args.store)
     path = store.path_of(name)
     with store.lock(name):
+        wait_for_whole_lines(path)
         store.followed(name).rescan()
         analysis = store.analysis(name)
         lines = bad_lines(analysis) if args.lines is None else [n - 1 for n in args.lines]
@@ -175,10 +195,12 @@ def _rewrite(any_store: EventStore, command: str, ref: str, rewrite: _Rewrite) -
     """Run `rewrite` on a fresh analysis of the stream, under its lock (compaction, upcasting)."""
     store = _rewritable(any_store, command)
     name = store.resolve(ref)
+    path = store.path_of(name)
     setup = store.setup(name)
     with store.lock(name):
+        wait_for_whole_lines(path)  # a writer without the lock may be half-way through a line
         store.followed(name).rescan()
-        report = rewrite(store.root, store.path_of(name), name, store.analysis(name), setup)
+        report = rewrite(store.root, path, name, store.analysis(name), setup)
     store.refresh(name)
     answer: Answer = report.to_json()
     return answer
@@ -201,6 +223,44 @@ def schema_for(store: EventStore, args: StoreArgs) -> Answer:
     return {"ok": True, "family": setup.rule.schema_, "types": types}
 
 
+def _state_at(store: EventStore, name: str, at: Position) -> Answer:
+    if (at.line is None) == (at.timestamp is None):
+        raise InvalidArguments("give exactly one of line or timestamp for each end of the diff")
+    if at.line is not None:
+        return _state_after(store, name, at.line - 1)
+    moment = parse_time(at.timestamp, "timestamp")
+    assert moment is not None
+    return _state_after(store, name, last_line_at(store.analysis(name), moment), moment)
+
+
+def diff(store: EventStore, args: DiffArgs) -> Answer:
+    """The change of the projected state from one point of a store to another, as an RFC 6902 JSON Patch."""
+    name = store.resolve(args.store)
+    before, after = _state_at(store, name, args.from_), _state_at(store, name, args.to)
+    ends = {"line": before["line"], "events": before["events"], "timestamp": before["timestamp"]}
+    return {"ok": True, "from": ends, "to": {"line": after["line"], "events": after["events"],
+                                             "timestamp": after["timestamp"]},
+            "patch": json_patch(before["state"], after["state"]), "before": before["state"], "after": after["state"]}
+
+
+def related_events(store: EventStore, args: LineArgs) -> Answer:
+    return related(store, store.resolve(args.store), args.line - 1)
+
+
+def show_event(store: EventStore, args: LineArgs) -> Answer:
+    """One line's event pretty-printed, with the line's exact text and its problems."""
+    name = store.resolve(args.store)
+    analysis = store.analysis(name)
+    if not 1 <= args.line <= analysis.line_count:
+        raise InvalidArguments(f"line {args.line} is outside the store (it has {analysis.line_count} lines)")
+    start, length = analysis.line_span(args.line - 1)
+    raw = store.reader(name)(start, length)
+    event = read_event(store, name, args.line - 1)
+    problems = [p.to_json() for p in analysis.problems_on(args.line - 1, store.reader(name))]
+    return {"ok": True, "line": args.line, "text": raw.decode("utf-8", "replace"), "event": event,
+            "problems": problems}
+
+
 def timeline_of(store: EventStore, args: TimelineArgs) -> Answer:
     return timeline(store.analysis(store.resolve(args.store)), args.buckets)
 
@@ -219,6 +279,9 @@ COMMANDS: dict[str, tuple[type[_Args], Handler]] = {
     "astra.upcast": (StoreArgs, upcast),
     "astra.schemaFor": (StoreArgs, schema_for),
     "astra.timeline": (TimelineArgs, timeline_of),
+    "astra.diff": (DiffArgs, diff),
+    "astra.related": (LineArgs, related_events),
+    "astra.showEvent": (LineArgs, show_event),
 }
 
 

@@ -30,6 +30,13 @@ class StoreRule(BaseModel):
     projector: str | None = Field(default=None, description="A built-in projector or package.module:function.")
     unique_ids: bool | None = None
     ordered_timestamps: bool | None = None
+    # Fields that link events (dotted paths allowed): go to definition, references, `astra-ls related`.
+    parent_field: str | None = Field(default=None, min_length=1,
+                                     description="The field holding the parent event's id (default parentUuid).")
+    causation_field: str | None = Field(default=None, min_length=1,
+                                        description="The field holding the causing event's id (default causationId).")
+    correlation_field: str | None = Field(default=None, min_length=1,
+                                          description="The field events of one run share (default correlationId).")
     # event versions ([[stores.upcast]], see upcasting.py)
     version_field: str | None = Field(default=None, min_length=1,
                                       description="The field holding an event's version (default 'version').")

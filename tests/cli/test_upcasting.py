@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from astra_ls.answers import ANSWERS
 from astra_ls.config import load_config
 from astra_ls.store.file_store import FileEventStore
 from astra_ls.upcasting import UpcastingSchema
@@ -116,6 +117,7 @@ def test_upcast_rewrites_the_store_and_archives_the_original(ws: Path) -> None:
     before = run_json(ws, "project", "orders")["state"]
 
     answer = run_json(ws, "upcast", "orders")
+    ANSWERS["astra.upcast"].model_validate(answer)  # the shape the protocol declares
     assert answer["upcastEvents"] == 2 and answer["events"] == 4
     assert answer["upcastFrom"] == {"OrderPlaced v1": 1, "OrderPlaced v2": 1}
     archive = Path(str(answer["archivePath"]))
@@ -133,6 +135,7 @@ def test_upcast_rewrites_the_store_and_archives_the_original(ws: Path) -> None:
     assert [line.split(": ")[1].split()[0] for line in checked.stdout.splitlines()] == ["ASTRA001"]
 
     again = run_json(ws, "upcast", "orders")  # already current: nothing to write, nothing archived
+    ANSWERS["astra.upcast"].model_validate(again)
     assert again["upcastEvents"] == 0 and again["archivePath"] is None
     assert len(list((ws / ".astra" / "archive").iterdir())) == 1
 

@@ -65,7 +65,8 @@ def conversation(workspace: Workspace) -> FileEventStore:
 
 def test_time_travel_in_any_order_matches_a_full_replay(conversation: FileEventStore) -> None:
     store = conversation
-    store.analyses.replayers["conversation"] = Replayer(store.setup("conversation").projector, every=97, budget=256 * 1024)
+    store.analyses.replayers["conversation"] = Replayer(store.setup("conversation").projector, every=97,
+                                                        budget=256 * 1024)
     last = store.analysis("conversation").line_count - 1
     lines = [last, 0, 15_000, 14_999, 29_000, 3, *random.Random(5).sample(range(last), 30), last, -1]
     for line in lines:

@@ -142,3 +142,26 @@ def test_a_sync_that_waited_for_the_lock_keeps_the_mirror_another_process_grew(
         assert path.stat().st_ino == inode, "the mirror was thrown away and rebuilt"
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("how", ["purge", "re-create"])
+def test_a_purged_or_re_created_stream_rebuilds_the_mirror(make_workspace: MakeWorkspace, tmp_path: Path,
+                                                           single: Any, how: str) -> None:
+    root, remote = make_workspace(tmp_path / "ws", single.urls)
+    common = ["--workspace", str(root), "--remote", remote]
+    for n in range(3):
+        assert cli("append", "notes", json.dumps({"type": "Noted", "id": f"e-{n}", "timestamp": n}), *common)["ok"]
+    config = load_config(root)
+    store = RemoteStore(find_remote(config, remote), root, config)
+    try:
+        js = store.link.jetstream()
+        if how == "purge":
+            store.link.run(js.purge_stream(store.remote.js_stream, subject=store.remote.subject_of("notes")))
+        else:
+            store.link.run(js.delete_stream(store.remote.js_stream))
+    finally:
+        store.close()
+    answer = cli("append", "notes", json.dumps({"type": "Noted", "id": "after", "timestamp": 9}), *common)
+    assert answer["ok"] and answer["count"] == 1 and answer["line"] == 1, answer
+    assert cli("query", "notes", *common)["events"] == [{"line": 1, "event": {"type": "Noted", "id": "after",
+                                                                             "timestamp": 9}}]

@@ -124,7 +124,7 @@ def assert_server_agrees(workspace: Workspace, server: RawServer, plan: Plan) ->
             return False
         return sorted((d["range"]["start"]["line"], d["code"]) for d in published) == expected
 
-    server.wait_for(settled, "the server's diagnostics to match a fresh astra-ls check")
+    server.wait_until(settled, "the server's diagnostics to match a fresh astra-ls check")
     assert server.command("astra.count", {"store": STREAM}) == fresh_count
 
 

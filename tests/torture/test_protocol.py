@@ -52,9 +52,8 @@ def test_garbage_bodies_do_not_stop_the_server(server: RawServer, body: bytes, b
 @pytest.mark.scenario("hostile protocol")
 def test_a_body_that_is_not_json_gets_a_parse_error(server: RawServer, board: Board) -> None:
     """JSON-RPC answers an unparsable body with Parse error (-32700) and a null id."""
-    server.expect_box(None)  # type: ignore[arg-type]
     server.send_bytes(frame(b"{not json"))
-    answer = server.wait_answer(None)  # type: ignore[arg-type]
+    answer = server.wait_answer(None)
     assert error_of(answer) == -32700 and answer["id"] is None, answer
     still_serving(server)
     board.ran()
@@ -71,13 +70,13 @@ def test_a_late_answer_to_an_abandoned_request_is_not_an_error(workspace: Worksp
     server = RawServer(workspace.root, hold=frozenset({"window/workDoneProgress/create"}))
     try:
         server.initialize()
-        server.wait_for(lambda: bool(server.held), "the scan's progress request")
+        server.wait_until(lambda: bool(server.held), "the scan's progress request")
         server.notify("workspace/didChangeConfiguration", {"settings": {}})
         still_serving(server)  # the reload (and the cancellation) happened before this answer
         for request in server.held:
             server.send({"id": request["id"], "result": None})
         still_serving(server)
-        errors = [n for n in server.notifications
+        errors = [n for n in server.notifications()
                   if n.get("method") == "window/logMessage" and n["params"]["type"] == 1]
         assert errors == [], errors
     finally:

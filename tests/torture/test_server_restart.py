@@ -120,7 +120,7 @@ def from_server(server: RawServer) -> dict[str, list[Finding]]:
 
 def progress(server: RawServer, kind: str, message_end: str = "") -> bool:
     """Whether the server has sent a `$/progress` of this kind (begin/report/end) whose message ends so."""
-    for note in server.notifications:
+    for note in server.notifications():
         value = note.get("params", {}).get("value", {}) if note.get("method") == "$/progress" else {}
         if value.get("kind") == kind and str(value.get("message", "")).endswith(message_end):
             return True
@@ -136,7 +136,7 @@ def full_run(workspace: Workspace, uris: list[str]) -> dict[str, list[Finding]]:
     server = RawServer(workspace.root)
     try:
         server.initialize()
-        server.wait_for(scan_finished(server, uris), "the start-up scan to finish")
+        server.wait_until(scan_finished(server, uris), "the start-up scan to finish")
         return from_server(server)
     finally:
         server.shutdown()
@@ -176,7 +176,7 @@ def kill_during_scan(workspace: Workspace, moment: Moment, what: str, delay: flo
     workers: set[int] = set()
     try:
         server.initialize()
-        server.wait_for(lambda: moment(server), what)
+        server.wait_until(lambda: moment(server), what)
         time.sleep(delay)  # a pause chosen at random to vary the moment, not a measurement
         with server.changed:
             unfinished = not progress(server, "end")

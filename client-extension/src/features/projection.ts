@@ -53,7 +53,7 @@ export class ProjectionDocuments implements vscode.TextDocumentContentProvider, 
         target.line === undefined
           ? await this.session.execute<ProjectAnswer>(ServerCommand.project, { store: target.store })
           : await this.session.execute<ProjectAnswer>(ServerCommand.projectAt, { store: target.store, line: target.line });
-      const where = target.line === undefined ? 'after the last event' : `after line ${answer.line ?? target.line}`;
+      const where = target.line === undefined ? 'after the last event' : `after line ${answer.line}`;
       const header = `// Projected state of ${vscode.workspace.asRelativePath(vscode.Uri.parse(target.store))} ${where} (${answer.events} events). Read-only; refreshes when the store changes.\n`;
       return header + JSON.stringify(answer.state, null, 2) + '\n';
     } catch (e) {

@@ -89,6 +89,16 @@ def build_parser() -> argparse.ArgumentParser:
     tail.add_argument("--problems", action="store_true", help="also print problems as they appear")
     tail.add_argument("--interval", type=interval_seconds, default=0.2,
                       help="seconds between looks at the store (default 0.2)")
+    diff = command("diff", "how the projected state changed between two points of a store (RFC 6902 JSON Patch)",
+                   formats=("patch", "text", "json"))
+    diff.add_argument("--from", dest="diff_from", required=True, metavar="POINT",
+                      help="a line number (the state after it; 0: the start) or a time: ISO 8601, or @epoch-ms")
+    diff.add_argument("--to", dest="diff_to", required=True, metavar="POINT", help="like --from")
+    diff.set_defaults(format="patch")
+    diff.epilog = "--format patch (default) prints the JSON Patch, text a unified diff of the two states"
+    related = command("related", "the events linked to one: its chain up to the root, the tree below it, and "
+                      "the events sharing its correlation id, across the workspace's stores")
+    related.add_argument("--line", type=int, required=True, help="1-based line of the event")
     command("quarantine", "move malformed and invalid lines into .astra/quarantine/")
     compact = command("compact", "replace old events by a snapshot; archive the original")
     compact.add_argument("--up-to-line", type=int, help="compact through this 1-based line (default: all)")
@@ -236,6 +246,10 @@ def _command_args(args: argparse.Namespace, name: str) -> tuple[str, dict[str, A
                                "to": _number_or_text(args.until), "where": where, "limit": args.limit}
     if args.command == "compact":
         return "astra.compact", {**base, "upToLine": args.up_to_line}
+    if args.command == "diff":
+        return "astra.diff", {**base, "from": _point(args.diff_from, "--from"), "to": _point(args.diff_to, "--to")}
+    if args.command == "related":
+        return "astra.related", {**base, "line": args.line}
     return f"astra.{args.command}", base
 
 
@@ -246,6 +260,19 @@ def _number_or_text(value: str | None) -> float | str | None:
         return float(value)
     except ValueError:
         return value
+
+
+def _point(value: str, flag: str) -> dict[str, Any]:
+    """A point of a store on the command line: digits are a line, `@N` epoch ms, anything else ISO 8601."""
+    text = value.strip()
+    if text.isdigit():
+        return {"line": int(text)}
+    if text.startswith("@"):
+        try:
+            return {"timestamp": float(text[1:])}
+        except ValueError:
+            raise InvalidArguments(f"{flag} {value!r}: after @ comes a time in epoch milliseconds") from None
+    return {"timestamp": text}
 
 
 def _where(item: str) -> tuple[str, Any]:
@@ -266,9 +293,49 @@ def run_store_command(args: argparse.Namespace) -> int:
     answer = execute(store, command, payload)
     if args.format == "json":
         sys.stdout.buffer.write(canonical_json(answer) + b"\n")
+    elif command == "astra.diff" and answer.get("ok"):
+        _print_diff(answer, args.format)
+    elif command == "astra.related" and answer.get("ok") and args.format == "text":
+        _print_related(answer)
     else:
         _print_text(answer)
     return EXIT_OK if answer.get("ok") else EXIT_PROBLEMS
+
+
+def _print_diff(answer: dict[str, Any], kind: str) -> None:
+    if kind == "patch":
+        sys.stdout.buffer.write(canonical_json(answer["patch"]) + b"\n")
+        return
+    from astra_ls.projections.patch import readable_diff
+
+    before, after = answer["from"], answer["to"]
+    text = readable_diff(answer["before"], answer["after"], f"after line {before['line']}",
+                         f"after line {after['line']}")
+    print(text or "(no change)")
+
+
+def _print_related(answer: dict[str, Any]) -> None:
+    def show(entry: dict[str, Any], indent: str = "  ") -> str:
+        event = entry["event"]
+        kind = event.get("type", "(untyped)") if isinstance(event, dict) else "(not an event)"
+        role = f" ({entry['role']})" if entry.get("role") else ""
+        return f"{indent}{entry['store']}:{entry['line']}  {kind}{role}"
+
+    fields = answer["fields"]
+    print(f"event: {show(answer['event'], '')}")
+    print(f"up to the root, by {fields['parent']} / {fields['causation']}:")
+    for entry in answer["ancestors"] or []:
+        print(show(entry))
+    if not answer["ancestors"]:
+        print("  (none: this is a root)")
+    print("below:")
+    for entry in answer["descendants"]:
+        print(show(entry, "  " * entry["depth"]))
+    if not answer["descendants"]:
+        print("  (nothing points at this event)")
+    correlation = answer["correlationId"]
+    print(f"sharing {fields['correlation']} = {correlation!r}: {len(answer['correlated'])} event(s)"
+          if correlation is not None else f"no {fields['correlation']}")
 
 
 def _print_text(answer: dict[str, Any]) -> None:

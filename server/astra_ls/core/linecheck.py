@@ -24,8 +24,6 @@ SNAPSHOT_TYPE = "$snapshot"
 BOM = b"\xef\xbb\xbf"
 INT64_MIN, UINT64_MAX = -(2**63), 2**64 - 1
 BIG_INT = re.compile(rb"-?\d{19,}")
-_ORJSON_POS = re.compile(r"\(char (\d+)\)")
-_ORJSON_WHERE = re.compile(r": line \d+ column \d+ \(char \d+\)$")  # the position orjson appends
 _WS = b" \t\r\n"
 
 
@@ -108,7 +106,7 @@ def _parse(body: bytes, lead: int, raw: bytes, line: int, problems: list[Problem
     try:
         value = orjson.loads(body)
     except orjson.JSONDecodeError as error:
-        problems.append(_malformed(text, lead, raw, line, str(error)))
+        problems.append(_malformed(text, lead, raw, line, error.msg, error.pos))
         return LineVerdict(BAD, problems=problems)
     if not isinstance(value, dict):
         start, end = _trimmed_cols(text, lead, raw)
@@ -119,12 +117,12 @@ def _parse(body: bytes, lead: int, raw: bytes, line: int, problems: list[Problem
     return None
 
 
-def _malformed(text: str, lead: int, raw: bytes, line: int, reason: str) -> Problem:
-    match = _ORJSON_POS.search(reason)
-    char = min(int(match.group(1)), len(text)) if match else 0
+def _malformed(text: str, lead: int, raw: bytes, line: int, detail: str, pos: int) -> Problem:
+    """ASTRA001 where the parser stopped: `pos` is orjson's character offset in `text` (its JSONDecodeError's
+    structured position, like the standard library's)."""
+    char = min(max(pos, 0), len(text))
     start = utf16_col_of_byte(raw, lead) + utf16_col_of_char(text, char)
     end = utf16_col_of_byte(raw, len(raw.rstrip(b"\r")))
-    detail = _ORJSON_WHERE.sub("", reason)
     width = utf16_col_of_byte(raw, len(raw))  # at least one unit wide, but never past the line's end
     return make_problem("ASTRA001", line, start, min(max(end, start + 1), width),
                         f"malformed JSON: {detail} (at column {start + 1})", data={"reason": detail})

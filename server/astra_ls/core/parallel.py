@@ -12,11 +12,11 @@ document) and the parts come back pickled. Id hashes are the same in every proce
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import gc
 import logging
-import multiprocessing
 import os
 import pickle
 import signal
@@ -25,13 +25,14 @@ import sys
 import threading
 from array import array
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 from astra_ls.core.analysis import SENT_ARRAYS, AnalysisRules, StoreAnalysis, item_size, sent_spans
 from astra_ls.core.blocks import iter_blocks
+
+if TYPE_CHECKING:  # loaded with the first spawned scan: a plain check has no use for them
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 MIN_PARALLEL_BYTES = 32 * 1024 * 1024
 CHUNKS_PER_PROCESS = 4  # enough for one process to make up for another that is slowed down
@@ -291,22 +292,28 @@ _worker_rules: dict[bytes, AnalysisRules] = {}  # in a worker: the rules of the 
 
 
 def _spawn_pool() -> ProcessPoolExecutor:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     global _pool
     with _pool_guard:
         if _pool is None:
             count = max(1, min((os.cpu_count() or 2) - 1, MAX_WORKERS - 1))
             _pool = ProcessPoolExecutor(count, multiprocessing.get_context("spawn"), initializer=_quiet_spawned)
+            atexit.register(shutdown_pool)
         return _pool
 
 
-def _drop_pool(pool: ProcessPoolExecutor, kill: bool) -> None:
+def _drop_pool(pool: ProcessPoolExecutor, kill: bool, wait: bool = False) -> None:
     """Stop using a pool that broke or hangs; `kill`: its processes are stuck, end them. The pool is the
     only user of multiprocessing in this process, so its children are the pool's workers."""
+    import multiprocessing
+
     global _pool
     with _pool_guard:
         if _pool is pool:
             _pool = None
-    pool.shutdown(wait=False, cancel_futures=True)
+    pool.shutdown(wait=wait and not kill, cancel_futures=True)
     if kill:
         for child in multiprocessing.active_children():
             child.kill()
@@ -317,14 +324,26 @@ def shutdown_pool() -> None:
     with _pool_guard:
         pool = _pool
     if pool is not None:
-        _drop_pool(pool, kill=False)
+        _drop_pool(pool, kill=False, wait=True)
 
 
 def _quiet_spawned() -> None:
-    """A spawned worker inherits the language server's stdout, its JSON-RPC stream: nothing may reach it."""
+    """A spawned worker inherits the language server's stdout, its JSON-RPC stream: nothing may reach it.
+    And it leaves with its parent: a server killed mid-scan must not leave a worker blocked on a pipe that
+    nobody reads any more."""
+    import multiprocessing
+
     quiet = os.open(os.devnull, os.O_RDWR)
     os.dup2(quiet, 1)
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the worker
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent,), name="astra-scan-parent", daemon=True).start()
+
+
+def _exit_with(parent: Any) -> None:
+    parent.join()  # returns once the parent process has ended (its sentinel closes)
+    os._exit(0)
 
 
 def _scan_chunk(path: str, rules: bytes, start: int, end: int, lean: bool) -> StoreAnalysis:
@@ -348,6 +367,8 @@ def _scan_spawned(path: Path, rules: AnalysisRules, bounds: list[tuple[int, int]
                   workers: int) -> StoreAnalysis | None:
     """Chunks 1 on are queued for the pool; this process scans chunk 0, then takes back from the end of the
     queue whatever no worker has begun, and joins the parts in order."""
+    from concurrent.futures.process import BrokenProcessPool
+
     try:
         blob = pickle.dumps(rules, pickle.HIGHEST_PROTOCOL)
     except (pickle.PicklingError, TypeError, AttributeError) as error:  # a user schema that cannot travel

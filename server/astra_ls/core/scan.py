@@ -26,8 +26,21 @@ BATCH = 128
 LEAF = 4
 DENSE_FAILURES = 3  # failures in one batch after which its remaining lines are decoded one by one
 SMALL_BLOCK = 16 * 1024
-_AT_VALUE = re.compile(r"- at `\$\[(\d+)\]")  # where msgspec's messages say a batch failed
+# msgspec's errors carry no structured position, only their message: "... - at `$[i]...`" (the i-th value
+# of a batch failed validation) or "... (byte n)" (the JSON broke at byte n). The formats are pinned with
+# msgspec's version range in pyproject.toml and checked by tests/engine/test_decoder_messages.py.
+_AT_VALUE = re.compile(r"- at `\$\[(\d+)\]")
 _AT_BYTE = re.compile(r"\(byte (\d+)\)$")
+
+
+def where_batch_failed(error: Exception) -> tuple[str, int] | None:
+    """("value", i) or ("byte", n) from a msgspec decode error on a batch of lines; None when it does not say."""
+    message = str(error)
+    if (value := _AT_VALUE.search(message)) is not None:
+        return "value", int(value[1])
+    if (byte := _AT_BYTE.search(message)) is not None:
+        return "byte", int(byte[1])
+    return None
 
 
 class TypeTable:
@@ -163,14 +176,14 @@ class BlockScanner:
         """The line of [first, last) the decoder stopped at, from its message (`$[i]`: the i-th value, a
         line here; `(byte n)`: where the JSON broke); None when it does not say. A wrong guess costs time
         only: that line takes the precise path, and the lines around it are decoded again."""
-        message = str(error)
-        if (value := _AT_VALUE.search(message)) is not None:
-            line = first + int(value[1])
-        elif (byte := _AT_BYTE.search(message)) is not None:
-            _, starts, ends, _, _ = self._lines
-            line = bisect_left(ends, starts[first] + int(byte[1]), first, last)
-        else:
+        where = where_batch_failed(error)
+        if where is None:
             return None
+        if where[0] == "value":
+            line = first + where[1]
+        else:
+            _, starts, ends, _, _ = self._lines
+            line = bisect_left(ends, starts[first] + where[1], first, last)
         return line if first <= line < last else None
 
     def _one_line(self, index: int, out: ScannedLines) -> None:

@@ -59,6 +59,7 @@ def build() -> AstraServer:
         hover,
         inlay_hints,
         lifecycle,
+        navigation,
         remote,
         symbols,
         text_sync,
@@ -68,7 +69,7 @@ def build() -> AstraServer:
 
     server = AstraServer()
     for feature in (lifecycle, watching, text_sync, commands, hover, code_actions, completion, code_lens,
-                    inlay_hints, symbols, remote):
+                    inlay_hints, symbols, navigation, remote):
         feature.register(server)
     return server
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-from urllib.parse import unquote
 
 from lsprotocol import types as lsp
 
 from astra_ls.config import ConfigError
 from astra_ls.lsp.buffer import TextBuffer
 from astra_ls.lsp.documents import OpenDocument
-from astra_ls.lsp.protocol import LspLinesDocument
+from astra_ls.lsp.protocol import AstraProtocol
 from astra_ls.projections.replay import Replayer
 from astra_ls.store.follow import read_range
 
@@ -31,15 +30,7 @@ class TextSync:
         except ConfigError as error:
             self.server.log(f"{uri}: {error}", lsp.MessageType.Error)
             return None
-        doc = OpenDocument(uri, located, setup.rules, Replayer(setup.projector), version, False, buffer)
-        self._back(uri, buffer)
-        return doc
-
-    def _back(self, uri: str, buffer: TextBuffer | None) -> None:
-        """Let the editor-facing text of `uri` be read from the server's own buffer (or not any more)."""
-        text_doc = self.server.workspace.text_documents.get(unquote(uri))
-        if isinstance(text_doc, LspLinesDocument):
-            text_doc.back_with(buffer.text if buffer is not None else None)
+        return OpenDocument(uri, located, setup.rules, Replayer(setup.projector), version, False, buffer)
 
     def opened(self, params: lsp.DidOpenTextDocumentParams) -> None:
         item = params.text_document
@@ -94,7 +85,6 @@ class TextSync:
             return
         doc = self._new_document(uri, old.version, old.buffer)
         if doc is None:
-            self._back(uri, None)
             return
         doc.dirty = old.dirty
         self.server.documents.open(doc)
@@ -109,6 +99,8 @@ class TextSync:
 
 def register(server: AstraServer) -> None:
     sync = server.text_sync
+    if isinstance(server.protocol, AstraProtocol):  # store buffers are the server's, not pygls's workspace's
+        server.protocol.holds_text = lambda uri: server.documents.get(uri) is not None
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
     def opened(params: lsp.DidOpenTextDocumentParams) -> None:

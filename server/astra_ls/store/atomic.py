@@ -1,50 +1,261 @@
-"""Replace a file so that readers see either the old or the new contents, never a mix."""
+"""Replace a store so that readers see either the old or the new contents, never a mix, and so that no
+line another program appended without our lock is lost.
+
+The writer this product accompanies appends with `appendFileSync(JSON + "\\n")`: O_APPEND, no lock.
+A rewrite (quarantine, compaction) therefore keeps the old file open from start to end and:
+1. writes the new head to a temp file created exclusively beside the store (random name, O_EXCL, no
+   links followed), then copies whatever the old file grew past the analysed bytes, round after round,
+   until a round finds nothing new (still growing after CARRY_ROUNDS: refused where step 3 is not
+   possible);
+2. renames the temp file over the store (the old file's name and identity are checked first: a store
+   replaced or truncated by someone else is refused, nothing changed);
+3. drains the old file after the rename: a writer that opened the store's name just before the rename
+   writes to the old file, so its bytes past what was copied are appended to the new one until the old
+   file has stayed quiet for DRAIN_QUIET_S (at most DRAIN_MAX_S). Windows cannot rename over a file
+   held open, so there the old file is closed before the rename and step 3 is skipped.
+Lines carried in step 3 land after lines other writers already appended to the new file: none is lost,
+the order between concurrent writers may change. A writer that keeps the store open for longer than
+DRAIN_QUIET_S between its own writes is not covered: it writes into the replaced file.
+"""
 
 from __future__ import annotations
 
-import errno
+import contextlib
 import os
+import re
+import stat
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from astra_ls.store.fileio import (
+    HOLD_OPEN_ACROSS_RENAME,
+    create_exclusive,
+    fsync_dir,
+    identity,
+    open_file,
+    pread,
+    replace,
+    set_mode,
+    write_all,
+)
+from astra_ls.store.results import StoreError
 
-def fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
+CARRY_ROUNDS = 32
+DRAIN_QUIET_S = 0.15
+DRAIN_MAX_S = 2.0
+DRAIN_POLL_S = 0.005
+COPY_CHUNK = 1 << 22
+TEMP_SUFFIX = ".tmp"
+
+
+class OpenStore:
+    """A store opened for a rewrite: refused unless it is a regular file with one name (a hard link
+    would let the rewrite change a file outside the workspace, or leave the other name stale). The
+    caller holds the stream lock from before `open` until after `close`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fd = open_file(path, os.O_RDONLY, follow=False)
+        try:
+            info = os.fstat(self.fd)
+            refuse_hard_links(path, info)
+        except BaseException:
+            os.close(self.fd)
+            raise
+        self.identity = identity(info)
+        self.mode = stat.S_IMODE(info.st_mode)
+        self.closed = False
+
+    def read(self, offset: int, length: int) -> bytes:
+        return pread(self.fd, length, offset)
+
+    def size(self) -> int:
+        return os.fstat(self.fd).st_size
+
+    def replaced(self) -> bool:
+        """Whether the store's name now names another file (or none)."""
+        try:
+            return identity(os.stat(self.path, follow_symlinks=False)) != self.identity
+        except FileNotFoundError:
+            return True
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            os.close(self.fd)
+
+    def __enter__(self) -> OpenStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def refuse_hard_links(path: Path, info: os.stat_result) -> None:
+    if info.st_nlink > 1:
+        raise StoreError("HARD_LINKED", f"{path} has {info.st_nlink} names (hard links): astra-ls does not "
+                         "write to a store that another path shares; copy it to a file of its own",
+                         {"links": info.st_nlink})
+
+
+def rewrite_keeping_appends(store: OpenStore, head: Iterable[bytes], carry_from: int,
+                            refuse_growth: bool = False) -> int:
+    """Replace `store` with `head` followed by every byte the store holds past `carry_from` by the time
+    the new file has taken its place. Answers how many bytes were carried.
+
+    `refuse_growth`: any growth past `carry_from` means the head is wrong (its last line was still
+    being written): refused (STORE_CHANGED), nothing changed.
+    """
+    remove_stale_temps(store.path)
+    fd, temp = create_exclusive(store.path.parent, f".{store.path.name}.", TEMP_SUFFIX)
     try:
+        try:
+            for piece in head:
+                write_all(fd, piece)
+            copied = _carry_until_quiet(store, fd, carry_from, refuse_growth)
+            set_mode(fd, temp, store.mode)
+            os.fsync(fd)
+            _check_same(store, copied)
+            if not HOLD_OPEN_ACROSS_RENAME:
+                store.close()
+            replace(temp, store.path)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+        if HOLD_OPEN_ACROSS_RENAME:
+            copied = _drain(store, fd, copied)
         os.fsync(fd)
     finally:
         os.close(fd)
+    fsync_dir(store.path.parent)
+    return copied - carry_from
 
 
-def replace_atomically(path: Path, pieces: Iterable[bytes]) -> None:
-    """Write a temp file beside `path`, fsync it, rename it over `path`, fsync the folder."""
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with temp.open("wb") as handle:
-            for piece in pieces:
-                handle.write(piece)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if path.exists():
-            os.chmod(temp, path.stat().st_mode & 0o7777)
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
-    fsync_dir(path.parent)
+def _carry_until_quiet(store: OpenStore, fd: int, copied: int, refuse_growth: bool) -> int:
+    start = copied
+    for _ in range(CARRY_ROUNDS):
+        size = _checked_size(store, copied)
+        if size == copied:
+            return copied
+        if refuse_growth and size > start:
+            raise StoreError("STORE_CHANGED", f"{store.path} grew while its last line was being moved (another "
+                             "program was still writing it): nothing changed; run the command again")
+        copied = _copy(store, fd, copied, size)
+    if HOLD_OPEN_ACROSS_RENAME:
+        return copied  # the drain after the rename takes the rest
+    raise StoreError("STORE_BUSY", f"{store.path} kept growing while it was being rewritten (another program "
+                     "appends without pause): nothing changed; try again when it is quieter")
 
 
-def append_durably(path: Path, data: bytes) -> None:
-    """Append and fsync (for the quarantine and archives, which only grow); all of `data` or nothing."""
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        size = os.fstat(fd).st_size
+def _checked_size(store: OpenStore, copied: int) -> int:
+    size = store.size()
+    if size < copied:
+        raise StoreError("STORE_CHANGED", f"{store.path} shrank while it was being rewritten (another program "
+                         "truncated it): nothing changed; check the store and run the command again")
+    return size
+
+
+def _check_same(store: OpenStore, copied: int) -> None:
+    """The store's name still names the file that was read: another program did not replace it."""
+    if store.replaced():
+        raise StoreError("STORE_CHANGED", f"{store.path} was replaced or removed by another program while it "
+                         "was being rewritten: nothing changed; run the command again")
+    _checked_size(store, copied)
+
+
+def _copy(store: OpenStore, fd: int, start: int, end: int, whole_lines: bool = False) -> int:
+    """Append the store's bytes [start, end) to `fd`; with `whole_lines`, stop after the last newline
+    (a write still arriving in pieces is taken whole later). Answers where copying stopped."""
+    at = start
+    while at < end:
+        chunk = store.read(at, min(COPY_CHUNK, end - at))
+        if not chunk:
+            break
+        if whole_lines:
+            cut = chunk.rfind(b"\n") + 1
+            if cut == 0:
+                break
+            chunk = chunk[:cut]
+        write_all(fd, chunk)
+        at += len(chunk)
+    return at
+
+
+def _drain(store: OpenStore, fd: int, copied: int) -> int:
+    """After the rename: carry what writers that had opened the old file write into it, until quiet."""
+    started = quiet_since = time.monotonic()
+    while True:
+        size = store.size()
+        if size > copied:
+            moved = _copy(store, fd, copied, size, whole_lines=True)
+            if moved != copied:
+                copied = moved
+                quiet_since = time.monotonic()
+        now = time.monotonic()
+        if now - quiet_since >= DRAIN_QUIET_S or now - started >= DRAIN_MAX_S:
+            break
+        time.sleep(DRAIN_POLL_S)
+    return _copy(store, fd, copied, store.size())  # an unfinished last line too: it stays as it was
+
+
+def wait_for_whole_lines(path: Path, settle_s: float = 0.05) -> None:
+    """Before a store is analysed for a rewrite: when it ends inside a line, give a writer that is still
+    writing that line a moment to finish (a line torn by a crash stays as it is)."""
+    deadline = time.monotonic() + settle_s
+    last = -1
+    while time.monotonic() < deadline:
         try:
-            written = os.write(fd, data)
-            if written != len(data):
-                raise OSError(errno.ENOSPC, f"short write to {path.name} (disk full?)")
+            fd = open_file(path, os.O_RDONLY, follow=False)
+        except (OSError, StoreError):
+            return
+        try:
+            size = os.fstat(fd).st_size
+            if size == 0 or pread(fd, 1, size - 1) == b"\n" or size == last:
+                return
+        finally:
+            os.close(fd)
+        last = size
+        time.sleep(0.01)
+
+
+def remove_stale_temps(store: Path) -> None:
+    """Temp files of rewrites that were killed: the caller holds the stream lock, so no live rewrite of
+    this store owns one."""
+    pattern = re.compile(rf"\.{re.escape(store.name)}\.(?:[0-9]+|[0-9a-f]{{16}}){re.escape(TEMP_SUFFIX)}")
+    try:
+        names = os.listdir(store.parent)
+    except OSError:
+        return
+    for name in names:
+        if pattern.fullmatch(name):
+            with contextlib.suppress(OSError):
+                os.unlink(store.parent / name)
+
+
+def append_durably(path: Path, data: bytes) -> int:
+    """Append and fsync (for the quarantine and archives, which only grow); all of `data` or nothing.
+    Never through a link, never to a file with other names. Answers the file's size before."""
+    fd = open_file(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644, follow=False)
+    try:
+        info = os.fstat(fd)
+        refuse_hard_links(path, info)
+        size = info.st_size
+        try:
+            write_all(fd, data)
             os.fsync(fd)
         except OSError:
             os.ftruncate(fd, size)
             raise
+    finally:
+        os.close(fd)
+    return size
+
+
+def truncate_to(path: Path, size: int) -> None:
+    fd = open_file(path, os.O_WRONLY, follow=False)
+    try:
+        os.ftruncate(fd, size)
+        os.fsync(fd)
     finally:
         os.close(fd)

@@ -1,7 +1,9 @@
 """Compaction: events up to a line become one snapshot record; the original is archived, gzipped.
 
 The compacted file is verified before the swap: projecting it must give exactly the state that
-projecting the original gives. The archive is written and fsynced first, the swap is an atomic rename.
+projecting the original gives. The archive (exactly the analysed bytes) is written and fsynced first,
+and removed again when the swap does not happen; the swap carries over what other programs appended
+meanwhile and is an atomic rename (`atomic.rewrite_keeping_appends`).
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from __future__ import annotations
 import gzip
 import os
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,8 @@ from astra_ls.core.facts import canonical_json
 from astra_ls.core.linecheck import EVENT, SNAPSHOT, SNAPSHOT_TYPE
 from astra_ls.projections.base import Projector
 from astra_ls.projections.replay import Replayer
-from astra_ls.store.atomic import fsync_dir, replace_atomically
-from astra_ls.store.follow import read_range
+from astra_ls.store.atomic import TEMP_SUFFIX, OpenStore, remove_stale_temps, rewrite_keeping_appends
+from astra_ls.store.fileio import create_exclusive, fsync_dir, replace
 from astra_ls.store.paths import confine
 from astra_ls.store.results import StoreError
 
@@ -41,19 +42,28 @@ class CompactionReport:
 
 def compact(root: Path, store: Path, name: str, analysis: StoreAnalysis, rules: AnalysisRules,
             projector: Projector, up_to: int | None) -> CompactionReport:
-    """Caller holds the stream lock and passes a fresh analysis; `up_to` is a 0-based line."""
+    """Caller holds the stream lock and passes a fresh analysis; `up_to` is a 0-based line. Lines other
+    programs append meanwhile are carried into the compacted store (see `atomic`)."""
     last = analysis.line_count - 1 if up_to is None else min(up_to, analysis.line_count - 1)
     if last < 0:
         raise StoreError("NOTHING_TO_COMPACT", f"{name} has no lines to compact")
     _refuse_bad_lines(analysis, last, name)
-    read = _reader(store)
-    state = Replayer(projector).state_after(analysis, read, last)
-    snapshot = _snapshot_record(analysis, last, state, projector.name, name)
-    archive = _archive(root, store, name)
-    snapshot["archive"] = archive.relative_to(root / ".astra").as_posix()
-    pieces = [canonical_json(snapshot) + b"\n", *_tail(store, analysis, last)]
-    _verify(pieces, rules, projector, Replayer(projector).state_after(analysis, read, analysis.line_count - 1))
-    replace_atomically(store, pieces)
+    with OpenStore(store) as opened:
+        read = opened.read
+        state = Replayer(projector).state_after(analysis, read, last)
+        snapshot = _snapshot_record(analysis, last, state, projector.name, name)
+        archive = _archive(root, opened, analysis.size, name)
+        try:
+            snapshot["archive"] = archive.relative_to(root / ".astra").as_posix()
+            start = analysis.offsets[last + 1] if last + 1 < analysis.line_count else analysis.size
+            pieces = [canonical_json(snapshot) + b"\n", read(start, analysis.size - start)]
+            _verify(pieces, rules, projector,
+                    Replayer(projector).state_after(analysis, read, analysis.line_count - 1))
+            rewrite_keeping_appends(opened, pieces, analysis.size)
+        except BaseException:
+            if not opened.replaced():  # a store left as it was keeps no archive: it would be an orphan
+                archive.unlink(missing_ok=True)
+            raise
     kept = int(sum(1 for k in analysis.kinds[last + 1 :] if k == EVENT))
     return CompactionReport(store, archive, int(snapshot["events"]), kept)
 
@@ -66,10 +76,6 @@ def _refuse_bad_lines(analysis: StoreAnalysis, last: int, name: str) -> None:
         shown = ", ".join(str(n) for n in sorted(bad)[:10])
         raise StoreError("HAS_PROBLEMS", f"{name} has lines with errors in the range to compact (lines "
                          f"{shown}{'…' if len(bad) > 10 else ''}): quarantine them first", {"lines": sorted(bad)})
-
-
-def _reader(store: Path):  # type: ignore[no-untyped-def]
-    return lambda offset, length: read_range(store, offset, length)
 
 
 def _snapshot_record(analysis: StoreAnalysis, last: int, state: dict[str, Any], projector: str,
@@ -96,31 +102,27 @@ def _snapshot_record(analysis: StoreAnalysis, last: int, state: dict[str, Any], 
             "state": state}
 
 
-def _archive(root: Path, store: Path, name: str) -> Path:
+def _archive(root: Path, store: OpenStore, size: int, name: str) -> Path:
+    """Gzip the store's first `size` bytes (what was analysed) into `.astra/archive/`, durably."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     target = confine(root, root / ".astra" / "archive" / f"{name}-{stamp}-{time.time_ns() % 10**9}.jsonl.gz")
     target.parent.mkdir(parents=True, exist_ok=True)
-    temp = target.with_name("." + target.name + ".tmp")
+    leaf = f"{name.rsplit('/', 1)[-1]}.jsonl.gz"
+    remove_stale_temps(target.parent / leaf)
+    fd, temp = create_exclusive(target.parent, f".{leaf}.", TEMP_SUFFIX, 0o644)
     try:
-        with store.open("rb") as source, temp.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb") as packed:
-            while chunk := source.read(1 << 22):
-                packed.write(chunk)
+        with os.fdopen(fd, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb") as packed:
+            for at in range(0, size, 1 << 22):
+                packed.write(store.read(at, min(1 << 22, size - at)))
             packed.close()
             raw.flush()
             os.fsync(raw.fileno())
-        os.replace(temp, target)
-    finally:
+        replace(temp, target)
+    except BaseException:
         temp.unlink(missing_ok=True)
+        raise
     fsync_dir(target.parent)
     return target
-
-
-def _tail(store: Path, analysis: StoreAnalysis, last: int) -> Iterator[bytes]:
-    if last + 1 >= analysis.line_count:
-        return
-    start = analysis.offsets[last + 1]
-    data = read_range(store, start, analysis.size - start)
-    yield data if data.endswith(b"\n") else data + b"\n"
 
 
 def _verify(pieces: list[bytes], rules: AnalysisRules, projector: Projector, expected: dict[str, Any]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import os
 import stat
 from contextlib import AbstractContextManager
@@ -14,7 +13,9 @@ from astra_ls.core.analysis import ReadRange, StoreAnalysis
 from astra_ls.core.problems import Problem
 from astra_ls.projections.replay import Replayer
 from astra_ls.store.analyses import StreamAnalyses, StreamSetup, not_found
+from astra_ls.store.atomic import refuse_hard_links
 from astra_ls.store.base import refusal
+from astra_ls.store.fileio import open_file, pread, write_all
 from astra_ls.store.follow import Change, FileStamp, FollowedFile
 from astra_ls.store.index_cache import IndexCache
 from astra_ls.store.locking import stream_lock
@@ -189,22 +190,18 @@ def write_line(path: Path, data: bytes) -> tuple[int, bytes, os.stat_result]:
     bytes went, the bytes written and the file's stat after the write.
 
     Callers hold the stream lock. On failure the file is cut back to its old size: nothing half-written.
-    O_NOFOLLOW: a store that became a link since its path was checked is refused, not written through.
+    A store that became a link since its path was checked is refused, not written through; so is one
+    with another name (a hard link) and anything that is not a regular file.
     """
+    fd = open_file(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644, follow=False)
     try:
-        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
-    except OSError as error:
-        if error.errno == errno.ELOOP:
-            raise PathRefused(f"{path} is a symbolic link: astra-ls never writes through one") from None
-        raise
-    try:
-        size = os.fstat(fd).st_size
-        if size and os.pread(fd, 1, size - 1) != b"\n":
+        info = os.fstat(fd)
+        refuse_hard_links(path, info)
+        size = info.st_size
+        if size and pread(fd, 1, size - 1) != b"\n":
             data = b"\n" + data
         try:
-            written = os.write(fd, data)
-            if written != len(data):
-                raise OSError(28, "short write (disk full?)")
+            write_all(fd, data)
             os.fsync(fd)
         except OSError:
             os.ftruncate(fd, size)

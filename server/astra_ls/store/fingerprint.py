@@ -10,6 +10,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from astra_ls.store.fileio import open_file, pread
+
 EDGE_BYTES = 64 * 1024  # the fingerprint hashes the first and last 64 KiB of the file...
 SAMPLES, SAMPLE_BYTES = 64, 4096  # ...and this many blocks spread evenly in between
 
@@ -19,10 +21,10 @@ def content_fingerprint(path: Path, size: int) -> str:
     digest = hashlib.blake2b(size.to_bytes(8, "little"), digest_size=16)
     spans = [(0, EDGE_BYTES), (max(0, size - EDGE_BYTES), EDGE_BYTES)]
     spans.extend((size * index // (SAMPLES + 1), SAMPLE_BYTES) for index in range(1, SAMPLES + 1))
-    fd = os.open(path, os.O_RDONLY)
+    fd = open_file(path, os.O_RDONLY)
     try:
         for start, length in spans:
-            digest.update(os.pread(fd, min(length, size - start), start) if start < size else b"")
+            digest.update(pread(fd, min(length, size - start), start) if start < size else b"")
     finally:
         os.close(fd)
     return digest.hexdigest()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -14,6 +15,7 @@ from pathlib import Path
 from astra_ls.core.analysis import AnalysisRules, StoreAnalysis
 from astra_ls.core.blocks import Block, LongLine, iter_blocks
 from astra_ls.core.parallel import scan_parallel
+from astra_ls.store.fileio import not_a_file, open_file, pread
 from astra_ls.store.index_cache import IndexCache
 
 SIGNATURE_BYTES = 64
@@ -37,9 +39,11 @@ class FileStamp:
 
 
 def read_range(path: Path, offset: int, length: int) -> bytes:
-    with path.open("rb") as handle:
-        handle.seek(offset)
-        return handle.read(length)
+    fd = open_file(path, os.O_RDONLY)  # a regular file only: never blocks on a FIFO
+    try:
+        return pread(fd, length, offset)
+    finally:
+        os.close(fd)
 
 
 class FollowedFile:
@@ -77,6 +81,8 @@ class FollowedFile:
             existed = self._analysis is not None
             self.analysis, self.stamp = None, None
             return Change.DELETED if existed else Change.MISSING
+        if not stat.S_ISREG(info.st_mode):
+            raise not_a_file(self.path, info.st_mode)  # a FIFO would block the scan forever
         stamp = FileStamp(info.st_ino, info.st_size, info.st_mtime_ns)
         if stamp == self.stamp and self._analysis is not None:  # own appends may wait: not read here
             return Change.UNCHANGED
@@ -155,7 +161,11 @@ class FollowedFile:
         return self.read(start, self.analysis.size - start) == self._signature
 
     def rescan(self, stamp: FileStamp | None = None) -> None:
-        size = stamp.size if stamp else self.path.stat().st_size
+        if stamp is None:
+            info = os.stat(self._fspath)
+            if not stat.S_ISREG(info.st_mode):
+                raise not_a_file(self.path, info.st_mode)
+        size = stamp.size if stamp else info.st_size
         analysis = scan_parallel(self.path, self.rules, size, self.lean)
         if analysis is None:
             analysis = StoreAnalysis(self.rules, self.lean)

@@ -16,9 +16,10 @@ from typing import Any
 from astra_ls.core.analysis import StoreAnalysis
 from astra_ls.core.facts import canonical_json
 from astra_ls.core.linecheck import BAD, BLANK
-from astra_ls.store.atomic import append_durably, replace_atomically
-from astra_ls.store.follow import read_range
+from astra_ls.store.atomic import OpenStore, append_durably, rewrite_keeping_appends, truncate_to
 from astra_ls.store.paths import confine
+
+CHUNK = 1 << 22
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,22 +40,31 @@ def bad_lines(analysis: StoreAnalysis) -> list[int]:
 
 def quarantine_lines(root: Path, store: Path, name: str, analysis: StoreAnalysis,
                      lines: list[int]) -> QuarantineReport:
-    """Caller holds the stream lock and passes a fresh analysis of `store`."""
+    """Caller holds the stream lock and passes a fresh analysis of `store`. Lines other programs append
+    meanwhile are carried into the rewritten store (see `atomic`)."""
     target = confine(root, root / ".astra" / "quarantine" / f"{name}.jsonl")
     chosen = sorted({line for line in lines if 0 <= line < analysis.line_count})
     if not chosen:
         return QuarantineReport(0, target, analysis.line_count)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    append_durably(target, b"".join(_records(store, name, analysis, chosen)))
-    replace_atomically(store, _kept(store, analysis, set(chosen)))
+    with OpenStore(store) as opened:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        unterminated = chosen[-1] == analysis.line_count - 1 and not analysis.terminated
+        before = append_durably(target, b"".join(_records(opened, name, analysis, chosen)))
+        try:
+            rewrite_keeping_appends(opened, _kept(opened, analysis, chosen), analysis.size,
+                                    refuse_growth=unterminated)
+        except BaseException:
+            if not opened.replaced():  # the lines are still in the store: take their records back
+                truncate_to(target, before)
+            raise
     return QuarantineReport(len(chosen), target, analysis.line_count - len(chosen))
 
 
-def _records(store: Path, name: str, analysis: StoreAnalysis, lines: list[int]) -> Iterator[bytes]:
+def _records(store: OpenStore, name: str, analysis: StoreAnalysis, lines: list[int]) -> Iterator[bytes]:
     moved_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     for line in lines:
         start, length = analysis.line_span(line)
-        raw = read_range(store, start, length)
+        raw = store.read(start, length)
         record: dict[str, Any] = {
             "store": f"{name}.jsonl",
             "line": line + 1,
@@ -68,12 +78,13 @@ def _records(store: Path, name: str, analysis: StoreAnalysis, lines: list[int]) 
         yield canonical_json(record) + b"\n"
 
 
-def _kept(store: Path, analysis: StoreAnalysis, dropped: set[int]) -> Iterator[bytes]:
-    """The store's bytes without the dropped lines, every kept line ending in '\\n'."""
-    with store.open("rb") as handle:
-        for line in range(analysis.line_count):
-            start, length = analysis.line_span(line)
-            if line in dropped:
-                continue
-            handle.seek(start)
-            yield handle.read(length) + b"\n"
+def _kept(store: OpenStore, analysis: StoreAnalysis, dropped: list[int]) -> Iterator[bytes]:
+    """The store's analysed bytes without the dropped lines (sorted), as they are: every line before a
+    dropped one ends in '\\n', and what follows the last is copied whole."""
+    start = 0
+    for line in [*dropped, None]:
+        end = analysis.size if line is None else analysis.offsets[line]
+        for at in range(start, end, CHUNK):
+            yield store.read(at, min(CHUNK, end - at))
+        if line is not None:
+            start = analysis.offsets[line + 1] if line + 1 < analysis.line_count else analysis.size

@@ -3,7 +3,7 @@
 Nothing is lost: the original is archived (gzipped, fsynced) in `.astra/archive/` first; lines that are
 not events (malformed, blank, snapshots) are kept byte for byte; the new contents are checked before the
 swap (same lines, same events, the same lines flagged, the same projected state) and read back from the
-disk after it. The swap is the atomic replace compaction uses.
+disk after it. The swap is compaction's: lines other programs append meanwhile are carried over.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from astra_ls.core.facts import canonical_json
 from astra_ls.core.linecheck import BOM, EVENT
 from astra_ls.projections.replay import Replayer, spans
 from astra_ls.store.analyses import StreamSetup
-from astra_ls.store.atomic import replace_atomically
+from astra_ls.store.atomic import OpenStore, rewrite_keeping_appends
 from astra_ls.store.compaction import _archive as archive_store  # the archive compaction writes, shared
 from astra_ls.store.follow import read_range
 from astra_ls.store.results import StoreError
@@ -43,23 +43,29 @@ class UpcastReport:
 
 
 def upcast_store(root: Path, store: Path, name: str, analysis: StoreAnalysis, setup: StreamSetup) -> UpcastReport:
-    """Caller holds the stream lock and passes a fresh, full analysis of `store`."""
+    """Caller holds the stream lock and passes a fresh, full analysis of `store`. Lines other programs
+    append meanwhile are carried into the new file as they are (see `atomic`)."""
     schema = setup.schema
     if not isinstance(schema, UpcastingSchema):
         raise StoreError("NOT_VERSIONED", f"{name} declares no upcast steps ([[stores.upcast]] in astra-ls.toml): "
                          "nothing to upcast")
-    read: ReadRange = lambda offset, length: read_range(store, offset, length)  # noqa: E731
-    pieces, upcast = _rewritten(analysis, read, schema.upcaster)
-    if not upcast:
-        return UpcastReport(store, None, analysis.event_count(), upcast)
-    content = b"".join(pieces)
-    expected = Replayer(setup.projector).state_after(analysis, read, analysis.line_count - 1)
-    _verify(analysis, content, setup, expected, lambda o, n: content[o : o + n])
-    archive = archive_store(root, store, name)
-    replace_atomically(store, pieces)
-    with store.open("rb") as handle:  # read back what is on the disk now
-        written = handle.read()
-    _verify(analysis, written, setup, expected, lambda o, n: written[o : o + n], archive)
+    with OpenStore(store) as opened:
+        read = opened.read
+        pieces, upcast = _rewritten(analysis, read, schema.upcaster)
+        if not upcast:
+            return UpcastReport(store, None, analysis.event_count(), upcast)
+        content = b"".join(pieces)
+        expected = Replayer(setup.projector).state_after(analysis, read, analysis.line_count - 1)
+        _verify(analysis, content, setup, expected)
+        archive = archive_store(root, opened, analysis.size, name)
+        try:
+            rewrite_keeping_appends(opened, [content], analysis.size)
+        except BaseException:
+            if not opened.replaced():  # a store left as it was keeps no archive: it would be an orphan
+                archive.unlink(missing_ok=True)
+            raise
+    written = read_range(store, 0, len(content))  # read back what is on the disk now
+    _verify(analysis, written, setup, expected, archive)
     return UpcastReport(store, archive, analysis.event_count(), upcast)
 
 
@@ -84,7 +90,10 @@ def _rewritten(analysis: StoreAnalysis, read: ReadRange, upcaster: Upcaster) -> 
 
 
 def _verify(before: StoreAnalysis, content: bytes, setup: StreamSetup, expected: dict[str, Any],
-            read: ReadRange, archive: Path | None = None) -> None:
+            archive: Path | None = None) -> None:
+    def read(offset: int, length: int) -> bytes:
+        return content[offset : offset + length]
+
     after = StoreAnalysis(setup.rules)
     after.feed(iter_blocks(io.BytesIO(content), 0, setup.rules.line.max_line_bytes), incremental=False)
     after.finish_full_scan(read)

@@ -1,0 +1,218 @@
+"""The shapes of the commands' answers, as models: the one source of the protocol's documentation.
+
+Commands build plain JSON-native dicts (cheap, and the CLI prints them as they are); these models say what
+those dicts hold. `scripts/gen_protocol.py` turns them and the argument models of `commands.py` into the
+extension's `core/protocol.ts` and the table of `docs/protocol.md`, and tests/cli/test_answers.py checks
+real answers against them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Failure(_Answer):
+    """Every ordinary failure has this shape; `ok: false` is how it is told apart."""
+
+    ok: Literal[False]
+    code: str = Field(description="Stable code, e.g. INVALID_EVENT, STORE_NOT_FOUND.")
+    message: str = Field(description="What is wrong and what to do, for a person.")
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class StoreInfo(_Answer):
+    name: str
+    uri: str
+    path: str
+    events: int
+    problems: int
+    schema_: str | None = Field(alias="schema")
+    projector: str | None
+    remote: bool | None = Field(default=None, description="Present (true) for remote stores.")
+    remoteName: str | None = None
+
+
+class ListStoresAnswer(_Answer):
+    ok: Literal[True]
+    stores: list[StoreInfo]
+
+
+class AppendAnswer(_Answer):
+    ok: Literal[True]
+    path: str = Field(description="The store file, or the astra-remote: URI of a remote stream.")
+    line: int | None = Field(description="1-based line of the event; null only when a remote append was stored "
+                                         "but could not be read back.")
+    count: int | None = Field(description="Events in the store after the append (null as for line).")
+    sequence: int | None = Field(default=None, description="Remote stores: the JetStream sequence.")
+    duplicate: bool | None = Field(default=None, description="Remote stores: an earlier attempt had landed.")
+
+
+class FieldError(_Answer):
+    """One field-level validation error of a refused append. `path` locates the field."""
+
+    path: str | list[str | int]
+    message: str
+    type: str | None = None
+    expected: Any = None
+
+
+class CountAnswer(_Answer):
+    ok: Literal[True]
+    count: int
+    byType: dict[str, int]
+
+
+class ProjectAnswer(_Answer):
+    ok: Literal[True]
+    state: Any
+    line: int = Field(description="1-based line the state is after (0: before any line).")
+    events: int
+    timestamp: Any = None
+
+
+class QueriedEvent(_Answer):
+    line: int
+    event: dict[str, Any]
+
+
+class QueryAnswer(_Answer):
+    ok: Literal[True]
+    total: int
+    events: list[QueriedEvent]
+
+
+class QuarantineAnswer(_Answer):
+    ok: Literal[True]
+    moved: int
+    quarantinePath: str
+    remaining: int
+
+
+class CompactAnswer(_Answer):
+    ok: Literal[True]
+    path: str
+    archivePath: str
+    compactedEvents: int
+    keptEvents: int
+
+
+class UpcastAnswer(_Answer):
+    ok: Literal[True]
+    path: str
+    archivePath: str | None = Field(description="Where the original went; null when every event was current.")
+    events: int
+    upcastEvents: int = Field(description="Events rewritten at their current version.")
+    upcastFrom: dict[str, int] = Field(description='How many came from each version, by "Type vN".')
+
+
+class SchemaField(_Answer):
+    name: str
+    type: str
+    required: bool
+    description: str | None = None
+
+
+class EventTypeSchema(_Answer):
+    name: str
+    description: str | None = None
+    fields: list[SchemaField]
+    skeleton: dict[str, Any] | None = None
+
+
+class SchemaAnswer(_Answer):
+    ok: Literal[True]
+    family: str
+    types: list[EventTypeSchema]
+
+
+class TimelineBucket(_Answer):
+    start: float
+    end: float
+    byType: dict[str, int]
+
+
+class TimelineAnswer(_Answer):
+    ok: Literal[True]
+    start: float | None = Field(description="Epoch ms of the first timed event (null: none).")
+    end: float | None
+    types: list[str]
+    buckets: list[TimelineBucket]
+
+
+class DiffEnd(_Answer):
+    line: int = Field(description="1-based line the state is after (0: before any line).")
+    events: int
+    timestamp: Any = None
+
+
+class DiffAnswer(_Answer):
+    ok: Literal[True]
+    from_: DiffEnd = Field(alias="from")
+    to: DiffEnd
+    patch: list[dict[str, Any]] = Field(description="RFC 6902 operations turning `before` into `after`.")
+    before: Any
+    after: Any
+
+
+class LinkedEvent(_Answer):
+    store: str
+    uri: str
+    line: int
+    event: Any
+    role: str | None = Field(default=None, description="parent or causation: the link that was followed.")
+    depth: int | None = None
+    parentLine: int | None = None
+    parentStore: str | None = None
+
+
+class RelatedAnswer(_Answer):
+    ok: Literal[True]
+    event: LinkedEvent
+    ancestors: list[LinkedEvent] = Field(description="From the event's parent up to the root.")
+    descendants: list[LinkedEvent] = Field(description="The tree below, breadth first.")
+    correlationId: Any = None
+    correlated: list[LinkedEvent]
+    fields: dict[str, str] = Field(description="The link fields used: id, parent, causation, correlation.")
+
+
+class ShowEventAnswer(_Answer):
+    ok: Literal[True]
+    line: int
+    text: str = Field(description="The line exactly as stored (undecodable bytes as U+FFFD).")
+    event: Any = Field(description="The line's JSON object, or null when it holds none.")
+    problems: list[dict[str, Any]]
+
+
+class StoreChanged(_Answer):
+    """Payload of the server's `astra/storeChanged` notification."""
+
+    uri: str
+    events: int
+    problems: int
+
+
+ANSWERS: dict[str, type[BaseModel]] = {
+    "astra.listStores": ListStoresAnswer,
+    "astra.append": AppendAnswer,
+    "astra.count": CountAnswer,
+    "astra.project": ProjectAnswer,
+    "astra.projectAt": ProjectAnswer,
+    "astra.query": QueryAnswer,
+    "astra.quarantine": QuarantineAnswer,
+    "astra.compact": CompactAnswer,
+    "astra.upcast": UpcastAnswer,
+    "astra.schemaFor": SchemaAnswer,
+    "astra.timeline": TimelineAnswer,
+    "astra.diff": DiffAnswer,
+    "astra.related": RelatedAnswer,
+    "astra.showEvent": ShowEventAnswer,
+}
+
+# Models the protocol names besides the answers (exported by name to the extension).
+OTHERS: tuple[type[BaseModel], ...] = (Failure, FieldError, StoreChanged)
