@@ -44,9 +44,8 @@ class LineTail:
     def __init__(self, path: Path, max_line_bytes: int) -> None:
         self.path = path
         self.max_line_bytes = max_line_bytes
-        self.restarts = 0  # times the file was read again from its start (truncated, replaced, ...)
+        self.restarts = -1  # times the file was read again from its start (truncated, replaced, ...)
         self._reset(None)
-        self.restarts = 0
 
     def _reset(self, inode: int | None) -> None:
         self.restarts += 1
