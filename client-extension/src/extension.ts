@@ -6,11 +6,14 @@ import * as vscode from 'vscode';
 import { ActiveStore } from './features/activeStore';
 import { EventDrafts } from './features/appendEvent';
 import { countEvents } from './features/countEvents';
+import { compareStates } from './features/compareStates';
+import { DebuggerPanel } from './features/debuggerPanel';
 import { compact, quarantine } from './features/maintenance';
 import { ProjectionDocuments } from './features/projection';
 import { queryEvents } from './features/queryEvents';
 import { RemoteStoreDocuments } from './features/remoteStores';
 import { openSample } from './features/sample';
+import { EventDocuments } from './features/showEvent';
 import { StoreStatusBar } from './features/statusBar';
 import { TimelinePanel } from './features/timelinePanel';
 import { installPrivateServer } from './server/installer';
@@ -29,7 +32,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const statusBar = new StoreStatusBar(server, active);
   const timeline = new TimelinePanel(server, active);
   const remotes = new RemoteStoreDocuments(server);
-  context.subscriptions.push(output, server, active, drafts, projections, statusBar, timeline, remotes);
+  const debuggerPanel = new DebuggerPanel(server, active);
+  const events = new EventDocuments(server);
+  context.subscriptions.push(output, server, active, drafts, projections, statusBar, timeline, remotes, debuggerPanel, events);
 
   /** Palette commands report failures as one notification: never a stack trace, never silence. */
   const command = (id: string, run: (argument?: unknown) => Promise<unknown>): void => {
@@ -57,6 +62,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   command('astra-ls.showStateAtLine', (a) => projections.showAtLine(a));
   command('astra-ls.queryEvents', (a) => queryEvents(server, active, a));
   command('astra-ls.showTimeline', (a) => timeline.show(a));
+  command('astra-ls.openDebugger', (a) => debuggerPanel.show(a));
+  command('astra-ls.compareStates', (a) => compareStates(server, active, a));
+  command('astra-ls.showEvent', () => events.showAtCursor());
   command('astra-ls.quarantine', (a) => quarantine(server, active, a));
   command('astra-ls.compact', (a) => compact(server, active, a));
   command('astra-ls.restartServer', () => server.restart());

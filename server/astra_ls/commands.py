@@ -8,24 +8,31 @@ that do not fit raise `InvalidArguments` (the server turns it into InvalidParams
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
+import numpy as np
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from astra_ls.config import ConfigError
 from astra_ls.core.analysis import StoreAnalysis, events_through
 from astra_ls.core.facts import iso_to_ms
+from astra_ls.core.fields import fields_report, untimed_events
+from astra_ls.core.jsontext import bounded
 from astra_ls.projections.links import read_event, related
 from astra_ls.projections.patch import json_patch
-from astra_ls.projections.query import Query, last_line_at, run_query, timeline
+from astra_ls.projections.query import Query, candidate_lines, last_line_at, run_query, timeline
 from astra_ls.schemas.base import skeleton
 from astra_ls.store.analyses import StreamSetup
 from astra_ls.store.atomic import wait_for_whole_lines
 from astra_ls.store.base import EventStore
 from astra_ls.store.compaction import compact
+from astra_ls.store.convert import convert_store
+from astra_ls.store.discovery import Skipped
 from astra_ls.store.file_store import FileEventStore
 from astra_ls.store.paths import PathRefused
 from astra_ls.store.quarantine import bad_lines, quarantine_lines
@@ -74,6 +81,11 @@ class CompactArgs(StoreArgs):
     upToLine: int | None = Field(default=None, ge=1)
 
 
+class ConvertArgs(StoreArgs):
+    to: Literal["utf-8"] = "utf-8"
+    lineEndings: Literal["lf", "keep"] = "lf"
+
+
 class TimelineArgs(StoreArgs):
     buckets: int = Field(default=40, ge=1, le=1000)
 
@@ -88,6 +100,12 @@ class Position(_Args):
 class DiffArgs(StoreArgs):
     from_: Position = Field(alias="from")
     to: Position
+
+
+class SeekArgs(StoreArgs):
+    line: int = Field(ge=0, description="Where the scrubber is: 1-based line, 0 before the first.")
+    to: Literal["next", "previous", "first", "last"]
+    type: str | None = Field(default=None, description="Only events of this type.")
 
 
 class LineArgs(StoreArgs):
@@ -105,27 +123,79 @@ def parse_time(value: float | str | None, name: str) -> float | None:
 
 
 def list_stores(store: EventStore, args: NoArgs) -> Answer:
+    streams, skipped = store.listing() if isinstance(store, FileEventStore) else (store.streams(), [])
+    return listing([(store, stream, stream) for stream in streams], skipped)
+
+
+Guard = Callable[[Path], AbstractContextManager[object]]
+
+
+def listing(entries: Iterable[tuple[EventStore, str, str]], skipped: Iterable[Skipped],
+            guard: Guard = lambda path: nullcontext()) -> Answer:
+    """`astra.listStores`'s answer for (store, stream, name) entries, each read inside `guard(path)`.
+    A store that cannot be read joins the skipped entries with the reason; the others are still listed."""
     listed = []
-    for name in store.streams():
-        analysis = store.analysis(name)
-        setup = store.setup(name)
-        path = store.path_of(name)
-        entry = {"name": name, "uri": store.uri_of(name), "path": str(path),
-                 "events": analysis.event_count(), "problems": len(store.problems(name)),
-                 "schema": setup.rule.schema_, "projector": setup.rule.projector}
+    unlisted = [entry.to_json() for entry in skipped]
+    for store, stream, name in entries:
+        path = Path(stream)
+        try:
+            path = store.path_of(stream)
+            with guard(path):
+                analysis = store.analysis(stream)
+                problems = len(store.problems(stream))
+                setup = store.setup(stream)
+                fields = fields_report(analysis, store.reader(stream), setup.rules.line)
+        except StoreError as error:
+            unlisted.append({"path": str(path), "reason": error.refused.message})
+            continue
+        except (PathRefused, ConfigError) as error:
+            unlisted.append({"path": str(path), "reason": str(error)})
+            continue
+        except OSError as error:
+            unlisted.append({"path": str(path), "reason": f"cannot be read: {error.strerror or error}"})
+            continue
+        entry = {"name": name, "uri": store.uri_of(stream), "path": str(path),
+                 "events": analysis.event_count(), "problems": problems,
+                 "schema": setup.schema_name, "projector": setup.projector_name, "schemaOrigin": setup.schema_origin,
+                 "fields": fields}
+        if setup.skipped:
+            entry["skipped"] = setup.skipped  # configured, but not usable here (see the configuration's problems)
         if store.remote_name is not None:
             entry.update(remote=True, remoteName=store.remote_name)
         listed.append(entry)
-    return {"ok": True, "stores": listed}
+    return {"ok": True, "stores": listed, "skipped": unlisted}
 
 
 def append(store: EventStore, args: AppendArgs) -> Answer:
+    where = non_finite_number(args.event)
+    if where is not None:  # JSON has no NaN or Infinity: written, it would become null without a word
+        path, value = where
+        return Refused("INVALID_EVENT", f"field '{path}' is {value}: JSON has no such number (RFC 8259); "
+                       "send a number, null or a string", {"errors": [
+                           {"path": path, "message": f"{value} is not a JSON number", "type": "not_json"}]}
+                       ).to_json()
     return store.append(store.resolve(args.store), args.event, args.expectedCount).to_json()
 
 
+def non_finite_number(event: Any) -> tuple[str, str] | None:
+    """(dotted path, 'NaN' or 'Infinity') of the first NaN or infinite number in a value, else None."""
+    stack: list[tuple[str, Any]] = [("", event)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, float) and not math.isfinite(node):
+            return path or "(event)", "NaN" if math.isnan(node) else ("-Infinity" if node < 0 else "Infinity")
+        if isinstance(node, dict):
+            stack.extend((f"{path}.{key}" if path else str(key), value) for key, value in node.items())
+        elif isinstance(node, list):
+            stack.extend((f"{path}.{index}" if path else str(index), value) for index, value in enumerate(node))
+    return None
+
+
 def count(store: EventStore, args: StoreArgs) -> Answer:
-    analysis = store.analysis(store.resolve(args.store))
-    return {"ok": True, "count": analysis.event_count(), "byType": analysis.counts_by_type()}
+    name = store.resolve(args.store)
+    analysis = store.analysis(name)
+    return {"ok": True, "count": analysis.event_count(), "byType": analysis.counts_by_type(),
+            "fields": fields_report(analysis, store.reader(name), store.setup(name).rules.line)}
 
 
 def project(store: EventStore, args: StoreArgs) -> Answer:
@@ -148,7 +218,7 @@ def _state_after(store: EventStore, name: str, line: int | None, moment: float |
     last = analysis.line_count - 1 if line is None else min(line, analysis.line_count - 1)
     state = store.replayer(name).state_after(analysis, store.reader(name), last)
     stamp = analysis.timestamps[last] if last >= 0 else math.nan
-    return {"ok": True, "state": state, "line": last + 1, "events": events_through(analysis, last),
+    return {"ok": True, "state": bounded(state), "line": last + 1, "events": events_through(analysis, last),
             "timestamp": moment if moment is not None else (None if math.isnan(stamp) else stamp)}
 
 
@@ -161,8 +231,12 @@ def query(store: EventStore, args: QueryArgs) -> Answer:
     for line, event in run_query(store.analysis(name), store.reader(name), wanted, upcast):
         total += 1
         if total <= args.limit:
-            found.append({"line": line + 1, "event": event})
-    return {"ok": True, "total": total, "events": found}
+            found.append({"line": line + 1, "event": bounded(event)})
+    answer: Answer = {"ok": True, "total": total, "events": found}
+    if wanted.since is not None or wanted.until is not None:  # events without a time are left out: say so
+        analysis = store.analysis(name)
+        answer["untimed"] = untimed_events(analysis, candidate_lines(analysis, Query(type=args.type)))
+    return answer
 
 
 def _rewritable(store: EventStore, command: str) -> FileEventStore:
@@ -216,11 +290,23 @@ def upcast(store: EventStore, args: StoreArgs) -> Answer:
     return _rewrite(store, "astra.upcast", args.store, upcast_store)
 
 
+def convert_encoding(any_store: EventStore, args: ConvertArgs) -> Answer:
+    store = _rewritable(any_store, "astra.convertEncoding")
+    name = store.resolve(args.store)
+    path = store.path_of(name)
+    if not path.is_file():
+        raise StoreError("STORE_NOT_FOUND", f"no store {name!r}: {path} does not exist")
+    with store.lock(name):
+        report = convert_store(store.root, path, name, args.lineEndings == "lf")
+    store.refresh(name)
+    return report.to_json()
+
+
 def schema_for(store: EventStore, args: StoreArgs) -> Answer:
     setup = store.setup(store.resolve(args.store))
     types = [{"name": t.name, "description": t.description, "fields": [f.to_json() for f in t.fields],
               "skeleton": skeleton(t)} for t in setup.schema.types()]
-    return {"ok": True, "family": setup.rule.schema_, "types": types}
+    return {"ok": True, "family": setup.schema_name, "types": types}
 
 
 def _state_at(store: EventStore, name: str, at: Position) -> Answer:
@@ -243,6 +329,29 @@ def diff(store: EventStore, args: DiffArgs) -> Answer:
             "patch": json_patch(before["state"], after["state"]), "before": before["state"], "after": after["state"]}
 
 
+def seek(store: EventStore, args: SeekArgs) -> Answer:
+    """The line of the next (previous, first, last) event from a line, optionally of one type: the
+    debugger's steps, answered from the analysis's arrays without reading the store."""
+    analysis = store.analysis(store.resolve(args.store))
+    lines = np.nonzero(analysis.event_mask())[0]
+    if args.type is not None:
+        known = analysis.types.names
+        wanted = known.index(args.type) if args.type in known else -1
+        lines = lines[np.frombuffer(analysis.type_ids, np.uint16)[lines] == wanted]
+    current = args.line - 1  # 0-based; -1 before the first line
+    if args.to == "first":
+        found = lines[:1]
+    elif args.to == "last":
+        found = lines[-1:]
+    elif args.to == "next":
+        found = lines[np.searchsorted(lines, current, "right"):][:1]
+    else:
+        found = lines[:np.searchsorted(lines, current, "left")][-1:]
+    line = int(found[0]) + 1 if len(found) else None
+    return {"ok": True, "line": line, "lines": analysis.line_count, "events": len(lines),
+            "types": sorted(name for name, count in analysis.counts_by_type().items() if count)}
+
+
 def related_events(store: EventStore, args: LineArgs) -> Answer:
     return related(store, store.resolve(args.store), args.line - 1)
 
@@ -262,7 +371,8 @@ def show_event(store: EventStore, args: LineArgs) -> Answer:
 
 
 def timeline_of(store: EventStore, args: TimelineArgs) -> Answer:
-    return timeline(store.analysis(store.resolve(args.store)), args.buckets)
+    analysis = store.analysis(store.resolve(args.store))
+    return {**timeline(analysis, args.buckets), "untimed": untimed_events(analysis)}  # not in any bucket
 
 
 Handler = Callable[[EventStore, Any], Answer]
@@ -279,7 +389,9 @@ COMMANDS: dict[str, tuple[type[_Args], Handler]] = {
     "astra.upcast": (StoreArgs, upcast),
     "astra.schemaFor": (StoreArgs, schema_for),
     "astra.timeline": (TimelineArgs, timeline_of),
+    "astra.convertEncoding": (ConvertArgs, convert_encoding),
     "astra.diff": (DiffArgs, diff),
+    "astra.seek": (SeekArgs, seek),
     "astra.related": (LineArgs, related_events),
     "astra.showEvent": (LineArgs, show_event),
 }
@@ -296,9 +408,19 @@ def validate_args(command: str, raw: Any) -> BaseModel:
     try:
         return model.model_validate(raw)
     except ValidationError as error:
-        details = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'argument'}: {e['msg']}"
-                            for e in error.errors(include_url=False))
+        details = "; ".join(_argument_error(e) for e in error.errors(include_url=False))
         raise InvalidArguments(f"{command}: {details}") from None
+
+
+def _argument_error(error: Any) -> str:
+    """`line: input should be greater than or equal to 1, got 0`: the argument, what it must be, what it was."""
+    where = ".".join(str(p) for p in error["loc"]) or "argument"
+    reason = str(error["msg"]).removeprefix("Value error, ")
+    reason = reason[:1].lower() + reason[1:]
+    if error["type"] in ("missing", "extra_forbidden"):
+        return f"{where}: {'required' if error['type'] == 'missing' else 'not an argument of this command'}"
+    got = orjson.dumps(error.get("input"), default=str).decode() if "input" in error else "nothing"
+    return f"{where}: {reason}, got {got[:80]}"
 
 
 def execute(store: EventStore, command: str, raw: Any) -> Answer:
@@ -315,6 +437,9 @@ def execute(store: EventStore, command: str, raw: Any) -> Answer:
     except OSError as error:
         return Refused(os_error_code(error), f"{command}: {error.strerror or error}",
                        {"errno": error.errno, "path": str(error.filename or "")}).to_json()
+    except RecursionError:  # a user's projector that recurses into what a line nests
+        return Refused("TOO_DEEP", f"{command}: a value nested too deeply to be processed (the projector "
+                       "recursed into it); the store is unchanged").to_json()
     except msgspec.DecodeError as error:  # a line read back no longer holds what the scan saw there
         return Refused("STORE_CHANGED", f"{command}: the store changed while it was being read ({error}); "
                        "run the command again").to_json()

@@ -110,7 +110,7 @@ async def test_completion_lens_hints_and_outline(workspace: Path) -> None:
         lenses = await asyncio.wait_for(editor.client.text_document_code_lens_async(
             lsp.CodeLensParams(doc(path))), WAIT_S)
         titles = [lens.command.title for lens in lenses or [] if lens.command]
-        assert titles[:2] == ["2 events", "1 problems"] and "Show projection" in titles
+        assert titles[:2] == ["2 events", "1 problems"] and "Show projection" in titles and "Time travel" in titles
 
         hints = await asyncio.wait_for(editor.client.text_document_inlay_hint_async(lsp.InlayHintParams(
             doc(path), lsp.Range(lsp.Position(0, 0), lsp.Position(5, 0)))), WAIT_S)

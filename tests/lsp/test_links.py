@@ -76,3 +76,22 @@ async def test_related_diff_and_show_event_commands(workspace: Path) -> None:
         shown = await editor.command("astra.showEvent", {"store": run.as_uri(), "line": 3})
         assert shown["ok"] and shown["event"]["id"] == "e3" and shown["text"] == RUN[2]
         assert shown["problems"] == []
+
+
+async def test_seek_steps_through_events_and_filters_by_type(workspace: Path) -> None:
+    run = write_store(workspace, "runlog", [RUN[0], "not json", *RUN[1:]])
+    async with start_editor(workspace) as editor:
+        await editor.diagnostics(run, lambda d: len(d) == 1)
+
+        async def seek(line: int, to: str, **more: str) -> object:
+            answer = await editor.command("astra.seek", {"store": run.as_uri(), "line": line, "to": to, **more})
+            assert answer["ok"] and answer["lines"] == 5
+            return answer["line"]
+
+        assert await seek(0, "first") == 1
+        assert await seek(1, "next") == 3  # the bad line is no event: a step skips it
+        assert await seek(3, "previous") == 1
+        assert await seek(0, "last") == 5
+        assert await seek(5, "next") is None
+        assert await seek(1, "next", type="ToolInvoked") == 4
+        assert await seek(5, "previous", type="ToolInvoked") == 4

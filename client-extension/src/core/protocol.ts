@@ -19,7 +19,9 @@ export const ServerCommand = {
   upcast: 'astra.upcast',
   schemaFor: 'astra.schemaFor',
   timeline: 'astra.timeline',
+  convertEncoding: 'astra.convertEncoding',
   diff: 'astra.diff',
+  seek: 'astra.seek',
   related: 'astra.related',
   showEvent: 'astra.showEvent',
 } as const;
@@ -50,22 +52,55 @@ export interface StoreChanged {
   problems: number;
 }
 
+/** An entry named like a store that is not one (a FIFO, a folder or a link named *.jsonl, an unusable name, a store that cannot be read, a remote store of an untrusted workspace), and why. */
+export interface SkippedEntry {
+  path: string;
+  reason: string;
+}
+
+/** Where the store's events keep the facts astra-ls reads from them. */
+export interface StoreFields {
+  type: string;
+  id: string;
+  time: TimeField;
+}
+
 export interface StoreInfo {
   name: string;
   uri: string;
   path: string;
   events: number;
   problems: number;
+  /** The schema in use. */
   schema: string | null;
+  /** The projector in use. */
   projector: string | null;
+  /** configured; name: the family the file name implies; content: the name implies a family the first events are not of, so generic. */
+  schemaOrigin?: 'configured' | 'name' | 'content' | null;
+  /** Configured schema/projector references not in use (e.g. workspace code in an untrusted workspace): the built-in ones are used instead. */
+  skipped?: string[] | null;
+  fields?: StoreFields | null;
   /** Present (true) for remote stores. */
   remote?: boolean | null;
   remoteName?: string | null;
 }
 
+export interface TimeField {
+  /** Where events keep their time (a dotted path reaches into objects). */
+  field: string;
+  /** As declared (time_format), else as the first events write it; null: none has a time. */
+  format: 'iso8601' | 'epoch_ms' | 'epoch_s' | 'mixed' | null;
+  /** The format was detected, not declared. */
+  detected: boolean;
+  /** Events without a readable time (left out of time ranges and timelines). */
+  untimed: number;
+}
+
 export interface ListStoresAnswer {
   ok: true;
   stores: StoreInfo[];
+  /** Entries not listed, and why. */
+  skipped?: SkippedEntry[];
 }
 
 export interface AppendAnswer {
@@ -86,6 +121,7 @@ export interface CountAnswer {
   ok: true;
   count: number;
   byType: Record<string, number>;
+  fields: StoreFields;
 }
 
 export interface ProjectAnswer {
@@ -106,6 +142,8 @@ export interface QueryAnswer {
   ok: true;
   total: number;
   events: QueriedEvent[];
+  /** With a time range: events of the type asked for that were left out for having no time. */
+  untimed?: number | null;
 }
 
 export interface QuarantineAnswer {
@@ -168,6 +206,22 @@ export interface TimelineAnswer {
   end: number | null;
   types: string[];
   buckets: TimelineBucket[];
+  /** Events in no bucket for having no time. */
+  untimed: number;
+}
+
+export interface ConvertAnswer {
+  ok: true;
+  path: string;
+  /** false: already UTF-8 (and LF, when asked); nothing was archived. */
+  changed: boolean;
+  /** The original, byte for byte, in .astra/archive/. */
+  archivePath: string | null;
+  /** The encoding found, e.g. 'UTF-16 LE with a byte-order mark'. */
+  from: string;
+  to: 'UTF-8';
+  /** CR LF pairs made LF. */
+  crlfConverted: number;
 }
 
 export interface DiffEnd {
@@ -185,6 +239,18 @@ export interface DiffAnswer {
   patch: (Record<string, unknown>)[];
   before: unknown;
   after: unknown;
+}
+
+export interface SeekAnswer {
+  ok: true;
+  /** 1-based line of the event found; null when there is none. */
+  line: number | null;
+  /** Lines in the store. */
+  lines: number;
+  /** Events the step goes through (of the type, when one is given). */
+  events: number;
+  /** Event types present, for the type filter. */
+  types: string[];
 }
 
 export interface LinkedEvent {
@@ -271,6 +337,13 @@ export interface TimelineArgs {
   buckets?: number;
 }
 
+export interface ConvertArgs {
+  /** Stream name, path inside .astra/, or file:// URI. */
+  store: string;
+  to?: 'utf-8';
+  lineEndings?: 'lf' | 'keep';
+}
+
 /** A point in a store: after its first `line` lines, or after every event at or before `timestamp`. */
 export interface Position {
   /** The state after the first N lines (0: the start). */
@@ -284,6 +357,16 @@ export interface DiffArgs {
   store: string;
   from: Position;
   to: Position;
+}
+
+export interface SeekArgs {
+  /** Stream name, path inside .astra/, or file:// URI. */
+  store: string;
+  /** Where the scrubber is: 1-based line, 0 before the first. */
+  line: number;
+  to: 'next' | 'previous' | 'first' | 'last';
+  /** Only events of this type. */
+  type?: string | null;
 }
 
 export interface LineArgs {
@@ -306,7 +389,9 @@ export interface CommandArguments {
   'astra.upcast': StoreArgs;
   'astra.schemaFor': StoreArgs;
   'astra.timeline': TimelineArgs;
+  'astra.convertEncoding': ConvertArgs;
   'astra.diff': DiffArgs;
+  'astra.seek': SeekArgs;
   'astra.related': LineArgs;
   'astra.showEvent': LineArgs;
 }
@@ -324,7 +409,9 @@ export interface CommandAnswers {
   'astra.upcast': UpcastAnswer;
   'astra.schemaFor': SchemaAnswer;
   'astra.timeline': TimelineAnswer;
+  'astra.convertEncoding': ConvertAnswer;
   'astra.diff': DiffAnswer;
+  'astra.seek': SeekAnswer;
   'astra.related': RelatedAnswer;
   'astra.showEvent': ShowEventAnswer;
 }

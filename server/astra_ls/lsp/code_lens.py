@@ -31,6 +31,7 @@ class CodeLenses:
             lsp.CodeLens(top, lsp.Command(f"{problems:,} problems", "workbench.actions.view.problems")),
             lsp.CodeLens(top, lsp.Command("Show projection", "astra-ls.showProjection", arguments=store)),
             lsp.CodeLens(top, lsp.Command("Append event", "astra-ls.appendEvent", arguments=store)),
+            lsp.CodeLens(top, lsp.Command("Time travel", "astra-ls.openDebugger", arguments=store)),
         ]
 
 

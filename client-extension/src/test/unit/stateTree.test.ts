@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { changedPaths, childPointer, MAX_LIST_ITEMS, renderTree } from '../../core/stateTree';
+
+describe('debugger state tree', () => {
+  it('marks changed paths and their ancestors', () => {
+    const { changed, within } = changedPaths([{ op: 'replace', path: '/a/b' }, { op: 'add', path: '/list/-' }]);
+    assert.deepEqual([...changed].sort(), ['/a/b', '/list']);
+    assert.ok(within.has('/a') && within.has(''));
+  });
+
+  it('escapes pointer tokens as RFC 6901 says', () => {
+    assert.equal(childPointer('/x', 'a/b~c'), '/x/a~1b~0c');
+  });
+
+  it('highlights what the step changed, labelled for screen readers, and escapes everything', () => {
+    const html = renderTree({ a: { b: 2, c: '<script>' }, untouched: 1 }, [{ op: 'replace', path: '/a/b' }]);
+    assert.match(html, /<li class="leaf changed" data-path="\/a\/b" aria-label="b \(changed by this step\)">/);
+    assert.match(html, /<li class="node within" data-path="\/a"><details open>/);
+    assert.ok(!html.includes('<script>') && html.includes('&lt;script&gt;'));
+    assert.match(html, /<li class="leaf" data-path="\/untouched"/);
+  });
+
+  it('shows the latest items of a long list and says how many came before', () => {
+    const html = renderTree({ messages: Array.from({ length: MAX_LIST_ITEMS + 7 }, (_, i) => i) }, []);
+    assert.match(html, /… 7 earlier items/);
+    assert.ok(html.includes(`data-path="/messages/${MAX_LIST_ITEMS + 6}"`) && !html.includes('data-path="/messages/0"'));
+  });
+
+  it('draws a deep state without recursion', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 20_000; i++) deep = { a: deep };
+    assert.match(renderTree(deep, []), /more of the state/);
+  });
+});
