@@ -173,6 +173,15 @@ class CompactAnswer(_Answer):
     keptEvents: int
 
 
+class UpcastAnswer(_Answer):
+    ok: Literal[True]
+    path: str
+    archivePath: str | None = Field(description="Where the original went; null when every event was current.")
+    events: int
+    upcastEvents: int = Field(description="Events rewritten at their current version.")
+    upcastFrom: dict[str, int] = Field(description='How many came from each version, by "Type vN".')
+
+
 class SchemaField(_Answer):
     name: str
     type: str
@@ -288,6 +297,7 @@ ANSWERS: dict[str, type[BaseModel]] = {
     "astra.traceDecision": TraceAnswer,
     "astra.quarantine": QuarantineAnswer,
     "astra.compact": CompactAnswer,
+    "astra.upcast": UpcastAnswer,
     "astra.schemaFor": SchemaAnswer,
     "astra.timeline": TimelineAnswer,
     "astra.convertEncoding": ConvertAnswer,

@@ -39,6 +39,7 @@ from astra_ls.projections.trace import (
     trace_markdown,
 )
 from astra_ls.schemas.base import skeleton
+from astra_ls.store.analyses import StreamSetup
 from astra_ls.store.atomic import wait_for_whole_lines
 from astra_ls.store.base import EventStore
 from astra_ls.store.compaction import compact
@@ -50,6 +51,8 @@ from astra_ls.store.line_fingerprint import line_fingerprint
 from astra_ls.store.paths import PathRefused
 from astra_ls.store.quarantine import bad_lines, quarantine_lines
 from astra_ls.store.results import InvalidArguments, Refused, StoreError, os_error_code
+from astra_ls.store.upcast_rewrite import upcast_store
+from astra_ls.upcasting import events_upcast
 
 Answer = dict[str, Any]
 
@@ -322,12 +325,13 @@ def _matches(store: EventStore, name: str, wanted: Query, several: bool,
              text: bool) -> Iterator[tuple[float, Answer]]:
     """(time, entry) of the store's matching events; in a compacted store, the archived ones first."""
     past = history_of(store, name)
+    upcast = events_upcast(store.setup(name).schema)  # a versioned store's events as they are now
     if past is None:
         analysis = store.analysis(name)
-        for line, event, data in run_query(analysis, store.reader(name), wanted):
+        for line, event, data in run_query(analysis, store.reader(name), wanted, upcast):
             yield analysis.timestamps[line], _found(name, {"line": line + 1}, event, data, several, text)
         return
-    for line, event, data in run_query(past.analysis, past.read, wanted):
+    for line, event, data in run_query(past.analysis, past.read, wanted, upcast):
         yield past.analysis.timestamps[line], _found(name, past.place(line), event, data, several, text)
 
 
@@ -412,21 +416,38 @@ def quarantine(any_store: EventStore, args: QuarantineArgs) -> Answer:
     return report.to_json()
 
 
-def compact_store(any_store: EventStore, args: CompactArgs) -> Answer:
-    store = _rewritable(any_store, "astra.compact")
-    name = store.resolve(args.store)
+# (workspace root, the stream's file, its name, a fresh analysis, its setup) -> a report with to_json()
+_Rewrite = Callable[[Path, Path, str, StoreAnalysis, StreamSetup], Any]
+
+
+def _rewrite(any_store: EventStore, command: str, ref: str, rewrite: _Rewrite) -> Answer:
+    """Run `rewrite` on a fresh analysis of the stream, under its lock (compaction, upcasting)."""
+    store = _rewritable(any_store, command)
+    name = store.resolve(ref)
     path = store.path_of(name)
     setup = store.setup(name)
     with store.lock(name):
-        wait_for_whole_lines(path)
+        wait_for_whole_lines(path)  # a writer without the lock may be half-way through a line
         store.followed(name).rescan()
-        analysis = store.analysis(name)
-        up_to = None if args.upToLine is None else args.upToLine - 1
+        report = rewrite(store.root, path, name, store.analysis(name), setup)
+    store.refresh(name)
+    answer: Answer = report.to_json()
+    return answer
+
+
+def compact_store(store: EventStore, args: CompactArgs) -> Answer:
+    up_to = None if args.upToLine is None else args.upToLine - 1
+
+    def run(root: Path, path: Path, name: str, analysis: StoreAnalysis, setup: StreamSetup) -> Any:
         if args.upToLine is not None and args.fingerprint is not None:
             _expect_line(store, name, analysis, args.upToLine, args.fingerprint)
-        report = compact(store.root, path, name, analysis, setup.rules, setup.projector, up_to)
-    store.refresh(name)
-    return report.to_json()
+        return compact(root, path, name, analysis, setup.rules, setup.projector, up_to)
+
+    return _rewrite(store, "astra.compact", args.store, run)
+
+
+def upcast(store: EventStore, args: StoreArgs) -> Answer:
+    return _rewrite(store, "astra.upcast", args.store, upcast_store)
 
 
 def convert_encoding(any_store: EventStore, args: ConvertArgs) -> Answer:
@@ -441,7 +462,7 @@ def convert_encoding(any_store: EventStore, args: ConvertArgs) -> Answer:
     return report.to_json()
 
 
-def _expect_line(store: FileEventStore, name: str, analysis: StoreAnalysis, line: int, fingerprint: str) -> None:
+def _expect_line(store: EventStore, name: str, analysis: StoreAnalysis, line: int, fingerprint: str) -> None:
     """Refuse (LINE_CHANGED) when 1-based `line` is gone or no longer holds what `fingerprint` says."""
     actual = (line_fingerprint(store.reader(name)(*analysis.line_span(line - 1)))
               if line <= analysis.line_count else None)
@@ -537,6 +558,7 @@ COMMANDS: dict[str, tuple[type[_Args], Handler]] = {
     "astra.traceDecision": (TraceArgs, trace_decision),
     "astra.quarantine": (QuarantineArgs, quarantine),
     "astra.compact": (CompactArgs, compact_store),
+    "astra.upcast": (StoreArgs, upcast),
     "astra.schemaFor": (StoreArgs, schema_for),
     "astra.timeline": (TimelineArgs, timeline_of),
     "astra.convertEncoding": (ConvertArgs, convert_encoding),

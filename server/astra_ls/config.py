@@ -18,6 +18,7 @@ from astra_ls.core.codes import CODES, Severity
 from astra_ls.core.problems import Problem, make_problem
 from astra_ls.remote.settings import RemoteConfig
 from astra_ls.schemas.families import default_family
+from astra_ls.upcasting import UpcastRule
 
 CONFIG_FILES = ("astra-ls.toml", "pyproject.toml")
 TimeFormat = Literal["auto", "epoch_ms", "epoch_s", "iso8601"]
@@ -80,6 +81,10 @@ class StoreRule(BaseModel):
                                         description="The field holding the causing event's id (default causationId).")
     correlation_field: str | None = Field(default=None, min_length=1,
                                           description="The field events of one run share (default correlationId).")
+    # event versions ([[stores.upcast]], see upcasting.py)
+    version_field: str | None = Field(default=None, min_length=1,
+                                      description="The field holding an event's version (default 'version').")
+    upcast: list[UpcastRule] = Field(default_factory=list, description="Steps from each old version to the next.")
 
 
 class WorkspaceConfig(BaseModel):

@@ -17,6 +17,7 @@ export const ServerCommand = {
   traceDecision: 'astra.traceDecision',
   quarantine: 'astra.quarantine',
   compact: 'astra.compact',
+  upcast: 'astra.upcast',
   schemaFor: 'astra.schemaFor',
   timeline: 'astra.timeline',
   convertEncoding: 'astra.convertEncoding',
@@ -204,6 +205,18 @@ export interface CompactAnswer {
   archivePath: string;
   compactedEvents: number;
   keptEvents: number;
+}
+
+export interface UpcastAnswer {
+  ok: true;
+  path: string;
+  /** Where the original went; null when every event was current. */
+  archivePath: string | null;
+  events: number;
+  /** Events rewritten at their current version. */
+  upcastEvents: number;
+  /** How many came from each version, by "Type vN". */
+  upcastFrom: Record<string, number>;
 }
 
 export interface EventTypeSchema {
@@ -454,6 +467,7 @@ export interface CommandArguments {
   'astra.traceDecision': TraceArgs;
   'astra.quarantine': QuarantineArgs;
   'astra.compact': CompactArgs;
+  'astra.upcast': StoreArgs;
   'astra.schemaFor': StoreArgs;
   'astra.timeline': TimelineArgs;
   'astra.convertEncoding': ConvertArgs;
@@ -474,6 +488,7 @@ export interface CommandAnswers {
   'astra.traceDecision': TraceAnswer;
   'astra.quarantine': QuarantineAnswer;
   'astra.compact': CompactAnswer;
+  'astra.upcast': UpcastAnswer;
   'astra.schemaFor': SchemaAnswer;
   'astra.timeline': TimelineAnswer;
   'astra.convertEncoding': ConvertAnswer;

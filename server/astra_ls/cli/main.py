@@ -143,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     command("quarantine", "move malformed and invalid lines into .astra/quarantine/")
     compact = command("compact", "replace old events by a snapshot; archive the original")
     compact.add_argument("--up-to-line", type=LINE_NUMBER, help="compact through this 1-based line (default: all)")
+    command("upcast", "rewrite a versioned store with every event at its current version; archive the original")
     convert = command("convert", "rewrite a UTF-16/UTF-32 store as UTF-8 (and CR LF as LF); the original is kept "
                       "in .astra/archive/")
     convert.add_argument("--to", choices=("utf-8",), default="utf-8", help="the encoding to write (utf-8)")
@@ -175,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_OK
         if args.command == "tail":
             return _run_tail(args)
+        if args.command == "check" and args.remote and args.format not in ("text", "json"):
+            raise UsageError(f"astra-ls check --remote: --format {args.format} is for workspace files; use text "
+                             "or json, or pull the streams first (astra-ls pull)")
         if args.command in ("push", "pull") or getattr(args, "remote", None):
             from astra_ls.remote.settings import remote_client_missing
 

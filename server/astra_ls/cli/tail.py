@@ -45,9 +45,11 @@ class LineTail:
     def __init__(self, path: Path, max_line_bytes: int) -> None:
         self.path = path
         self.max_line_bytes = max_line_bytes
+        self.restarts = -1  # times the file was read again from its start (truncated, replaced, ...)
         self._reset(None)
 
     def _reset(self, inode: int | None) -> None:
+        self.restarts += 1
         self.inode = inode
         self.lines = 0  # complete lines taken
         self.read_to = 0  # bytes read: complete lines plus `partial`
@@ -55,6 +57,7 @@ class LineTail:
         self.skipping = False  # inside an over-long line: dropped until its newline
         self.signature = b""  # the last bytes before `read_to`, to notice a rewrite
         self.missing = False
+        self.mtime = -1
 
     def poll(self, notice: Callable[[str], None]) -> list[Line]:
         try:
@@ -76,8 +79,9 @@ class LineTail:
         elif info.st_size < self.read_to:
             notice(f"{self.path} was truncated; reading it from its start")
             self._reset(info.st_ino)
-        if info.st_size == self.read_to:
+        if info.st_size == self.read_to and info.st_mtime_ns == self.mtime:
             return []
+        self.mtime = info.st_mtime_ns  # written to: if not grown, the signature tells a rewrite
         with self.path.open("rb") as handle:
             if self.read_to:
                 start = max(0, self.read_to - len(self.signature))
@@ -196,9 +200,9 @@ def _tail(args: argparse.Namespace, store: EventStore, stream: str) -> int:
                 _notice(f"{last_error} (still trying)")
         else:
             last_error = ""
-        before = reader.inode, reader.lines
+        restarts = reader.restarts
         lines = reader.poll(_notice)
-        if (reader.inode, min(reader.lines, before[1])) != before:  # read again from the start
+        if reader.restarts != restarts:  # read again from the start: its problems are news again
             shown_problems.clear()
         events = [(line.number, printer.event(line, event)) for line in lines
                   if (event := _event(line)) is not None and matches(event)]

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CHANGING = frozenset({"astra.append", "astra.quarantine", "astra.compact", "astra.convertEncoding"})
+CHANGING = frozenset({"astra.append", "astra.quarantine", "astra.compact", "astra.convertEncoding", "astra.upcast"})
 
 
 class Commands:

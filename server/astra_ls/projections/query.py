@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,12 +39,16 @@ def candidate_lines(analysis: StoreAnalysis, query: Query) -> np.ndarray:
     return np.flatnonzero(mask)
 
 
-def run_query(analysis: StoreAnalysis, read: ReadRange, query: Query) -> Iterator[tuple[int, dict[str, Any], bytes]]:
-    """(0-based line, event, the line's bytes) of every matching event, in order."""
+def run_query(analysis: StoreAnalysis, read: ReadRange, query: Query, upcast: Callable[[Any], Any] | None = None,
+              ) -> Iterator[tuple[int, dict[str, Any], bytes]]:
+    """(0-based line, event, the line's bytes) of every matching event, in order; events of a versioned store
+    as `upcast` brings them to their current version."""
     for line in candidate_lines(analysis, query).tolist():
         start, length = analysis.line_span(line)
         data = read(start, length).removeprefix(BOM)
         event = decode(data)
+        if upcast is not None:
+            event = upcast(event)
         if all(condition.matches(event) for condition in query.where):
             yield line, event, data
 

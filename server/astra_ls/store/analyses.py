@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from astra_ls.config import UNTRUSTED_CODE, ConfigProblem, StoreRule, WorkspaceConfig, default_projector
+from astra_ls.config import UNTRUSTED_CODE, ConfigError, ConfigProblem, StoreRule, WorkspaceConfig, default_projector
 from astra_ls.core.analysis import AnalysisRules, ReadRange, StoreAnalysis
 from astra_ls.core.encoding import HEAD_BYTES, detect_encoding, encoding_problem
 from astra_ls.core.facts import canonical_json, field_value
@@ -31,6 +31,8 @@ from astra_ls.store.follow import Change, FollowedFile
 from astra_ls.store.index_cache import IndexCache
 from astra_ls.store.paths import PathRefused
 from astra_ls.store.results import StoreError
+from astra_ls.trust import UntrustedImport
+from astra_ls.upcasting import UpcastingSchema, build_upcaster, upcasting_projector, workspace_loader
 
 SNIFF_BYTES, SNIFF_LINES = 64 * 1024, 50  # what decides whether a store's events fit its name's family
 GENERIC = GenericSchema()
@@ -114,6 +116,14 @@ class StreamAnalyses:
             self._note_fallback(index, "projector", projector_name, str(error))
             projector_name = default_projector(schema_name)
             projector = load_projector(projector_name, self.home, self.trusted)
+        try:
+            upcaster = build_upcaster(rule.version_field, rule.upcast, self.trusted, workspace_loader(self.home))
+        except (ValueError, ImportError, UntrustedImport) as error:  # steps that do not chain; code refused
+            raise ConfigError(f"upcast steps for {stream}: {error}") from None
+        if upcaster is not None:  # a store without steps keeps its schema and projector as they are
+            described = [step.model_dump(by_alias=True) for step in rule.upcast]
+            schema = UpcastingSchema(schema, upcaster, [upcaster.field, described])
+            projector = upcasting_projector(projector, upcaster)
         rules = AnalysisRules(replace(line, schema=schema), bool(rule.unique_ids), bool(rule.ordered_timestamps))
         return StreamSetup(rule, schema, projector, rules, schema_name, projector_name, refused, origin)
 
