@@ -18,7 +18,7 @@ MINIMUM = (3, 11)
 # The libraries `astra-ls serve` imports, and our light modules whose code differs by platform.
 LIBRARIES = ("pygls", "lsprotocol", "orjson", "pydantic", "pydantic_core", "msgspec", "jsonschema", "numpy", "xxhash",
              "re2")
-PLATFORM_MODULES = ("astra_ls.store.locking",)
+PLATFORM_MODULES = ("astra_ls.store.locking", "astra_ls.store.fileio")
 
 
 def problems() -> list[str]:
