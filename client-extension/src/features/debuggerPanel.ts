@@ -50,7 +50,8 @@ export class DebuggerPanel implements vscode.Disposable {
       active.onDidChange((store) => (store ? this.statusItem.show() : this.statusItem.hide())),
       vscode.window.onDidChangeTextEditorSelection((e) => {
         if (this.revealing || !this.panel || !this.store || !sameUri(e.textEditor.document.uri.toString(), this.store.uri)) return;
-        this.followCursor(e.selections[0]?.active.line ?? 0);
+        // the editor counts lines from 0, the panel (like the server) from 1
+        this.followCursor((e.selections[0]?.active.line ?? 0) + 1);
       }),
       session.onStoreChanged((e) => {
         if (this.store && sameUri(this.store.uri, e.uri)) this.refreshSoon();
