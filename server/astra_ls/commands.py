@@ -21,6 +21,7 @@ from astra_ls.core.facts import iso_to_ms
 from astra_ls.projections.links import read_event, related
 from astra_ls.projections.patch import json_patch
 from astra_ls.projections.query import Query, last_line_at, run_query, timeline
+from astra_ls.projections.trim import list_tails
 from astra_ls.schemas.base import skeleton
 from astra_ls.store.atomic import wait_for_whole_lines
 from astra_ls.store.base import EventStore
@@ -85,6 +86,12 @@ class Position(_Args):
 class DiffArgs(StoreArgs):
     from_: Position = Field(alias="from")
     to: Position
+    before: bool = Field(default=True, description="False: leave out the state before (a debugger step shows "
+                                                   "only the patch and the state after).")
+    listTail: int | None = Field(default=None, ge=1, le=100_000,
+                                 description="Send only the last N items of every list of the states (`trimmed` "
+                                             "gives each cut list's full length); the patch is of the whole "
+                                             "states.")
 
 
 class SeekArgs(StoreArgs):
@@ -228,7 +235,25 @@ def diff(store: EventStore, args: DiffArgs) -> Answer:
     ends = {"line": before["line"], "events": before["events"], "timestamp": before["timestamp"]}
     return {"ok": True, "from": ends, "to": {"line": after["line"], "events": after["events"],
                                              "timestamp": after["timestamp"]},
-            "patch": json_patch(before["state"], after["state"]), "before": before["state"], "after": after["state"]}
+            "patch": json_patch(before["state"], after["state"]),
+            **_shown_states(args, before["state"], after["state"])}
+
+
+def _shown_states(args: DiffArgs, before: Any, after: Any) -> Answer:
+    """The states as the diff's answer carries them: whole, or lists cut to their tails (a step of the
+    debugger on a long conversation would otherwise send megabytes)."""
+    trimmed: dict[str, int] = {}
+    if args.listTail is not None:
+        after, trimmed = list_tails(after, args.listTail)
+        if args.before:
+            before, cut = list_tails(before, args.listTail)
+            trimmed = {**cut, **trimmed}
+    shown: Answer = {"after": after}
+    if args.before:
+        shown["before"] = before
+    if args.listTail is not None:
+        shown["trimmed"] = trimmed
+    return shown
 
 
 def seek(store: EventStore, args: SeekArgs) -> Answer:

@@ -7,7 +7,7 @@
 import * as vscode from 'vscode';
 import { debounce } from '../core/debounce';
 import { type DiffAnswer, type SeekAnswer, ServerCommand, type ShowEventAnswer } from '../core/protocol';
-import { type PatchOperation, renderTree } from '../core/stateTree';
+import { MAX_LIST_ITEMS, type PatchOperation, renderTree } from '../core/stateTree';
 import { errorText, type ServerSession } from '../server/session';
 import { type ActiveStore, sameUri, type StoreRef } from './activeStore';
 import { givenStore, pickStore } from './storePicker';
@@ -68,7 +68,9 @@ export class DebuggerPanel implements vscode.Disposable {
     this.store = store;
     this.ensurePanel();
     if (typeof given?.timestamp === 'number' || typeof given?.timestamp === 'string') {
-      const at = await this.session.execute<DiffAnswer>(ServerCommand.diff, { store: store.uri, from: { line: 0 }, to: { timestamp: given.timestamp } });
+      const at = await this.session.execute<DiffAnswer>(ServerCommand.diff, {
+        store: store.uri, from: { line: 0 }, to: { timestamp: given.timestamp }, before: false, listTail: 1,
+      });
       await this.goto(at.to.line, true);
     } else {
       const editor = vscode.window.activeTextEditor;
@@ -142,7 +144,10 @@ export class DebuggerPanel implements vscode.Disposable {
     if (!store || !panel) return;
     const target = Math.max(1, Math.round(line));
     const [diff, shown, seek] = await Promise.all([
-      this.session.execute<DiffAnswer>(ServerCommand.diff, { store: store.uri, from: { line: target - 1 }, to: { line: target } }),
+      // Only what the page draws: no state before, lists cut to the items the tree shows.
+      this.session.execute<DiffAnswer>(ServerCommand.diff, {
+        store: store.uri, from: { line: target - 1 }, to: { line: target }, before: false, listTail: MAX_LIST_ITEMS,
+      }),
       this.session.execute<ShowEventAnswer>(ServerCommand.showEvent, { store: store.uri, line: target }).catch(() => undefined),
       this.session.execute<SeekAnswer>(ServerCommand.seek, { store: store.uri, line: 0, to: 'last' }),
     ]);
@@ -167,7 +172,7 @@ export class DebuggerPanel implements vscode.Disposable {
         time: diff.to.timestamp === null || diff.to.timestamp === undefined ? null : new Date(Number(diff.to.timestamp)).toISOString(),
         events: diff.to.events,
         changes: diff.patch.length,
-        tree: renderTree(diff.after, diff.patch as unknown as PatchOperation[]),
+        tree: renderTree(diff.after, diff.patch as unknown as PatchOperation[], diff.trimmed ?? {}),
       } : {}),
       ...(shown ? { event: shown.event === null ? shown.text : JSON.stringify(shown.event, null, 2), problems: shown.problems.length } : {}),
     });
