@@ -22,6 +22,7 @@ from scenarios_lsp import REPLY_TIMEOUT_S, server, time_travel_ready, wait_diagn
 from workspace import STREAM, Context, fresh_workspace, store_path
 
 STEP_SAMPLES = 15
+PANEL_LIST_ITEMS = 50  # client-extension/src/core/stateTree.ts MAX_LIST_ITEMS
 STEP_TARGET_S = 0.100  # issue 17: a step on a 1M-event store answers in under 100 ms
 
 
@@ -42,7 +43,9 @@ def step_round(client: LspClient, uri: str, line: int) -> tuple[float, int]:
     _, seek = _answer(client, _execute(client, "astra.seek", {"store": uri, "line": line, "to": "next"}))
     target = seek["line"] if isinstance(seek, dict) and seek.get("line") else line
     idents = [
-        _execute(client, "astra.diff", {"store": uri, "from": {"line": target - 1}, "to": {"line": target}}),
+        # as the panel asks: no state before, lists cut to the 50 items its tree shows
+        _execute(client, "astra.diff", {"store": uri, "from": {"line": target - 1}, "to": {"line": target},
+                                        "before": False, "listTail": PANEL_LIST_ITEMS}),
         _execute(client, "astra.showEvent", {"store": uri, "line": target}),
         _execute(client, "astra.seek", {"store": uri, "line": 0, "to": "last"}),
     ]

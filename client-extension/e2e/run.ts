@@ -62,6 +62,12 @@ function cursorLine(wb: Workbench, line: number): Locator {
   return wb.page.locator('.statusbar-item', { hasText: new RegExp(`Ln ${line},`) }).first();
 }
 
+/** For the README's pictures: the bottom panel hidden (Ctrl+J toggles it), the editor at the line's start. */
+async function framedForPicture(wb: Workbench): Promise<void> {
+  if (await wb.page.locator('.part.panel.bottom').isVisible().catch(() => false)) await wb.page.keyboard.press('Control+J');
+  await wb.page.waitForTimeout(800);
+}
+
 function checks(storePath: string): Check[] {
   return [
     {
@@ -274,10 +280,11 @@ function checks(storePath: string): Check[] {
       name: 'the debugger follows the editor cursor',
       run: async (wb) => {
         await wb.page.locator('.monaco-editor .view-line', { hasText: VALID_CONTENT }).first().click();
+        await wb.page.keyboard.press('Home');
         const view = debuggerView(wb);
         await until('the scrubber at line 4', () => view.locator('#scrubber').inputValue(), (v) => v === '4');
         await view.locator('#status').filter({ hasText: `${STORE}: line 4 of 5` }).waitFor({ timeout: LONG });
-        await wb.page.waitForTimeout(600);
+        await framedForPicture(wb);
         await wb.page.screenshot({ path: join(SCREENSHOTS, 'debugger.png') });
       },
     },
@@ -321,7 +328,7 @@ function checks(storePath: string): Check[] {
         const diff = wb.page.locator('.editor-group-container.active .monaco-diff-editor').first();
         await diff.waitFor({ timeout: LONG });
         await until('the diff to show the later message', () => diff.innerText(), (t) => t.replace(/\u00a0/g, ' ').includes(VALID_CONTENT));
-        await wb.page.waitForTimeout(600);
+        await framedForPicture(wb);
         await wb.page.screenshot({ path: join(SCREENSHOTS, 'compare-states.png') });
       },
     },

@@ -244,11 +244,11 @@ function page(cspSource: string, scriptNonce: string): string {
 </style></head>
 <body>
 <div class="controls" role="toolbar" aria-label="Time travel">
-  <button id="first" aria-label="First event (Home)" title="First event (Home)">⏮</button>
+  <button id="first" aria-label="First event (Home)" title="First event (Home)">|◀</button>
   <button id="previous" aria-label="Previous event (Left arrow)" title="Previous event (←)">◀</button>
-  <button id="play" aria-label="Play (Space)" title="Play or pause (Space)">▶</button>
-  <button id="next" aria-label="Next event (Right arrow)" title="Next event (→)">▶|</button>
-  <button id="last" aria-label="Last event (End)" title="Last event (End)">⏭</button>
+  <button id="play" aria-label="Play (Space)" title="Play or pause (Space)">Play</button>
+  <button id="next" aria-label="Next event (Right arrow)" title="Next event (→)">▶</button>
+  <button id="last" aria-label="Last event (End)" title="Last event (End)">▶|</button>
   <input id="scrubber" type="range" min="1" max="1" value="1" aria-label="Position in the store (line)">
   <label>Speed <select id="speed" aria-label="Play speed, events per second"><option>1</option><option selected>2</option><option>5</option><option>10</option><option>25</option></select>/s</label>
   <label>Type <select id="type" aria-label="Step only through events of this type"><option value="">all</option></select></label>
@@ -268,7 +268,8 @@ function page(cspSource: string, scriptNonce: string): string {
   $('play').addEventListener('click', () => togglePlay());
   $('scrubber').addEventListener('change', (e) => send({ kind: 'goto', line: Number(e.target.value) }));
   $('type').addEventListener('change', (e) => send({ kind: 'filter', type: e.target.value }));
-  function togglePlay() { send(playing ? { kind: 'pause' } : { kind: 'play', speed: Number($('speed').value) }); playing = !playing; $('play').textContent = playing ? '⏸' : '▶'; }
+  function showPlaying() { $('play').textContent = playing ? 'Pause' : 'Play'; $('play').setAttribute('aria-label', (playing ? 'Pause' : 'Play') + ' (Space)'); }
+  function togglePlay() { send(playing ? { kind: 'pause' } : { kind: 'play', speed: Number($('speed').value) }); playing = !playing; showPlaying(); }
   document.addEventListener('keydown', (e) => {
     if (e.target && ['INPUT', 'SELECT'].includes(e.target.tagName) && e.target.id !== 'scrubber') return;
     const keys = { ArrowLeft: 'previous', ArrowRight: 'next', Home: 'first', End: 'last' };
@@ -288,7 +289,7 @@ function page(cspSource: string, scriptNonce: string): string {
       select.replaceChildren(...wanted.map((t) => { const o = document.createElement('option'); o.value = t; o.textContent = t || 'all'; return o; }));
     }
     select.value = m.type;
-    playing = m.playing; $('play').textContent = playing ? '⏸' : '▶';
+    playing = m.playing; showPlaying();
     if (m.tree !== undefined) {
       $('status').textContent = m.store + ': line ' + m.line + ' of ' + m.lines + ', ' + m.events + ' events' + (m.time ? ', ' + m.time : '');
       $('changes').textContent = m.changes === 0 ? '(no change)' : '(' + m.changes + ' change' + (m.changes === 1 ? '' : 's') + ' highlighted)';
