@@ -62,6 +62,11 @@ function cursorLine(wb: Workbench, line: number): Locator {
   return wb.page.locator('.statusbar-item', { hasText: new RegExp(`Ln ${line},`) }).first();
 }
 
+/** The highlighted line number of the store's editor: where its cursor is, also while a panel has focus. */
+function activeLineNumber(wb: Workbench, line: number): Locator {
+  return wb.page.locator('.monaco-editor .line-numbers.active-line-number', { hasText: new RegExp(`^${line}$`) }).first();
+}
+
 /** For the README's pictures: the bottom panel hidden (Ctrl+J toggles it), the editor at the line's start. */
 async function framedForPicture(wb: Workbench): Promise<void> {
   if (await wb.page.locator('.part.panel.bottom').isVisible().catch(() => false)) await wb.page.keyboard.press('Control+J');
@@ -265,8 +270,9 @@ function checks(storePath: string): Check[] {
         expect(texts.some((t) => t.includes(HOVER_TEXT)), `no highlighted change holds the new message: ${JSON.stringify(texts)}`);
         expect(/change/.test(await view.locator('#changes').innerText()), 'the heading does not count the changes');
         expect((await view.locator('#event').innerText()).includes(HOVER_TEXT), 'the event pane does not show the event at line 2');
-        // Moving the scrubber reveals the line in the editor.
-        await cursorLine(wb, 2).waitFor({ timeout: LONG });
+        // Moving the scrubber moves the editor's cursor to the line (the status bar hides Ln/Col while the
+        // panel has focus: read the editor's active line number).
+        await activeLineNumber(wb, 2).waitFor({ timeout: LONG });
         // The keyboard steps too (focus is in the page after the click).
         await wb.page.keyboard.press('ArrowRight');
         await view.locator('#status').filter({ hasText: `${STORE}: line 3 of 5` }).waitFor({ timeout: LONG });
@@ -330,6 +336,20 @@ function checks(storePath: string): Check[] {
         await until('the diff to show the later message', () => diff.innerText(), (t) => t.replace(/\u00a0/g, ' ').includes(VALID_CONTENT));
         await framedForPicture(wb);
         await wb.page.screenshot({ path: join(SCREENSHOTS, 'compare-states.png') });
+      },
+    },
+    {
+      name: 'clicking a timeline bar opens the debugger at that time',
+      run: async (wb) => {
+        await wb.runCommand('View: Close All Editor Groups');
+        await wb.openFile(`${STORE}.jsonl`);
+        await wb.page.locator('.editor-group-container.active .view-line', { hasText: 'ConversationStarted' }).first().click();
+        await wb.runCommand('Astra: Show Timeline');
+        const timeline = wb.page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
+        // The last bucket starts after the event at line 4 and before the one at line 5.
+        await timeline.locator('svg rect.bar').last().click();
+        await wb.page.locator('.tab', { hasText: `Debugger: ${STORE}` }).first().waitFor({ timeout: LONG });
+        await activeLineNumber(wb, 4).waitFor({ timeout: LONG });
       },
     },
     {

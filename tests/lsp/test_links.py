@@ -93,6 +93,8 @@ async def test_seek_steps_through_events_and_filters_by_type(workspace: Path) ->
         assert await seek(3, "previous") == 1
         assert await seek(0, "last") == 5
         assert await seek(5, "next") is None
+        assert await seek(0, "previous") is None
+        assert await seek(99, "previous") == 5  # past the end: the last event
         assert await seek(1, "next", type="ToolInvoked") == 4
         assert await seek(5, "previous", type="ToolInvoked") == 4
 

@@ -123,7 +123,7 @@ export class DebuggerPanel implements vscode.Disposable {
       this.post();
       return;
     }
-    await this.goto(found.line, true);
+    await this.goto(found.line, true, true);
   }
 
   private play(speed: number): void {
@@ -137,8 +137,11 @@ export class DebuggerPanel implements vscode.Disposable {
     this.playing = undefined;
   }
 
-  /** Moves to a line (1-based) and shows the state after it; `reveal` moves the editor's cursor there too. */
-  private async goto(line: number, reveal: boolean): Promise<void> {
+  /**
+   * Moves to a line (1-based) and shows the state after it; `reveal` moves the editor's cursor there too.
+   * `counted`: a seek just told the store's length and types, so the step asks only for the state and event.
+   */
+  private async goto(line: number, reveal: boolean, counted = false): Promise<void> {
     const store = this.store;
     const panel = this.panel;
     if (!store || !panel) return;
@@ -149,11 +152,13 @@ export class DebuggerPanel implements vscode.Disposable {
         store: store.uri, from: { line: target - 1 }, to: { line: target }, before: false, listTail: MAX_LIST_ITEMS,
       }),
       this.session.execute<ShowEventAnswer>(ServerCommand.showEvent, { store: store.uri, line: target }).catch(() => undefined),
-      this.session.execute<SeekAnswer>(ServerCommand.seek, { store: store.uri, line: 0, to: 'last' }),
+      counted ? undefined : this.session.execute<SeekAnswer>(ServerCommand.seek, { store: store.uri, line: 0, to: 'last' }),
     ]);
     this.line = diff.to.line;
-    this.lines = seek.lines;
-    this.types = seek.types;
+    if (seek) {
+      this.lines = seek.lines;
+      this.types = seek.types;
+    }
     panel.title = `Debugger: ${store.name}`;
     this.post(diff, shown);
     if (reveal) await this.revealLine(store, this.line);
