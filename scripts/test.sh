@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Quick start 2: set up everything from nothing and run every test: lint, types, the Python suites
-# (engine, CLI, language server, torture) and the VS Code extension (unit and end-to-end).
+# Quick start 2: set up everything from nothing and run every test: lint, types (also as on Windows and
+# macOS), the Python suites (engine, CLI, language server, torture; the store, CLI and server once more
+# without POSIX-only calls: scripts/test-portable.sh) and the VS Code extension (unit and end-to-end).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -13,9 +14,14 @@ step "ruff"
 .venv/bin/ruff check server tests bench
 step "mypy (strict)"
 .venv/bin/mypy server/astra_ls
+step "mypy (strict) as on Windows and macOS"
+.venv/bin/mypy --platform win32 server/astra_ls
+.venv/bin/mypy --platform darwin server/astra_ls
 
 step "pytest"
 .venv/bin/pytest -q -p no:cacheprovider
+step "pytest, portable mode (the store, CLI and language server without POSIX-only calls)"
+scripts/test-portable.sh
 
 if [ "${ASTRA_SKIP_EXTENSION:-0}" != "1" ]; then
   step "setup: extension toolchain"

@@ -38,9 +38,18 @@ class StoreInfo(_Answer):
     remoteName: str | None = None
 
 
+class SkippedEntry(_Answer):
+    """An entry named like a store that is not one (a FIFO, a folder or a link named *.jsonl, an unusable
+    name, a store that cannot be read, a remote store of an untrusted workspace), and why."""
+
+    path: str
+    reason: str
+
+
 class ListStoresAnswer(_Answer):
     ok: Literal[True]
     stores: list[StoreInfo]
+    skipped: list[SkippedEntry] = Field(default_factory=list, description="Entries not listed, and why.")
 
 
 class AppendAnswer(_Answer):

@@ -8,7 +8,9 @@ that do not fit raise `InvalidArguments` (the server turns it into InvalidParams
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
@@ -18,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from astra_ls.config import ConfigError
 from astra_ls.core.analysis import events_through
 from astra_ls.core.facts import iso_to_ms
+from astra_ls.core.jsontext import bounded
 from astra_ls.projections.links import read_event, related
 from astra_ls.projections.patch import json_patch
 from astra_ls.projections.query import Query, last_line_at, run_query, timeline
@@ -26,6 +29,7 @@ from astra_ls.schemas.base import skeleton
 from astra_ls.store.atomic import wait_for_whole_lines
 from astra_ls.store.base import EventStore
 from astra_ls.store.compaction import compact
+from astra_ls.store.discovery import Skipped
 from astra_ls.store.file_store import FileEventStore
 from astra_ls.store.paths import PathRefused
 from astra_ls.store.quarantine import bad_lines, quarantine_lines
@@ -115,22 +119,68 @@ def parse_time(value: float | str | None, name: str) -> float | None:
 
 
 def list_stores(store: EventStore, args: NoArgs) -> Answer:
+    streams, skipped = store.listing() if isinstance(store, FileEventStore) else (store.streams(), [])
+    return listing([(store, stream, stream) for stream in streams], skipped)
+
+
+Guard = Callable[[Path], AbstractContextManager[object]]
+
+
+def listing(entries: Iterable[tuple[EventStore, str, str]], skipped: Iterable[Skipped],
+            guard: Guard = lambda path: nullcontext()) -> Answer:
+    """`astra.listStores`'s answer for (store, stream, name) entries, each read inside `guard(path)`.
+    A store that cannot be read joins the skipped entries with the reason; the others are still listed."""
     listed = []
-    for name in store.streams():
-        analysis = store.analysis(name)
-        setup = store.setup(name)
-        path = store.path_of(name)
-        entry = {"name": name, "uri": store.uri_of(name), "path": str(path),
-                 "events": analysis.event_count(), "problems": len(store.problems(name)),
+    unlisted = [entry.to_json() for entry in skipped]
+    for store, stream, name in entries:
+        path = Path(stream)
+        try:
+            path = store.path_of(stream)
+            with guard(path):
+                analysis = store.analysis(stream)
+                problems = len(store.problems(stream))
+            setup = store.setup(stream)
+        except StoreError as error:
+            unlisted.append({"path": str(path), "reason": error.refused.message})
+            continue
+        except (PathRefused, ConfigError) as error:
+            unlisted.append({"path": str(path), "reason": str(error)})
+            continue
+        except OSError as error:
+            unlisted.append({"path": str(path), "reason": f"cannot be read: {error.strerror or error}"})
+            continue
+        entry = {"name": name, "uri": store.uri_of(stream), "path": str(path),
+                 "events": analysis.event_count(), "problems": problems,
                  "schema": setup.rule.schema_, "projector": setup.rule.projector}
         if store.remote_name is not None:
             entry.update(remote=True, remoteName=store.remote_name)
         listed.append(entry)
-    return {"ok": True, "stores": listed}
+    return {"ok": True, "stores": listed, "skipped": unlisted}
 
 
 def append(store: EventStore, args: AppendArgs) -> Answer:
+    where = non_finite_number(args.event)
+    if where is not None:  # JSON has no NaN or Infinity: written, it would become null without a word
+        path, value = where
+        return Refused("INVALID_EVENT", f"field '{path}' is {value}: JSON has no such number (RFC 8259); "
+                       "send a number, null or a string", {"errors": [
+                           {"path": path, "message": f"{value} is not a JSON number", "type": "not_json"}]}
+                       ).to_json()
     return store.append(store.resolve(args.store), args.event, args.expectedCount).to_json()
+
+
+def non_finite_number(event: Any) -> tuple[str, str] | None:
+    """(dotted path, 'NaN' or 'Infinity') of the first NaN or infinite number in a value, else None."""
+    stack: list[tuple[str, Any]] = [("", event)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, float) and not math.isfinite(node):
+            return path or "(event)", "NaN" if math.isnan(node) else ("-Infinity" if node < 0 else "Infinity")
+        if isinstance(node, dict):
+            stack.extend((f"{path}.{key}" if path else str(key), value) for key, value in node.items())
+        elif isinstance(node, list):
+            stack.extend((f"{path}.{index}" if path else str(index), value) for index, value in enumerate(node))
+    return None
 
 
 def count(store: EventStore, args: StoreArgs) -> Answer:
@@ -158,7 +208,7 @@ def _state_after(store: EventStore, name: str, line: int | None, moment: float |
     last = analysis.line_count - 1 if line is None else min(line, analysis.line_count - 1)
     state = store.replayer(name).state_after(analysis, store.reader(name), last)
     stamp = analysis.timestamps[last] if last >= 0 else math.nan
-    return {"ok": True, "state": state, "line": last + 1, "events": events_through(analysis, last),
+    return {"ok": True, "state": bounded(state), "line": last + 1, "events": events_through(analysis, last),
             "timestamp": moment if moment is not None else (None if math.isnan(stamp) else stamp)}
 
 
@@ -170,7 +220,7 @@ def query(store: EventStore, args: QueryArgs) -> Answer:
     for line, event in run_query(store.analysis(name), store.reader(name), wanted):
         total += 1
         if total <= args.limit:
-            found.append({"line": line + 1, "event": event})
+            found.append({"line": line + 1, "event": bounded(event)})
     return {"ok": True, "total": total, "events": found}
 
 
@@ -354,6 +404,9 @@ def execute(store: EventStore, command: str, raw: Any) -> Answer:
     except OSError as error:
         return Refused(os_error_code(error), f"{command}: {error.strerror or error}",
                        {"errno": error.errno, "path": str(error.filename or "")}).to_json()
+    except RecursionError:  # a user's projector that recurses into what a line nests
+        return Refused("TOO_DEEP", f"{command}: a value nested too deeply to be processed (the projector "
+                       "recursed into it); the store is unchanged").to_json()
     except msgspec.DecodeError as error:  # a line read back no longer holds what the scan saw there
         return Refused("STORE_CHANGED", f"{command}: the store changed while it was being read ({error}); "
                        "run the command again").to_json()

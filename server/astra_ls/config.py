@@ -15,6 +15,8 @@ from astra_ls.core.problems import Problem
 from astra_ls.remote.settings import RemoteConfig
 from astra_ls.schemas.families import default_family
 
+MAX_LINE_BYTES = 64 * 1024 * 1024  # the most `max_line_bytes` may be: memory stays bounded
+
 
 class ConfigError(Exception):
     """The configuration cannot be used; the message says which file and what to change."""
@@ -44,11 +46,19 @@ class WorkspaceConfig(BaseModel):
     stores: list[StoreRule] = Field(default_factory=list)
     severity: dict[str, str] = Field(default_factory=dict)
     ignore: list[str] = Field(default_factory=list)
-    max_line_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
+    max_line_bytes: int = Field(default=8 * 1024 * 1024, gt=0)  # at most MAX_LINE_BYTES
     max_problems_per_file: int = Field(default=1000, gt=0)
     id_field: str = "id"
     time_field: str = "timestamp"
     remote: list[RemoteConfig] = Field(default_factory=list)  # stores on NATS JetStream ([[remote]])
+
+    @field_validator("max_line_bytes")
+    @classmethod
+    def _bounded_lines(cls, value: int) -> int:
+        if value > MAX_LINE_BYTES:
+            raise ValueError(f"{value:,} is over the {MAX_LINE_BYTES:,} bytes (64 MiB) astra-ls reads as one "
+                             "line (a line is parsed in memory); longer lines are flagged ASTRA034 unread")
+        return value
 
     @field_validator("severity")
     @classmethod
@@ -127,6 +137,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise ConfigError(f"{path}: {error}") from None
+    except RecursionError:  # the TOML parser recurses into nested arrays and tables
+        raise ConfigError(f"{path}: values nested too deeply to read; no astra-ls setting nests more than "
+                          "a few levels") from None
 
 
 def _parse(path: Path, data: dict[str, Any]) -> WorkspaceConfig:

@@ -243,7 +243,7 @@ def _appender(root: str, worker: int, count: int) -> None:
 
 def test_several_processes_appending_lose_nothing(workspace: Workspace) -> None:
     workers, each = 4, 60
-    context = multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")  # portable mode: no fork
     processes = [context.Process(target=_appender, args=(str(workspace.root), w, each)) for w in range(workers)]
     for process in processes:
         process.start()
@@ -267,6 +267,7 @@ def _endless_writer(root: str, ready: int) -> None:
         n += 1
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="hands a pipe to a forked child (no fork: portable mode)")
 def test_a_writer_killed_mid_append_leaves_a_readable_store(workspace: Workspace) -> None:
     context = multiprocessing.get_context("fork")
     for round_ in range(50):

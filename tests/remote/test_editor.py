@@ -30,7 +30,7 @@ async def until(check: Callable[[], Any], what: str) -> Any:
 async def test_remote_streams_in_the_editor(make_workspace: MakeWorkspace, tmp_path: Path, single: Any) -> None:
     root, remote = make_workspace(tmp_path / "ws", single.urls)
     config = load_config(root)
-    other_machine = RemoteStore(find_remote(config, remote), root, config)
+    other_machine = RemoteStore(find_remote(config, remote), root, config, trusted=True)
     good = {"type": "Noted", "id": "e-1", "timestamp": 1_700_000_000_000}
     assert other_machine.append("notes", good).ok
     subject = other_machine.remote.subject_of("notes")
@@ -45,7 +45,7 @@ async def test_remote_streams_in_the_editor(make_workspace: MakeWorkspace, tmp_p
         await asyncio.wait_for(client.initialize_session(lsp.InitializeParams(
             capabilities=lsp.ClientCapabilities(), root_uri=root.as_uri(),
             workspace_folders=[lsp.WorkspaceFolder(uri=root.as_uri(), name="ws")],
-            initialization_options={"trusted": False})), WAIT_S)
+            initialization_options={"trusted": True})), WAIT_S)
         diagnostics = await until(lambda: client.diagnostics.get(uri), "diagnostics of the remote stream")
         assert [d.range.start.line for d in diagnostics] == [1]
 

@@ -18,7 +18,7 @@ MakeWorkspace = Callable[..., tuple[Path, str]]
 
 
 def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any]:
-    code = main([*argv, "--format", "json"])
+    code = main([*argv, "--format", "json", "--trust"])  # a workspace declaring a remote store is trusted
     out = capsys.readouterr().out
     return code, json.loads(out) if out.strip() else None
 
@@ -73,8 +73,8 @@ def test_a_writer_that_raced_us_is_caught_by_the_server(make_workspace: MakeWork
     """Two stores (two machines) read the same count; only the first expected-count append lands."""
     root, remote = make_workspace(tmp_path / "ws", single.urls)
     config = load_config(root)
-    first = RemoteStore(find_remote(config, remote), root, config)
-    second = RemoteStore(find_remote(config, remote), root, config)
+    first = RemoteStore(find_remote(config, remote), root, config, trusted=True)
+    second = RemoteStore(find_remote(config, remote), root, config, trusted=True)
     try:
         assert first.append("notes", json.loads(event(0))).ok
         assert first.analysis("notes").event_count() == 1
@@ -96,7 +96,7 @@ def test_a_retried_append_is_not_duplicated(make_workspace: MakeWorkspace, tmp_p
         single: Any) -> None:
     root, remote = make_workspace(tmp_path / "ws", single.urls)
     config = load_config(root)
-    store = RemoteStore(find_remote(config, remote), root, config)
+    store = RemoteStore(find_remote(config, remote), root, config, trusted=True)
     try:
         first = store.append("notes", json.loads(event(7)))
         again = store.append("notes", json.loads(event(7)))

@@ -95,18 +95,25 @@ export interface InitializationOptions {
   /** The editor's storage folder for this extension; the server never writes its cache into the workspace. */
   readonly cacheDir?: string;
   readonly settings?: Record<string, unknown>;
+  /** What the server writes to the Astra output channel: error, warning, info or debug. */
+  readonly logLevel?: LogLevel;
 }
 
+export type LogLevel = 'error' | 'warning' | 'info' | 'debug';
+const LOG_LEVELS: readonly string[] = ['error', 'warning', 'info', 'debug'];
+
 /** `indexCache` is the hand-editable setting: only an explicit `false` turns the cache off. `settings` is sent as
- * JSON, exactly as `workspace/configuration` would answer; anything but an object is left out. */
+ * JSON, exactly as `workspace/configuration` would answer; anything but an object is left out; so is a log
+ * level the server would not know. */
 export function initializationOptions(trusted: boolean, indexCache: unknown, storagePath: string | undefined,
-  settings?: unknown): InitializationOptions {
+  settings?: unknown, logLevel?: unknown): InitializationOptions {
   const enabled = indexCache !== false;
-  const base = storagePath ? { trusted, indexCache: enabled, cacheDir: storagePath } : { trusted, indexCache: enabled };
+  const base: InitializationOptions = storagePath ? { trusted, indexCache: enabled, cacheDir: storagePath } : { trusted, indexCache: enabled };
+  const level = typeof logLevel === 'string' && LOG_LEVELS.includes(logLevel) ? { logLevel: logLevel as LogLevel } : {};
   const json: unknown = settings === undefined ? undefined : JSON.parse(JSON.stringify(settings));
   return json !== null && typeof json === 'object' && !Array.isArray(json)
-    ? { ...base, settings: json as Record<string, unknown> }
-    : base;
+    ? { ...base, ...level, settings: json as Record<string, unknown> }
+    : { ...base, ...level };
 }
 
 export function describeSource(source: InterpreterSource): string {

@@ -50,6 +50,12 @@ export interface StoreChanged {
   problems: number;
 }
 
+/** An entry named like a store that is not one (a FIFO, a folder or a link named *.jsonl, an unusable name, a store that cannot be read, a remote store of an untrusted workspace), and why. */
+export interface SkippedEntry {
+  path: string;
+  reason: string;
+}
+
 export interface StoreInfo {
   name: string;
   uri: string;
@@ -66,6 +72,8 @@ export interface StoreInfo {
 export interface ListStoresAnswer {
   ok: true;
   stores: StoreInfo[];
+  /** Entries not listed, and why. */
+  skipped?: SkippedEntry[];
 }
 
 export interface AppendAnswer {

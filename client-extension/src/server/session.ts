@@ -189,7 +189,8 @@ export class ServerSession implements vscode.Disposable {
       outputChannel: this.output,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
       initializationOptions: initializationOptions(trusted, config.get<unknown>('indexCache'),
-        storage.scheme === 'file' ? storage.fsPath : undefined, vscode.workspace.getConfiguration().get('astra')),
+        storage.scheme === 'file' ? storage.fsPath : undefined, vscode.workspace.getConfiguration().get('astra'),
+        config.get<unknown>('logLevel')),
       diagnosticCollectionName: 'astra',
       // Hovers link to "Open the full state"; only that command may run from server markdown.
       markdown: { isTrusted: { enabledCommands: ['astra-ls.showStateAtLine'] } },

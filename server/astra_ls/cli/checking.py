@@ -9,10 +9,11 @@ from pathlib import Path
 
 from astra_ls.config import load_config
 from astra_ls.core.problems import Problem
-from astra_ls.store.file_store import SKIPPED_DIRS, FileEventStore
+from astra_ls.store.discovery import Skipped, discover, judge_file, list_astra
+from astra_ls.store.file_store import FileEventStore
 from astra_ls.store.follow import FollowedFile
 from astra_ls.store.index_cache import IndexCache
-from astra_ls.store.paths import ASTRA_DIR, PathRefused, split_store_path
+from astra_ls.store.paths import ASTRA_DIR, PathRefused, astra_dir, split_store_path
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,19 +23,33 @@ class FileReport:
     problems: list[Problem]
 
 
-def expand(paths: list[Path]) -> list[Path]:
-    """A directory means the stores under its `.astra/` (or itself, when it is one); a file is itself."""
+def expand(paths: list[Path]) -> tuple[list[Path], list[Skipped]]:
+    """The stores the paths mean, as the language server finds them: a directory means every `.astra/`
+    in it and below (or itself, when it is one); a file is itself. Entries that are not stores (a FIFO,
+    a folder or a link named `*.jsonl`, an unusable name) come back as skipped, with the reason."""
     files: list[Path] = []
+    skipped: list[Skipped] = []
     for path in paths:
         if path.is_dir():
-            folder = path if path.name == ASTRA_DIR else path / ASTRA_DIR
-            files.extend(p for p in sorted(folder.rglob("*.jsonl"))
-                         if not any(part in SKIPPED_DIRS for part in p.relative_to(folder).parts[:-1]))
-        elif path.exists():
-            files.append(path)
+            if path.name == ASTRA_DIR:
+                astra_dir(path.parent)  # a `.astra` that links out of its folder is refused
+                streams, passed = list_astra(path)
+                files.extend(path / f"{stream}.jsonl" for stream in streams)
+            else:
+                astra_dir(path)
+                found = discover(path)
+                files.extend(store.path for store in found.stores)
+                passed = found.skipped
+            skipped.extend(passed)
+        elif path.exists() or path.is_symlink():
+            reason = judge_file(path)
+            if reason is None:
+                files.append(path)
+            else:
+                skipped.append(Skipped(path, reason))
         else:
             raise FileNotFoundError(f"{path}: no such file or directory")
-    return files
+    return files, skipped
 
 
 def check_file(path: Path, trusted: bool, progress: Callable[[int, int], None] | None,

@@ -17,9 +17,11 @@ from astra_ls.cli.tail import interval_seconds, lines_count
 from astra_ls.config import ConfigError
 from astra_ls.core.codes import Severity
 from astra_ls.core.facts import canonical_json
+from astra_ls.core.jsontext import encode
+from astra_ls.store.discovery import Skipped
 from astra_ls.store.file_store import FileEventStore
 from astra_ls.store.index_cache import open_index_cache
-from astra_ls.store.paths import PathRefused, split_store_path
+from astra_ls.store.paths import ASTRA_DIR, PathRefused, split_store_path
 from astra_ls.store.results import InvalidArguments
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -157,17 +159,25 @@ def main(argv: list[str] | None = None) -> int:
 def run_check(args: argparse.Namespace) -> int:
     paths = args.paths or [args.workspace]
     cache = open_index_cache(None) if args.cache else None
+    files, skipped = expand(paths)
     reports, seconds = [], []
-    for path in expand(paths):
+    failed = False  # a store that could not be checked at all: exit 2, after reporting every other one
+    for path in files:
         started = time.perf_counter()
-        reports.append(check_file(path, args.trust, ProgressBar(f"checking {path.name}"), cache))
+        try:
+            reports.append(check_file(path, args.trust, ProgressBar(f"checking {path.name}"), cache))
+        except (ConfigError, PathRefused, InvalidArguments, OSError) as error:
+            skipped.append(Skipped(path, _reason(error)))
+            failed = True
+            continue
         seconds.append(time.perf_counter() - started)
     if cache is not None:
         cache.wait()
     worst = any(p.severity is Severity.ERROR for r in reports for p in r.problems)
     if args.format == "json":
         document = {"files": [{"path": str(r.path), "events": r.events,
-                               "problems": [p.to_json() for p in r.problems]} for r in reports]}
+                               "problems": [p.to_json() for p in r.problems]} for r in reports],
+                    "skipped": [entry.to_json() for entry in skipped]}
         sys.stdout.buffer.write(canonical_json(document) + b"\n")
     elif args.format in ("sarif", "github", "junit"):
         _write_ci_report(args.format, reports, seconds)
@@ -178,8 +188,18 @@ def run_check(args: argparse.Namespace) -> int:
                       f"[{problem.severity.label}] {problem.message}")
         total = sum(len(r.problems) for r in reports)
         events = sum(r.events for r in reports)
-        print(f"{len(reports)} file(s), {events:,} event(s), {total:,} problem(s)", file=sys.stderr)
-    return EXIT_PROBLEMS if worst else EXIT_OK
+        print(f"{len(reports)} file(s), {events:,} event(s), {total:,} problem(s)"
+              + (f", {len(skipped)} skipped" if skipped else ""), file=sys.stderr)
+    if args.format != "json":  # beside any report format: these entries were not checked
+        for entry in skipped:
+            print(f"astra-ls: warning: {entry.path}: skipped: {entry.reason}", file=sys.stderr)
+    return EXIT_USAGE if failed else EXIT_PROBLEMS if worst else EXIT_OK
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return f"cannot be read: {error.strerror}"
+    return str(error)
 
 
 def _run_tail(args: argparse.Namespace) -> int:
@@ -213,14 +233,23 @@ def _write_ci_report(kind: str, reports: list[FileReport], seconds: list[float])
 
 
 def _store_and_name(args: argparse.Namespace) -> tuple[FileEventStore, str]:
+    """A stream name (`sub/nested` in a sub-folder of `.astra/`) means the --workspace's store; a path
+    (from here, else from the workspace; `pkg/a/.astra/x` as `astra.listStores` names a nested store)
+    means the store of the `.astra/` folder holding it."""
     ref: str = args.store
-    if ref.endswith(".jsonl") or "/" in ref:
-        path = Path(ref)
-        if not path.exists() and args.command != "append":
+    if not (ref.endswith(".jsonl") or "/" in ref or os.sep in ref):
+        return FileEventStore(args.workspace, trusted=args.trust), ref
+    given = Path(ref if ref.endswith(".jsonl") or ASTRA_DIR not in Path(ref).parts else f"{ref}.jsonl")
+    candidates = [given] if given.is_absolute() else [given, args.workspace / given]
+    path = next((c for c in candidates if c.exists()), None)
+    if path is None:
+        if ASTRA_DIR not in given.parts:
+            return FileEventStore(args.workspace, trusted=args.trust), ref
+        if args.command != "append":
             raise FileNotFoundError(f"{ref}: no such store file")
-        root, name = split_store_path(path)
-        return FileEventStore(root, trusted=args.trust), name
-    return FileEventStore(args.workspace, trusted=args.trust), ref
+        path = given
+    root, name = split_store_path(path)
+    return FileEventStore(root, trusted=args.trust), name
 
 
 def _command_args(args: argparse.Namespace, name: str) -> tuple[str, dict[str, Any]]:
@@ -341,7 +370,7 @@ def _print_text(answer: dict[str, Any]) -> None:
             print(f"  {error['path']}: {error['message']}", file=sys.stderr)
         return
     shown = {k: v for k, v in answer.items() if k != "ok"}
-    sys.stdout.buffer.write(orjson.dumps(shown, option=orjson.OPT_INDENT_2) + b"\n")
+    sys.stdout.buffer.write(encode(shown, indent=True) + b"\n")
 
 
 if __name__ == "__main__":

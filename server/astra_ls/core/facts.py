@@ -8,7 +8,6 @@ collide on purpose: a repeat is only reported once the two lines' ids are read a
 
 from __future__ import annotations
 
-import json
 import math
 from datetime import datetime
 from typing import Any
@@ -16,6 +15,8 @@ from typing import Any
 import numpy as np
 import orjson
 import xxhash
+
+from astra_ls.core.jsontext import encode
 
 NO_TIME = math.nan
 NO_ID = 0
@@ -50,8 +51,8 @@ def iso_to_ms(text: str) -> float:
 def canonical_json(value: Any) -> bytes:
     try:
         return orjson.dumps(value)
-    except TypeError:  # integers beyond 64 bits
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    except TypeError:  # integers beyond 64 bits, or nested deeper than orjson writes: written in a loop
+        return encode(value)
 
 
 def id_key(value: Any) -> int:

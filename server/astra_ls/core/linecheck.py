@@ -14,6 +14,7 @@ import msgspec
 import orjson
 
 from astra_ls.core.facts import NO_ID, NO_TIME, id_key, timestamp_ms
+from astra_ls.core.jsontext import nesting_depth
 from astra_ls.core.locate import locate
 from astra_ls.core.positions import utf16_col_of_byte, utf16_col_of_char
 from astra_ls.core.problems import Problem, make_problem
@@ -24,6 +25,7 @@ SNAPSHOT_TYPE = "$snapshot"
 BOM = b"\xef\xbb\xbf"
 INT64_MIN, UINT64_MAX = -(2**63), 2**64 - 1
 BIG_INT = re.compile(rb"-?\d{19,}")
+BIG_INT_DEPTH = 512  # deepest nesting of a line with integers beyond 64 bits that is read exactly
 _WS = b" \t\r\n"
 
 
@@ -137,14 +139,16 @@ def _trimmed_cols(text: str, lead: int, raw: bytes) -> tuple[int, int]:
 
 def _validate(body: bytes, lead: int, line: int, rules: LineRules, problems: list[Problem]) -> LineVerdict:
     text = body.decode("utf-8")
-    try:
-        # msgspec keeps integers beyond 64 bits exact, but nests on the Python stack: use it only for those
-        event: dict[str, Any] = msgspec.json.decode(body) if BIG_INT.search(body) else orjson.loads(body)
-    except RecursionError:
+    big = BIG_INT.search(body) is not None
+    # msgspec keeps integers beyond 64 bits exact, but nests on the Python stack: use it only for those,
+    # and only as deep as it goes on any thread's stack (deeper, readers would get a rounded number)
+    depth = nesting_depth(body) if big else 0
+    if depth > BIG_INT_DEPTH:
         problems.append(make_problem("ASTRA001", line, 0, utf16_col_of_char(text, len(text)),
-                                     "malformed JSON: nested too deeply to read its integers beyond 64 bits "
-                                     "exactly"))
+                                     f"malformed JSON: nested {depth} levels deep with integers beyond 64 bits; "
+                                     f"astra-ls reads those exactly only up to {BIG_INT_DEPTH} levels"))
         return LineVerdict(BAD, problems=problems)
+    event: dict[str, Any] = msgspec.json.decode(body) if big else orjson.loads(body)
     offset = 1 if lead else 0  # a BOM is one UTF-16 unit
     _check_big_ints(body, event, text, offset, line, problems)
     kind_name = event.get("type")
@@ -170,8 +174,15 @@ def _check_big_ints(body: bytes, event: Any, text: str, offset: int, line: int,
             start, end = _span_cols(text, offset, span.value.start, span.value.end) if span else (0, 1)
             problems.append(make_problem(
                 "ASTRA036", line, start, end,
-                f"integer at '{'.'.join(map(str, path))}' is outside the 64-bit range: JavaScript and most "
+                f"integer at '{_shown_path(path)}' is outside the 64-bit range: JavaScript and most "
                 "JSON readers lose its precision; store it as a string"))
+
+
+def _shown_path(path: tuple[str | int, ...]) -> str:
+    """A dotted path, its middle elided when it is long (a path is as deep as the line nests)."""
+    if len(path) <= 12:
+        return ".".join(map(str, path))
+    return f"{'.'.join(map(str, path[:4]))}.….{'.'.join(map(str, path[-4:]))} ({len(path)} levels)"
 
 
 def _walk(value: Any, path: tuple[str | int, ...]) -> list[tuple[tuple[str | int, ...], Any]]:

@@ -1,12 +1,14 @@
 """Find where a field's key and value sit inside one line of JSON, to point a diagnostic at them.
 
 Only used for lines that already failed validation, so a small scanner over the parsed-valid text is
-enough; it never raises and answers None when the path is not in the text.
+enough; it never raises and answers None when the path is not in the text. No recursion: a line's
+nesting depth is the input's to choose.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
@@ -69,63 +71,80 @@ class _Scanner:
             self.pos += 1
 
     def find(self, path: tuple[PathPart, ...]) -> FieldSpan | None:
+        """Descend one path part at a time (a loop: the path is as deep as the line's nesting)."""
+        for index, head in enumerate(path):
+            self.skip_space()
+            char = self.text[self.pos : self.pos + 1]
+            last = index == len(path) - 1
+            if char == "{" and isinstance(head, str):
+                if last:
+                    return self._last_in_object(head)
+                if not self._enter_object(head):
+                    return None
+            elif char == "[" and isinstance(head, int):
+                if not self._enter_array(head):
+                    return None
+                if last:
+                    return FieldSpan(None, Span(self.pos, self.value_end()))
+            else:
+                return None
         self.skip_space()
         start = self.pos
-        if not path:
-            return FieldSpan(None, Span(start, self.value_end()))
-        head, rest = path[0], path[1:]
-        char = self.text[self.pos : self.pos + 1]
-        if char == "{" and isinstance(head, str):
-            return self._find_in_object(head, rest)
-        if char == "[" and isinstance(head, int):
-            return self._find_in_array(head, rest)
-        return None
+        return FieldSpan(None, Span(start, self.value_end()))
 
-    def _find_in_object(self, key: str, rest: tuple[PathPart, ...]) -> FieldSpan | None:
+    def _members(self) -> Iterator[tuple[Span, str]]:
+        """Each member of the object at pos: its key's span and text, with pos at the value's start; the
+        caller skips the value (or descends into it)."""
         self.pos += 1
-        found: FieldSpan | None = None
         while self.pos < len(self.text):
             self.skip_space()
             if self.text.startswith("}", self.pos):
-                return found
+                return
             match = _STRING.match(self.text, self.pos)
             if not match:
-                return found
-            key_span = Span(match.start(), match.end())
+                return
             self.pos = match.end()
             self.skip_space()
             self.pos += 1  # the colon
-            if _unquote(match.group()) == key:
-                if rest:
-                    return self.find(rest)
-                self.skip_space()
-                value_start = self.pos
-                found = FieldSpan(key_span, Span(value_start, self.value_end()))  # last duplicate wins
-            else:
-                self.value_end()
+            self.skip_space()
+            yield Span(match.start(), match.end()), _unquote(match.group())
             self.skip_space()
             if self.text.startswith(",", self.pos):
                 self.pos += 1
+
+    def _enter_object(self, key: str) -> bool:
+        """Move to the value of the first member named `key`."""
+        for _, name in self._members():
+            if name == key:
+                return True
+            self.value_end()
+        return False
+
+    def _last_in_object(self, key: str) -> FieldSpan | None:
+        found: FieldSpan | None = None
+        for key_span, name in self._members():
+            start = self.pos
+            end = self.value_end()
+            if name == key:
+                found = FieldSpan(key_span, Span(start, end))  # last duplicate wins
         return found
 
-    def _find_in_array(self, index: int, rest: tuple[PathPart, ...]) -> FieldSpan | None:
+    def _enter_array(self, index: int) -> bool:
+        """Move to the start of item `index`."""
         self.pos += 1
         current = 0
         while self.pos < len(self.text):
             self.skip_space()
             if self.text.startswith("]", self.pos):
-                return None
+                return False
             if current == index:
-                if rest:
-                    return self.find(rest)
-                start = self.pos
-                return FieldSpan(None, Span(start, self.value_end()))
+                return True
             self.value_end()
             self.skip_space()
             if self.text.startswith(",", self.pos):
                 self.pos += 1
             current += 1
-        return None
+        return False
 
 
 def _unquote(token: str) -> str:

@@ -114,6 +114,8 @@ def _fork_part(path: Path, rules: AnalysisRules, bounds: list[tuple[int, int]], 
 
     A plain fork that ends in os._exit: no interpreter clean-up in the child, which in a language server
     could block on the stdin its reader thread holds."""
+    if sys.platform == "win32":  # never called there (see may_fork); keeps the Windows type check exact
+        raise OSError("fork is not available on Windows")
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -426,6 +428,6 @@ def trim_heap() -> None:
 
 def _reap(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)  # only a child that failed is still running here
+        os.kill(pid, getattr(signal, "SIGKILL", signal.SIGTERM))  # only a child that failed is still running here
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, 0)

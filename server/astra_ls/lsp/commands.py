@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pygls.exceptions import JsonRpcInvalidParams
 
-from astra_ls.commands import COMMANDS, Answer, execute, validate_args
+from astra_ls.commands import COMMANDS, Answer, execute, listing, validate_args
 from astra_ls.store.base import EventStore
 from astra_ls.store.follow import read_range
 from astra_ls.store.results import InvalidArguments, Refused
@@ -37,9 +36,11 @@ class Commands:
             return await self._list_stores()
         assert isinstance(raw, dict)
         ref = str(raw["store"])
-        store = self.server.workspaces.locate_ref(ref)
-        if store is None:
+        owner = self.server.workspaces.locate_ref(ref)
+        if owner is None:
             return Refused("STORE_NOT_FOUND", f"no workspace folder is open to hold {ref!r}").to_json()
+        store, ref = owner
+        raw = {**raw, "store": ref}
         path = _path_of(store, ref)
         if command in CHANGING and path is not None:
             refused = await self._unsaved(path)
@@ -91,23 +92,12 @@ class Commands:
     async def _list_stores(self) -> Answer:
         def work() -> Answer:
             workspaces = self.server.workspaces
-            located = list(workspaces.discover())
-            stores: dict[int, EventStore] = {id(item.store): item.store for item in located}
-            for folder in workspaces.folders:
-                local = workspaces.store_at(folder)
-                stores.setdefault(id(local), local)
-            listed: list[Any] = []
-            for store in stores.values():
-                with ExitStack() as locks:
-                    for item in sorted(located, key=lambda i: str(i.path)):
-                        if item.store is store:
-                            locks.enter_context(workspaces.lock(item.path))
-                    answer = execute(store, "astra.listStores", {})
-                if not answer.get("ok"):
-                    return answer
-                listed.extend(answer["stores"])
-            listed.extend(self.server.remote.listed())  # remote stores, beside the local ones
-            return {"ok": True, "stores": listed}
+            found, skipped = workspaces.discovery()
+            answer = listing([(located.store, located.stream, name) for located, name in found], skipped,
+                             workspaces.lock)
+            answer["stores"].extend(self.server.remote.listed())  # remote stores, beside the local ones
+            answer["skipped"].extend(self.server.remote.skipped())
+            return answer
 
         return await self.server.checks.run(work)
 

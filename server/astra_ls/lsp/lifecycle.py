@@ -2,7 +2,9 @@
 
 The first scan starts as soon as the client says `initialized`, under the settings sent with
 `initialize` (the VS Code extension sends its `astra` section there): stores the index cache holds are
-published at once. The settings pulled afterwards only cost a second scan when they differ.
+published at once. The settings pulled afterwards only cost a second scan when they differ. A client that
+sent none but can be asked is asked first: diagnostics under settings it never had would be wrong for a
+moment.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types as lsp
 
 from astra_ls.core.parallel import shutdown_pool
+from astra_ls.lsp.client_watch import watch_client
 from astra_ls.lsp.log import forward_logging
 from astra_ls.lsp.options import InitializationOptions, parse_options
+from astra_ls.lsp.protocol import AstraProtocol
 from astra_ls.store.index_cache import open_index_cache
 from astra_ls.store.paths import PathRefused, path_from_uri
 
@@ -30,9 +34,12 @@ class Lifecycle:
     def __init__(self, server: AstraServer) -> None:
         self.server = server
         self.pushed: dict[str, Any] = {}  # settings a client without workspace/configuration pushed
+        self.sent_settings = False  # whether `initialize` carried the client's settings
         self.scan: asyncio.Task[None] | None = None
+        self.shut_down = False  # the client asked for `shutdown` (the exit code says whether it did)
 
     def initialize(self, params: lsp.InitializeParams) -> None:
+        watch_client(params.process_id)  # the server ends when the client's process does
         options, problems = parse_options(params.initialization_options)
         forward_logging(self.server, options.log_level)
         for problem in problems:
@@ -41,6 +48,8 @@ class Lifecycle:
         # the settings the client sent along (if any) until it is asked for them, once initialized; a
         # client that cannot be asked keeps them until it pushes others
         self.pushed = options.settings
+        self.sent_settings = params.initialization_options is not None and "settings" in (
+            params.initialization_options if isinstance(params.initialization_options, dict) else {})
         self.server.workspaces.configure(self.folders(), options.settings, options.trusted)
         self.server.checks.pull = params.capabilities.text_document is not None and \
             params.capabilities.text_document.diagnostic is not None
@@ -66,10 +75,12 @@ class Lifecycle:
         return found
 
     async def initialized(self) -> None:
-        self._start_scan()  # under the settings sent with `initialize`: cached stores are published now
+        workspace = self.server.client_capabilities.workspace
+        if self.sent_settings or not (workspace and workspace.configuration):
+            self._start_scan()  # under the settings sent with `initialize`: cached stores are published now
         await self._register_configuration()
         settings = await self.settings()
-        if settings != self.server.workspaces.settings.values:
+        if settings != self.server.workspaces.settings.values or self.scan is None:
             await self.reload(settings)
         else:
             await self._settings_applied()
@@ -132,6 +143,9 @@ class Lifecycle:
         await self.reload()
 
     def shutdown(self) -> None:
+        self.shut_down = True
+        if isinstance(self.server.protocol, AstraProtocol):
+            self.server.protocol.cancel_requests()
         self.server.watcher.stop()
         self.server.warmer.stop()
         if self.scan is not None:

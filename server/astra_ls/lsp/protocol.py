@@ -118,6 +118,15 @@ class AstraProtocol(LanguageServerProtocol):
             if method is not None:
                 raise
 
+    def cancel_requests(self) -> None:
+        """Cancel every request still being handled but the current one (`shutdown`). pygls does the same
+        after the shutdown handler, but iterates its live table of futures while cancelling them, and a
+        cancelled future's callback removes itself from it: a RuntimeError instead of an answer."""
+        current = self.msg_id
+        for msg_id, future in list(self._request_futures.items()):
+            if msg_id != current and not future.done():
+                future.cancel()
+
     def answer_parse_error(self, error: Exception) -> bool:
         """Answer a body that is not JSON (the reader hands such errors to the server's error handler)."""
         if not isinstance(error, json.JSONDecodeError):

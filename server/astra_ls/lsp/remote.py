@@ -56,14 +56,27 @@ class RemoteStores:
     async def scan(self) -> None:
         """Check every remote stream and start following the stores (after each (re)configuration)."""
         stores = await self.server.checks.run(lambda: self.server.workspaces.remote_stores())
+        if stores and not self.server.workspaces.trusted:  # no connection until the folder is trusted
+            for store in stores.values():
+                self.server.log(store.link.untrusted().refused.message, lsp.MessageType.Warning)
+            return
         for store in stores.values():
             await self._start_following(store)
         for located in await self.server.checks.run(self.located):
             await self.check(located)
 
+    def skipped(self) -> list[dict[str, Any]]:
+        """astra.listStores `skipped` entries for the remote stores an untrusted workspace declares."""
+        if self.server.workspaces.trusted:
+            return []
+        return [{"path": f"{SCHEME}://{name}/", "reason": store.link.untrusted().refused.message}
+                for name, store in self.server.workspaces.remote_stores().items()]
+
     def listed(self) -> list[dict[str, Any]]:
         """astra.listStores entries of every remote stream (worker thread), each store under its locks."""
         entries: list[dict[str, Any]] = []
+        if not self.server.workspaces.trusted:
+            return entries
         located = self.located()
         for name, store in self.server.workspaces.remote_stores().items():
             with ExitStack() as locks:

@@ -11,6 +11,7 @@ from pygls.lsp.server import LanguageServer
 
 from astra_ls import __version__
 from astra_ls.lsp.checks import Checks
+from astra_ls.lsp.client_watch import end_now
 from astra_ls.lsp.documents import OpenDocuments
 from astra_ls.lsp.lifecycle import Lifecycle
 from astra_ls.lsp.protocol import AstraProtocol
@@ -75,5 +76,8 @@ def build() -> AstraServer:
 
 
 def serve() -> None:
-    """LSP over stdio until the client says exit."""
-    build().start_io()
+    """LSP over stdio until the client says exit, closes stdin or dies (see client_watch.py); then the
+    process ends at once, whatever checks are still running."""
+    server = build()
+    server.start_io()
+    end_now(0 if server.lifecycle.shut_down else 1)

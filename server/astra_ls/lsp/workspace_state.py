@@ -17,9 +17,18 @@ from astra_ls.config import ConfigError, WorkspaceConfig, load_config
 from astra_ls.remote.settings import SCHEME, parse_remote_uri
 from astra_ls.store.base import EventStore
 from astra_ls.store.cache_files import lies_within
-from astra_ls.store.file_store import SKIPPED_DIRS, FileEventStore
+from astra_ls.store.discovery import SKIPPED_DIRS, Skipped, discover, matching, split_workspace_name
+from astra_ls.store.file_store import FileEventStore
 from astra_ls.store.index_cache import IndexCache
-from astra_ls.store.paths import ASTRA_DIR, PathRefused, path_from_uri, split_store_path
+from astra_ls.store.paths import (
+    ASTRA_DIR,
+    PathRefused,
+    check_stream_parts,
+    normalised,
+    path_from_uri,
+    split_store_path,
+    within,
+)
 
 if TYPE_CHECKING:
     from astra_ls.remote.store import RemoteStore
@@ -200,43 +209,75 @@ class Workspaces:
             return None
 
     def locate_path(self, path: Path) -> Located | None:
-        """The owner of a `.jsonl` file inside some `.astra/` folder of a workspace folder, else None."""
-        path = path.absolute()
-        if path.suffix != ".jsonl" or not any(path.is_relative_to(folder) for folder in self.folders):
+        """The owner of a `.jsonl` file inside some `.astra/` folder of a workspace folder, else None.
+
+        Decided on the normalised path (no `..`), then on real paths: the store root (the folder holding
+        the innermost `.astra/`) must lie inside a workspace folder, and so must the `.astra/` folder and
+        the file once links are followed; so a store's configuration is always the workspace's own."""
+        try:
+            path = normalised(path)
+        except PathRefused:
+            return None
+        if path.suffix != ".jsonl":
+            return None
+        folder = max((f for f in self.folders if path.is_relative_to(f)), key=lambda f: len(f.parts), default=None)
+        if folder is None:
             return None
         try:
             root, stream = split_store_path(path)
+            check_stream_parts(stream)
         except PathRefused:
             return None
         parts = stream.split("/")
-        if parts[0] in SKIPPED_DIRS or any(p.startswith(".") for p in parts):
+        if not root.is_relative_to(folder) or parts[0] in SKIPPED_DIRS:
+            return None
+        if not (within(root / ASTRA_DIR, folder) and within(path, root / ASTRA_DIR)):
             return None
         return Located(self.store_at(root), stream, path)
 
-    def locate_ref(self, ref: str) -> EventStore | None:
-        """The engine store a command's `store` argument points into (a name means the first folder)."""
+    def locate_ref(self, ref: str) -> tuple[EventStore, str] | None:
+        """The engine store a command's `store` argument points into (a name means the first folder), and
+        the reference that store understands. A path no store owns gets the first folder's store, whose
+        own checks refuse it and say why."""
         if ref.startswith(f"{SCHEME}:"):
             located = self.locate_remote(ref)
-            return located.store if located is not None else None
-        if ref.startswith("file:") or Path(ref).is_absolute():
-            path = path_from_uri(ref) if ref.startswith("file:") else Path(ref)
-            located = self.locate_path(path)
+            return (located.store, ref) if located is not None else None
+        nested = split_workspace_name(ref)
+        if nested is not None and self.folders:  # `pkg/a/.astra/x`: a store of a nested `.astra/`
+            located = self.locate_path(self.folders[0] / nested[0] / ASTRA_DIR / f"{nested[1]}.jsonl")
             if located is not None:
-                return located.store
+                return located.store, located.uri
+        elif ref.startswith("file:") or Path(ref).is_absolute():
+            try:
+                path = path_from_uri(ref) if ref.startswith("file:") else normalised(Path(ref))
+            except PathRefused:
+                path = None
+            located = self.locate_path(path) if path is not None else None
+            if located is not None:
+                return located.store, ref
             for folder in self.folders:
-                if path.absolute().is_relative_to(folder):
-                    return self.store_at(folder)
-        return self.default_store()
+                if path is not None and path.is_relative_to(folder):
+                    return self.store_at(folder), ref
+        default = self.default_store()
+        return (default, ref) if default is not None else None
 
     def discover(self) -> Iterator[Located]:
-        """Every store file under the configured globs, in every folder."""
+        """Every store under the configured globs, in every folder."""
+        return (located for located, _ in self.discovery()[0])
+
+    def discovery(self) -> tuple[list[tuple[Located, str]], list[Skipped]]:
+        """Every store (with the name its folder gives it) and every entry skipped, in every folder."""
+        found: list[tuple[Located, str]] = []
+        skipped: list[Skipped] = []
         seen: set[Path] = set()
         for folder in self.folders:
-            for pattern in self.settings.globs:
-                for path in sorted(folder.glob(pattern)):
-                    if path in seen or ASTRA_DIR not in path.parts or not path.is_file():
-                        continue
-                    seen.add(path)
-                    located = self.locate_path(path)
-                    if located is not None:
-                        yield located
+            walked = discover(folder)
+            skipped.extend(walked.skipped)
+            for item in matching(walked.stores, folder, self.settings.globs):
+                if item.path in seen:  # a folder nested in another one
+                    continue
+                seen.add(item.path)
+                located = self.locate_path(item.path)
+                if located is not None:
+                    found.append((located, item.name))
+        return found, skipped

@@ -13,9 +13,8 @@ from __future__ import annotations
 import sys
 from typing import Any, Protocol
 
-import msgspec
-
 from astra_ls.core.facts import canonical_json
+from astra_ls.core.jsontext import decode
 from astra_ls.projections.base import Event, Projector, State
 
 
@@ -35,7 +34,7 @@ def resume(projector: Projector, kept: Any) -> Fold:
     """A fold continuing from a checkpoint that `checkpoint` returned."""
     if projector.apply_shared is not None:
         return SharedFold(projector, kept)
-    return CopyingFold(projector, msgspec.json.decode(kept))
+    return CopyingFold(projector, decode(kept))
 
 
 def start(projector: Projector, state: State, private: bool) -> Fold:
@@ -46,7 +45,7 @@ def start(projector: Projector, state: State, private: bool) -> Fold:
 
 
 def copy_state(state: Any) -> State:
-    copied: State = msgspec.json.decode(canonical_json(state))
+    copied: State = decode(canonical_json(state))
     return copied
 
 

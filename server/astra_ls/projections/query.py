@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import msgspec
 import numpy as np
 
 from astra_ls.core.analysis import ReadRange, StoreAnalysis
+from astra_ls.core.jsontext import decode
 from astra_ls.core.linecheck import BOM
 
 MISSING = object()
@@ -44,7 +44,7 @@ def run_query(analysis: StoreAnalysis, read: ReadRange, query: Query) -> Iterato
     """(0-based line, event) of every matching event, in order."""
     for line in candidate_lines(analysis, query).tolist():
         start, length = analysis.line_span(line)
-        event = msgspec.json.decode(read(start, length).removeprefix(BOM))
+        event = decode(read(start, length).removeprefix(BOM))
         if all(_lookup(event, path) == value for path, value in query.where.items()):
             yield line, event
 

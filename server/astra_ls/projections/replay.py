@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from astra_ls.core.analysis import ReadRange, StoreAnalysis
+from astra_ls.core.jsontext import decode
 from astra_ls.core.linecheck import BOM, EVENT, SNAPSHOT
 from astra_ls.projections.base import Projector, State
 from astra_ls.projections.folds import Fold, resume, start
@@ -84,7 +85,10 @@ class Replayer:
                 if kind != EVENT and kind != SNAPSHOT:
                     continue
                 finish = offsets[at + 1] - 1 - base if at + 1 < last else len(data)
-                event = _decode(data[offsets[at] - base : finish].removeprefix(BOM))
+                try:
+                    event = _decode(data[offsets[at] - base : finish].removeprefix(BOM))
+                except RecursionError:  # nested deeper than msgspec recurses: read in a loop
+                    event = decode(data[offsets[at] - base : finish].removeprefix(BOM))
                 if kind == EVENT:
                     apply(event)
                 else:

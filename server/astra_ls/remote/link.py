@@ -44,9 +44,10 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 class Link:
     """One lazily opened connection to a remote's servers, on its own event loop thread."""
 
-    def __init__(self, remote: RemoteConfig, root: Path) -> None:
+    def __init__(self, remote: RemoteConfig, root: Path, trusted: bool) -> None:
         self.remote = remote
         self.root = root
+        self.trusted = trusted  # an untrusted workspace's configuration opens no connection, reads no credentials
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name=f"nats-{remote.name}", daemon=True)
         self._thread.start()
@@ -70,7 +71,15 @@ class Link:
         return StoreError("UNREACHABLE", f"remote store {self.remote.name!r} ({servers}): {why}",
                           {"remote": self.remote.name, "servers": self.remote.servers})
 
+    def untrusted(self) -> StoreError:
+        return StoreError("UNTRUSTED", f"remote store {self.remote.name!r} is declared by the configuration of a "
+                          "workspace that is not trusted: astra-ls contacts no server and reads no credentials "
+                          "file for it until you trust the folder (in the editor: trust the workspace; on the "
+                          "command line: --trust)", {"remote": self.remote.name})
+
     def client(self) -> Client:
+        if not self.trusted:  # the one place a connection is made: nothing below runs for an untrusted workspace
+            raise self.untrusted()
         with self._connecting:
             if self._client is None or self._client.is_closed:
                 self._client = self.run(self._connect(), timeout=self.remote.timeout + 2)

@@ -81,7 +81,7 @@ class RemoteStore:
         self.config = config
         self.analyses = StreamAnalyses(workspace.absolute(), config, trusted, self.path_of)
         self.remote = remote
-        self.link = link if link is not None else Link(remote, workspace.absolute())
+        self.link = link if link is not None else Link(remote, workspace.absolute(), trusted)
         self._mirrors: dict[str, Mirror] = {}
 
     @property

@@ -12,7 +12,8 @@ A rewrite (quarantine, compaction) therefore keeps the old file open from start 
 3. drains the old file after the rename: a writer that opened the store's name just before the rename
    writes to the old file, so its bytes past what was copied are appended to the new one until the old
    file has stayed quiet for DRAIN_QUIET_S (at most DRAIN_MAX_S). Windows cannot rename over a file
-   held open, so there the old file is closed before the rename and step 3 is skipped.
+   held open (Python opens without FILE_SHARE_DELETE), so there the old file is closed before the
+   rename and step 3 is skipped: a line appended between the last check and the rename is lost there.
 Lines carried in step 3 land after lines other writers already appended to the new file: none is lost,
 the order between concurrent writers may change. A writer that keeps the store open for longer than
 DRAIN_QUIET_S between its own writes is not covered: it writes into the replaced file.
@@ -113,9 +114,8 @@ def rewrite_keeping_appends(store: OpenStore, head: Iterable[bytes], carry_from:
         try:
             for piece in head:
                 write_all(fd, piece)
-            copied = _carry_until_quiet(store, fd, carry_from, refuse_growth)
             set_mode(fd, temp, store.mode)
-            os.fsync(fd)
+            copied = _carry_durably(store, fd, carry_from, refuse_growth)
             _check_same(store, copied)
             if not HOLD_OPEN_ACROSS_RENAME:
                 store.close()
@@ -132,20 +132,30 @@ def rewrite_keeping_appends(store: OpenStore, head: Iterable[bytes], carry_from:
     return copied - carry_from
 
 
-def _carry_until_quiet(store: OpenStore, fd: int, copied: int, refuse_growth: bool) -> int:
-    start = copied
+def _carry_durably(store: OpenStore, fd: int, start: int, refuse_growth: bool) -> int:
+    """Copy the store's growth past `start` and fsync, again while the fsync let more arrive."""
+    copied = start
     for _ in range(CARRY_ROUNDS):
-        size = _checked_size(store, copied)
-        if size == copied:
+        copied = _carry_until_quiet(store, fd, copied, start, refuse_growth)
+        os.fsync(fd)
+        if store.size() == copied:  # nothing arrived during the fsync
             return copied
-        if refuse_growth and size > start:
-            raise StoreError("STORE_CHANGED", f"{store.path} grew while its last line was being moved (another "
-                             "program was still writing it): nothing changed; run the command again")
-        copied = _copy(store, fd, copied, size)
     if HOLD_OPEN_ACROSS_RENAME:
         return copied  # the drain after the rename takes the rest
     raise StoreError("STORE_BUSY", f"{store.path} kept growing while it was being rewritten (another program "
                      "appends without pause): nothing changed; try again when it is quieter")
+
+
+def _carry_until_quiet(store: OpenStore, fd: int, copied: int, start: int, refuse_growth: bool) -> int:
+    for _ in range(CARRY_ROUNDS):
+        size = _checked_size(store, copied)
+        if size == copied:
+            break
+        if refuse_growth and size > start:
+            raise StoreError("STORE_CHANGED", f"{store.path} grew while its last line was being moved (another "
+                             "program was still writing it): nothing changed; run the command again")
+        copied = _copy(store, fd, copied, size)
+    return copied
 
 
 def _checked_size(store: OpenStore, copied: int) -> int:

@@ -15,6 +15,7 @@ from astra_ls.projections.replay import Replayer
 from astra_ls.store.analyses import StreamAnalyses, StreamSetup, not_found
 from astra_ls.store.atomic import refuse_hard_links
 from astra_ls.store.base import refusal
+from astra_ls.store.discovery import SKIPPED_DIRS, Skipped, list_astra
 from astra_ls.store.fileio import open_file, pread, write_all
 from astra_ls.store.follow import Change, FileStamp, FollowedFile
 from astra_ls.store.index_cache import IndexCache
@@ -23,14 +24,13 @@ from astra_ls.store.paths import (
     ASTRA_DIR,
     PathRefused,
     astra_dir,
-    check_stream_name,
+    check_stream_parts,
     confine,
+    normalised,
     path_from_uri,
     stream_path,
 )
 from astra_ls.store.results import Appended, AppendResult, Refused, StoreError
-
-SKIPPED_DIRS = ("quarantine", "archive", ".locks")
 
 
 class FileEventStore:
@@ -49,39 +49,43 @@ class FileEventStore:
     # --- names and paths ----------------------------------------------------------------------------
 
     def streams(self) -> list[str]:
+        return self.listing()[0]
+
+    def listing(self) -> tuple[list[str], list[Skipped]]:
+        """The streams in `.astra/` and the entries skipped there (not regular files, unusable names)."""
         folder = self.root / ASTRA_DIR
         if not folder.is_dir():
-            return []
+            return [], []
         astra_dir(self.root)
-        found = []
-        for path in sorted(folder.rglob("*.jsonl")):
-            relative = path.relative_to(folder)
-            if relative.parts[0] in SKIPPED_DIRS or any(p.startswith(".") for p in relative.parts):
-                continue
-            found.append(relative.as_posix().removesuffix(".jsonl"))
-        return found
+        return list_astra(folder)
 
     def resolve(self, ref: str) -> str:
-        """A stream name from a name, a path inside `.astra/`, or a file:// URI."""
+        """A stream name from a name (`sub/name` in a sub-folder of `.astra/`), a path inside `.astra/`
+        (absolute, or relative to the workspace when it starts with `.astra/`), or a file:// URI."""
+        if "\x00" in ref:
+            raise PathRefused(f"{ref!r} contains a NUL character: no file has such a name")
         if ref.startswith("file:"):
             return self._name_of(path_from_uri(ref))
-        if ref.endswith(".jsonl") or "/" in ref or "\\" in ref:
-            candidate = Path(ref)
-            if "\\" in ref or "%" in ref or ".." in Path(ref).parts:
-                raise PathRefused(f"{ref!r} tries to leave the workspace's .astra/ folder")
+        candidate = Path(ref)
+        if "\\" in ref or "%" in ref or ".." in candidate.parts:
+            raise PathRefused(f"{ref!r} tries to leave the workspace's .astra/ folder")
+        if candidate.is_absolute() or candidate.parts[:1] == (ASTRA_DIR,):
             return self._name_of(candidate if candidate.is_absolute() else self.root / candidate)
-        return check_stream_name(ref)
+        name = check_stream_parts(ref.removesuffix(".jsonl"))
+        if "/" in name and name.split("/")[0] in SKIPPED_DIRS:
+            raise PathRefused(f"{ref!r} is inside astra-ls's own {name.split('/')[0]}/ folder, not a store")
+        return name
 
     def _name_of(self, path: Path) -> str:
         folder = astra_dir(self.root)
-        absolute = path.absolute()
+        absolute = normalised(path)
         if not absolute.is_relative_to(folder.absolute()):
             raise PathRefused(f"{path} is not inside {folder}")
         confine(self.root, absolute)
         name = absolute.relative_to(folder.absolute()).as_posix().removesuffix(".jsonl")
-        for part in name.split("/"):
-            check_stream_name(part)
-        return name
+        if name.split("/")[0] in SKIPPED_DIRS:
+            raise PathRefused(f"{path} is inside astra-ls's own {name.split('/')[0]}/ folder, not a store")
+        return check_stream_parts(name)
 
     def path_of(self, stream: str) -> Path:
         """The stream's file, confined to `.astra/`. A checked path is reused while `.astra` is the same
@@ -92,8 +96,7 @@ class FileEventStore:
         if "/" not in stream:
             path = stream_path(self.root, stream)
         else:
-            for part in stream.split("/"):
-                check_stream_name(part)
+            check_stream_parts(stream)
             path = confine(self.root, astra_dir(self.root) / f"{stream}.jsonl")
         identity = self._astra_identity()
         if identity is not None:

@@ -128,7 +128,7 @@ def create_exclusive(folder: Path, prefix: str, suffix: str, mode: int = 0o600) 
         path = folder / f"{prefix}{secrets.token_hex(8)}{suffix}"
         try:
             return open_file(path, flags, mode, follow=False), path
-        except FileExistsError:
+        except (FileExistsError, PathRefused):  # O_EXCL never opens what is there, a link included
             continue
     raise OSError(errno.EEXIST, f"cannot create a temporary file in {folder}")
 

@@ -131,3 +131,10 @@ describe('interpreter probe', () => {
     assert.deepEqual(crash, { ok: false, reason: 'failed', detail: 'SyntaxError: invalid syntax' });
   });
 });
+
+describe('server log level', () => {
+  it('passes a known level and drops anything else', () => {
+    assert.equal(initializationOptions(true, true, undefined, undefined, 'debug').logLevel, 'debug');
+    assert.equal(initializationOptions(true, true, undefined, undefined, 'verbose').logLevel, undefined);
+  });
+});
