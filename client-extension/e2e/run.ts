@@ -36,8 +36,8 @@ async function eventually(what: string, test: () => boolean, timeout = LONG): Pr
   throw new Error(`timed out waiting for: ${what}`);
 }
 
-/** The debugger's page: a webview is an iframe holding the extension's page in its own frame. */
-function debuggerView(wb: Workbench): FrameLocator {
+/** The page of the one webview shown (the debugger, the timeline): an iframe holding the extension's page in its own frame. */
+function webviewPage(wb: Workbench): FrameLocator {
   return wb.page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
 }
 
@@ -259,7 +259,7 @@ function checks(storePath: string): Check[] {
         await wb.openFile(`${STORE}.jsonl`);
         await wb.page.locator('.editor-group-container.active .view-line', { hasText: 'ConversationStarted' }).first().click();
         await wb.runCommand('Astra: Open Time-Travel Debugger');
-        const view = debuggerView(wb);
+        const view = webviewPage(wb);
         await view.locator('#status').filter({ hasText: `${STORE}: line 1 of 5` }).waitFor({ timeout: LONG });
         await view.locator('#next').click();
         await view.locator('#status').filter({ hasText: `${STORE}: line 2 of 5` }).waitFor({ timeout: LONG });
@@ -287,7 +287,7 @@ function checks(storePath: string): Check[] {
       run: async (wb) => {
         await wb.page.locator('.monaco-editor .view-line', { hasText: VALID_CONTENT }).first().click();
         await wb.page.keyboard.press('Home');
-        const view = debuggerView(wb);
+        const view = webviewPage(wb);
         await until('the scrubber at line 4', () => view.locator('#scrubber').inputValue(), (v) => v === '4');
         await view.locator('#status').filter({ hasText: `${STORE}: line 4 of 5` }).waitFor({ timeout: LONG });
         await framedForPicture(wb);
@@ -345,7 +345,7 @@ function checks(storePath: string): Check[] {
         await wb.openFile(`${STORE}.jsonl`);
         await wb.page.locator('.editor-group-container.active .view-line', { hasText: 'ConversationStarted' }).first().click();
         await wb.runCommand('Astra: Show Timeline');
-        const timeline = wb.page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
+        const timeline = webviewPage(wb);
         // The last bucket starts after the event at line 4 and before the one at line 5.
         await timeline.locator('svg rect.bar').last().click();
         await wb.page.locator('.tab', { hasText: `Debugger: ${STORE}` }).first().waitFor({ timeout: LONG });
