@@ -26,14 +26,37 @@ class Failure(_Answer):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
+class TimeField(_Answer):
+    field: str = Field(description="Where events keep their time (a dotted path reaches into objects).")
+    format: Literal["iso8601", "epoch_ms", "epoch_s", "mixed"] | None = Field(
+        description="As declared (time_format), else as the first events write it; null: none has a time.")
+    detected: bool = Field(description="The format was detected, not declared.")
+    untimed: int = Field(description="Events without a readable time (left out of time ranges and timelines).")
+
+
+class StoreFields(_Answer):
+    """Where the store's events keep the facts astra-ls reads from them."""
+
+    type: str
+    id: str
+    time: TimeField
+
+
 class StoreInfo(_Answer):
     name: str
     uri: str
     path: str
     events: int
     problems: int
-    schema_: str | None = Field(alias="schema")
-    projector: str | None
+    schema_: str | None = Field(alias="schema", description="The schema in use.")
+    projector: str | None = Field(description="The projector in use.")
+    schemaOrigin: Literal["configured", "name", "content"] | None = Field(
+        default=None, description="configured; name: the family the file name implies; content: the name "
+                                  "implies a family the first events are not of, so generic.")
+    skipped: list[str] | None = Field(
+        default=None, description="Configured schema/projector references not in use (e.g. workspace code in "
+                                  "an untrusted workspace): the built-in ones are used instead.")
+    fields: StoreFields | None = None
     remote: bool | None = Field(default=None, description="Present (true) for remote stores.")
     remoteName: str | None = None
 
@@ -75,6 +98,7 @@ class CountAnswer(_Answer):
     ok: Literal[True]
     count: int
     byType: dict[str, int]
+    fields: StoreFields
 
 
 class ProjectAnswer(_Answer):
@@ -94,6 +118,8 @@ class QueryAnswer(_Answer):
     ok: Literal[True]
     total: int
     events: list[QueriedEvent]
+    untimed: int | None = Field(default=None, description="With a time range: events of the type asked for "
+                                                          "that were left out for having no time.")
 
 
 class QuarantineAnswer(_Answer):
@@ -143,6 +169,17 @@ class TimelineAnswer(_Answer):
     end: float | None
     types: list[str]
     buckets: list[TimelineBucket]
+    untimed: int = Field(description="Events in no bucket for having no time.")
+
+
+class ConvertAnswer(_Answer):
+    ok: Literal[True]
+    path: str
+    changed: bool = Field(description="false: already UTF-8 (and LF, when asked); nothing was archived.")
+    archivePath: str | None = Field(description="The original, byte for byte, in .astra/archive/.")
+    from_: str = Field(alias="from", description="The encoding found, e.g. 'UTF-16 LE with a byte-order mark'.")
+    to: Literal["UTF-8"]
+    crlfConverted: int = Field(description="CR LF pairs made LF.")
 
 
 class DiffEnd(_Answer):
@@ -218,6 +255,7 @@ ANSWERS: dict[str, type[BaseModel]] = {
     "astra.compact": CompactAnswer,
     "astra.schemaFor": SchemaAnswer,
     "astra.timeline": TimelineAnswer,
+    "astra.convertEncoding": ConvertAnswer,
     "astra.diff": DiffAnswer,
     "astra.seek": SeekAnswer,
     "astra.related": RelatedAnswer,

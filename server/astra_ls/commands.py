@@ -15,20 +15,23 @@ from typing import Any, Literal
 
 import msgspec
 import numpy as np
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from astra_ls.config import ConfigError
 from astra_ls.core.analysis import events_through
 from astra_ls.core.facts import iso_to_ms
+from astra_ls.core.fields import fields_report, untimed_events
 from astra_ls.core.jsontext import bounded
 from astra_ls.projections.links import read_event, related
 from astra_ls.projections.patch import json_patch
-from astra_ls.projections.query import Query, last_line_at, run_query, timeline
+from astra_ls.projections.query import Query, candidate_lines, last_line_at, run_query, timeline
 from astra_ls.projections.trim import list_tails
 from astra_ls.schemas.base import skeleton
 from astra_ls.store.atomic import wait_for_whole_lines
 from astra_ls.store.base import EventStore
 from astra_ls.store.compaction import compact
+from astra_ls.store.convert import convert_store
 from astra_ls.store.discovery import Skipped
 from astra_ls.store.file_store import FileEventStore
 from astra_ls.store.paths import PathRefused
@@ -74,6 +77,11 @@ class QuarantineArgs(StoreArgs):
 
 class CompactArgs(StoreArgs):
     upToLine: int | None = Field(default=None, ge=1)
+
+
+class ConvertArgs(StoreArgs):
+    to: Literal["utf-8"] = "utf-8"
+    lineEndings: Literal["lf", "keep"] = "lf"
 
 
 class TimelineArgs(StoreArgs):
@@ -139,7 +147,8 @@ def listing(entries: Iterable[tuple[EventStore, str, str]], skipped: Iterable[Sk
             with guard(path):
                 analysis = store.analysis(stream)
                 problems = len(store.problems(stream))
-            setup = store.setup(stream)
+                setup = store.setup(stream)
+                fields = fields_report(analysis, store.reader(stream), setup.rules.line)
         except StoreError as error:
             unlisted.append({"path": str(path), "reason": error.refused.message})
             continue
@@ -151,7 +160,10 @@ def listing(entries: Iterable[tuple[EventStore, str, str]], skipped: Iterable[Sk
             continue
         entry = {"name": name, "uri": store.uri_of(stream), "path": str(path),
                  "events": analysis.event_count(), "problems": problems,
-                 "schema": setup.rule.schema_, "projector": setup.rule.projector}
+                 "schema": setup.schema_name, "projector": setup.projector_name, "schemaOrigin": setup.schema_origin,
+                 "fields": fields}
+        if setup.skipped:
+            entry["skipped"] = setup.skipped  # configured, but not usable here (see the configuration's problems)
         if store.remote_name is not None:
             entry.update(remote=True, remoteName=store.remote_name)
         listed.append(entry)
@@ -184,8 +196,10 @@ def non_finite_number(event: Any) -> tuple[str, str] | None:
 
 
 def count(store: EventStore, args: StoreArgs) -> Answer:
-    analysis = store.analysis(store.resolve(args.store))
-    return {"ok": True, "count": analysis.event_count(), "byType": analysis.counts_by_type()}
+    name = store.resolve(args.store)
+    analysis = store.analysis(name)
+    return {"ok": True, "count": analysis.event_count(), "byType": analysis.counts_by_type(),
+            "fields": fields_report(analysis, store.reader(name), store.setup(name).rules.line)}
 
 
 def project(store: EventStore, args: StoreArgs) -> Answer:
@@ -221,7 +235,11 @@ def query(store: EventStore, args: QueryArgs) -> Answer:
         total += 1
         if total <= args.limit:
             found.append({"line": line + 1, "event": bounded(event)})
-    return {"ok": True, "total": total, "events": found}
+    answer: Answer = {"ok": True, "total": total, "events": found}
+    if wanted.since is not None or wanted.until is not None:  # events without a time are left out: say so
+        analysis = store.analysis(name)
+        answer["untimed"] = untimed_events(analysis, candidate_lines(analysis, Query(type=args.type)))
+    return answer
 
 
 def _rewritable(store: EventStore, command: str) -> FileEventStore:
@@ -261,11 +279,23 @@ def compact_store(any_store: EventStore, args: CompactArgs) -> Answer:
     return report.to_json()
 
 
+def convert_encoding(any_store: EventStore, args: ConvertArgs) -> Answer:
+    store = _rewritable(any_store, "astra.convertEncoding")
+    name = store.resolve(args.store)
+    path = store.path_of(name)
+    if not path.is_file():
+        raise StoreError("STORE_NOT_FOUND", f"no store {name!r}: {path} does not exist")
+    with store.lock(name):
+        report = convert_store(store.root, path, name, args.lineEndings == "lf")
+    store.refresh(name)
+    return report.to_json()
+
+
 def schema_for(store: EventStore, args: StoreArgs) -> Answer:
     setup = store.setup(store.resolve(args.store))
     types = [{"name": t.name, "description": t.description, "fields": [f.to_json() for f in t.fields],
               "skeleton": skeleton(t)} for t in setup.schema.types()]
-    return {"ok": True, "family": setup.rule.schema_, "types": types}
+    return {"ok": True, "family": setup.schema_name, "types": types}
 
 
 def _state_at(store: EventStore, name: str, at: Position) -> Answer:
@@ -351,7 +381,8 @@ def show_event(store: EventStore, args: LineArgs) -> Answer:
 
 
 def timeline_of(store: EventStore, args: TimelineArgs) -> Answer:
-    return timeline(store.analysis(store.resolve(args.store)), args.buckets)
+    analysis = store.analysis(store.resolve(args.store))
+    return {**timeline(analysis, args.buckets), "untimed": untimed_events(analysis)}  # not in any bucket
 
 
 Handler = Callable[[EventStore, Any], Answer]
@@ -367,6 +398,7 @@ COMMANDS: dict[str, tuple[type[_Args], Handler]] = {
     "astra.compact": (CompactArgs, compact_store),
     "astra.schemaFor": (StoreArgs, schema_for),
     "astra.timeline": (TimelineArgs, timeline_of),
+    "astra.convertEncoding": (ConvertArgs, convert_encoding),
     "astra.diff": (DiffArgs, diff),
     "astra.seek": (SeekArgs, seek),
     "astra.related": (LineArgs, related_events),
@@ -385,9 +417,19 @@ def validate_args(command: str, raw: Any) -> BaseModel:
     try:
         return model.model_validate(raw)
     except ValidationError as error:
-        details = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'argument'}: {e['msg']}"
-                            for e in error.errors(include_url=False))
+        details = "; ".join(_argument_error(e) for e in error.errors(include_url=False))
         raise InvalidArguments(f"{command}: {details}") from None
+
+
+def _argument_error(error: Any) -> str:
+    """`line: input should be greater than or equal to 1, got 0`: the argument, what it must be, what it was."""
+    where = ".".join(str(p) for p in error["loc"]) or "argument"
+    reason = str(error["msg"]).removeprefix("Value error, ")
+    reason = reason[:1].lower() + reason[1:]
+    if error["type"] in ("missing", "extra_forbidden"):
+        return f"{where}: {'required' if error['type'] == 'missing' else 'not an argument of this command'}"
+    got = orjson.dumps(error.get("input"), default=str).decode() if "input" in error else "nothing"
+    return f"{where}: {reason}, got {got[:80]}"
 
 
 def execute(store: EventStore, command: str, raw: Any) -> Answer:

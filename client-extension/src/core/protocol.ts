@@ -18,6 +18,7 @@ export const ServerCommand = {
   compact: 'astra.compact',
   schemaFor: 'astra.schemaFor',
   timeline: 'astra.timeline',
+  convertEncoding: 'astra.convertEncoding',
   diff: 'astra.diff',
   seek: 'astra.seek',
   related: 'astra.related',
@@ -56,17 +57,42 @@ export interface SkippedEntry {
   reason: string;
 }
 
+/** Where the store's events keep the facts astra-ls reads from them. */
+export interface StoreFields {
+  type: string;
+  id: string;
+  time: TimeField;
+}
+
 export interface StoreInfo {
   name: string;
   uri: string;
   path: string;
   events: number;
   problems: number;
+  /** The schema in use. */
   schema: string | null;
+  /** The projector in use. */
   projector: string | null;
+  /** configured; name: the family the file name implies; content: the name implies a family the first events are not of, so generic. */
+  schemaOrigin?: 'configured' | 'name' | 'content' | null;
+  /** Configured schema/projector references not in use (e.g. workspace code in an untrusted workspace): the built-in ones are used instead. */
+  skipped?: string[] | null;
+  fields?: StoreFields | null;
   /** Present (true) for remote stores. */
   remote?: boolean | null;
   remoteName?: string | null;
+}
+
+export interface TimeField {
+  /** Where events keep their time (a dotted path reaches into objects). */
+  field: string;
+  /** As declared (time_format), else as the first events write it; null: none has a time. */
+  format: 'iso8601' | 'epoch_ms' | 'epoch_s' | 'mixed' | null;
+  /** The format was detected, not declared. */
+  detected: boolean;
+  /** Events without a readable time (left out of time ranges and timelines). */
+  untimed: number;
 }
 
 export interface ListStoresAnswer {
@@ -94,6 +120,7 @@ export interface CountAnswer {
   ok: true;
   count: number;
   byType: Record<string, number>;
+  fields: StoreFields;
 }
 
 export interface ProjectAnswer {
@@ -114,6 +141,8 @@ export interface QueryAnswer {
   ok: true;
   total: number;
   events: QueriedEvent[];
+  /** With a time range: events of the type asked for that were left out for having no time. */
+  untimed?: number | null;
 }
 
 export interface QuarantineAnswer {
@@ -164,6 +193,22 @@ export interface TimelineAnswer {
   end: number | null;
   types: string[];
   buckets: TimelineBucket[];
+  /** Events in no bucket for having no time. */
+  untimed: number;
+}
+
+export interface ConvertAnswer {
+  ok: true;
+  path: string;
+  /** false: already UTF-8 (and LF, when asked); nothing was archived. */
+  changed: boolean;
+  /** The original, byte for byte, in .astra/archive/. */
+  archivePath: string | null;
+  /** The encoding found, e.g. 'UTF-16 LE with a byte-order mark'. */
+  from: string;
+  to: 'UTF-8';
+  /** CR LF pairs made LF. */
+  crlfConverted: number;
 }
 
 export interface DiffEnd {
@@ -282,6 +327,13 @@ export interface TimelineArgs {
   buckets?: number;
 }
 
+export interface ConvertArgs {
+  /** Stream name, path inside .astra/, or file:// URI. */
+  store: string;
+  to?: 'utf-8';
+  lineEndings?: 'lf' | 'keep';
+}
+
 /** A point in a store: after its first `line` lines, or after every event at or before `timestamp`. */
 export interface Position {
   /** The state after the first N lines (0: the start). */
@@ -330,6 +382,7 @@ export interface CommandArguments {
   'astra.compact': CompactArgs;
   'astra.schemaFor': StoreArgs;
   'astra.timeline': TimelineArgs;
+  'astra.convertEncoding': ConvertArgs;
   'astra.diff': DiffArgs;
   'astra.seek': SeekArgs;
   'astra.related': LineArgs;
@@ -348,6 +401,7 @@ export interface CommandAnswers {
   'astra.compact': CompactAnswer;
   'astra.schemaFor': SchemaAnswer;
   'astra.timeline': TimelineAnswer;
+  'astra.convertEncoding': ConvertAnswer;
   'astra.diff': DiffAnswer;
   'astra.seek': SeekAnswer;
   'astra.related': RelatedAnswer;

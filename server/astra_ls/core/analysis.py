@@ -444,7 +444,7 @@ class StoreAnalysis:
         from astra_ls.core.positions import utf16_col_of_char
 
         text = self._line_text(line, read)
-        span = locate(text, (field,))
+        span = locate(text, tuple(field.split(".")))
         if span is None:
             return 0, len(text), ""
         value = text[span.value.start : span.value.end]

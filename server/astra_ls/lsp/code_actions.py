@@ -30,6 +30,14 @@ def _quarantine(title: str, uri: str, lines: list[int] | None, diagnostic: lsp.D
                           command=lsp.Command(title=title, command="astra.quarantine", arguments=[argument]))
 
 
+def _convert(title: str, uri: str, line_endings: str, diagnostic: lsp.Diagnostic) -> lsp.CodeAction:
+    """The whole file rewritten by the server (original archived), not a text edit of every line."""
+    argument = {"store": uri, "to": "utf-8", "lineEndings": line_endings}
+    return lsp.CodeAction(title=title, kind=lsp.CodeActionKind.QuickFix, diagnostics=[diagnostic],
+                          is_preferred=True,
+                          command=lsp.Command(title=title, command="astra.convertEncoding", arguments=[argument]))
+
+
 def _delete_line(view: StoreView, line: int) -> lsp.TextEdit:
     """Remove a whole line with its line break (the one before it, when it is the unterminated last line)."""
     analysis = view.analysis
@@ -44,6 +52,12 @@ def actions_for(view: StoreView, diagnostic: lsp.Diagnostic) -> list[lsp.CodeAct
     uri, code, start = view.uri, diagnostic.code, diagnostic.range.start
     data = diagnostic.data if isinstance(diagnostic.data, dict) else {}
     analysis = view.analysis
+    if code == "ASTRA004":
+        return [_convert("Convert this store to UTF-8 (the original is kept in .astra/archive/)", uri, "lf",
+                         diagnostic)]
+    if code == "ASTRA031":
+        return [_convert("Convert every line ending of this store to LF (the original is kept in "
+                         ".astra/archive/)", uri, "lf", diagnostic)]
     if code == "ASTRA030":
         return [_fix("Remove the byte-order mark", uri, [lsp.TextEdit(
             lsp.Range(start, lsp.Position(start.line, start.character + 1)), "")], diagnostic, True)]
@@ -69,6 +83,18 @@ def actions_for(view: StoreView, diagnostic: lsp.Diagnostic) -> list[lsp.CodeAct
     return []
 
 
+def _once(actions: list[lsp.CodeAction]) -> list[lsp.CodeAction]:
+    """A whole-file fix (a command) offered for several of the selected diagnostics is offered once."""
+    kept: list[lsp.CodeAction] = []
+    titles: set[str] = set()
+    for action in actions:
+        if action.command is not None and action.title in titles:
+            continue
+        titles.add(action.title)
+        kept.append(action)
+    return kept
+
+
 class CodeActions:
     def __init__(self, server: AstraServer) -> None:
         self.server = server
@@ -85,7 +111,7 @@ class CodeActions:
             with store_view(self.server, uri) as view:
                 if view is None:
                     return []
-                return [action for d in ours for action in actions_for(view, d)]
+                return _once([action for d in ours for action in actions_for(view, d)])
 
         return await self.server.checks.run(work) or None
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CHANGING = frozenset({"astra.append", "astra.quarantine", "astra.compact"})
+CHANGING = frozenset({"astra.append", "astra.quarantine", "astra.compact", "astra.convertEncoding"})
 
 
 class Commands:

@@ -9,11 +9,10 @@ meanwhile and is an atomic rename (`atomic.rewrite_keeping_appends`).
 from __future__ import annotations
 
 import gzip
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from astra_ls.core.analysis import AnalysisRules, StoreAnalysis
 from astra_ls.core.blocks import iter_blocks
@@ -22,8 +21,7 @@ from astra_ls.core.facts import canonical_json
 from astra_ls.core.linecheck import EVENT, SNAPSHOT, SNAPSHOT_TYPE
 from astra_ls.projections.base import Projector
 from astra_ls.projections.replay import Replayer
-from astra_ls.store.atomic import TEMP_SUFFIX, OpenStore, remove_stale_temps, rewrite_keeping_appends
-from astra_ls.store.fileio import create_exclusive, fsync_dir, replace
+from astra_ls.store.atomic import OpenStore, remove_stale_temps, rewrite_keeping_appends, write_new_file
 from astra_ls.store.paths import confine
 from astra_ls.store.results import StoreError
 
@@ -109,19 +107,13 @@ def _archive(root: Path, store: OpenStore, size: int, name: str) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     leaf = f"{name.rsplit('/', 1)[-1]}.jsonl.gz"
     remove_stale_temps(target.parent / leaf)
-    fd, temp = create_exclusive(target.parent, f".{leaf}.", TEMP_SUFFIX, 0o644)
-    try:
-        with os.fdopen(fd, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb") as packed:
+
+    def gzipped(raw: BinaryIO) -> None:
+        with gzip.GzipFile(fileobj=raw, mode="wb") as packed:
             for at in range(0, size, 1 << 22):
                 packed.write(store.read(at, min(1 << 22, size - at)))
-            packed.close()
-            raw.flush()
-            os.fsync(raw.fileno())
-        replace(temp, target)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    fsync_dir(target.parent)
+
+    write_new_file(target, leaf, gzipped)
     return target
 
 

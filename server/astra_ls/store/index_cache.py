@@ -204,7 +204,8 @@ def engine_key() -> str:
 def rules_key(rules: AnalysisRules) -> str:
     """What the store's configuration contributes to its analysis (severities and ignores apply later)."""
     line = rules.line
-    parts: list[Any] = [line.max_line_bytes, line.id_field, line.time_field, rules.unique_ids,
+    parts: list[Any] = [line.max_line_bytes, line.id_field, line.time_field, line.type_field, line.time_format,
+                        rules.unique_ids,
                         rules.ordered_timestamps, *schema_parts(line.schema)]
     return digest(canonical_json(parts))
 
