@@ -27,6 +27,7 @@ from collections.abc import Callable  # noqa: E402
 import orjson  # noqa: E402
 
 import scenarios_cli  # noqa: E402
+import scenarios_debugger  # noqa: E402
 import scenarios_lsp  # noqa: E402
 from report import NA, Row, render_table, summary  # noqa: E402
 from workspace import (  # noqa: E402
@@ -48,6 +49,7 @@ SECTIONS: dict[str, tuple[str, Section]] = {
     "lsp-start": ("target 4: server start", scenarios_lsp.server_start),
     "lsp-change": ("target 3: server work proportional to change", scenarios_lsp.proportional_to_change),
     "append": ("target 5: appends", scenarios_cli.appends),
+    "debugger": ("issue 17: time-travel debugger steps", scenarios_debugger.debugger_steps),
 }
 
 

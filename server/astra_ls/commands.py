@@ -38,6 +38,7 @@ from astra_ls.projections.trace import (
     trace,
     trace_markdown,
 )
+from astra_ls.projections.trim import list_tails
 from astra_ls.schemas.base import skeleton
 from astra_ls.store.analyses import StreamSetup
 from astra_ls.store.atomic import wait_for_whole_lines
@@ -151,6 +152,12 @@ class Position(_Args):
 class DiffArgs(StoreArgs):
     from_: Position = Field(alias="from")
     to: Position
+    before: bool = Field(default=True, description="False: leave out the state before (a debugger step shows "
+                                                   "only the patch and the state after).")
+    listTail: int | None = Field(default=None, ge=1, le=100_000,
+                                 description="Send only the last N items of every list of the states (`trimmed` "
+                                             "gives each cut list's full length); the patch is of the whole "
+                                             "states.")
 
 
 class SeekArgs(StoreArgs):
@@ -497,29 +504,50 @@ def diff(store: EventStore, args: DiffArgs) -> Answer:
     ends = {"line": before["line"], "events": before["events"], "timestamp": before["timestamp"]}
     return {"ok": True, "from": ends, "to": {"line": after["line"], "events": after["events"],
                                              "timestamp": after["timestamp"]},
-            "patch": json_patch(before["state"], after["state"]), "before": before["state"], "after": after["state"]}
+            "patch": json_patch(before["state"], after["state"]),
+            **_shown_states(args, before["state"], after["state"])}
+
+
+def _shown_states(args: DiffArgs, before: Any, after: Any) -> Answer:
+    """The states as the diff's answer carries them: whole, or lists cut to their tails (a step of the
+    debugger on a long conversation would otherwise send megabytes)."""
+    trimmed: dict[str, int] = {}
+    if args.listTail is not None:
+        after, trimmed = list_tails(after, args.listTail)
+        if args.before:
+            before, cut = list_tails(before, args.listTail)
+            trimmed = {**cut, **trimmed}
+    shown: Answer = {"after": after}
+    if args.before:
+        shown["before"] = before
+    if args.listTail is not None:
+        shown["trimmed"] = trimmed
+    return shown
 
 
 def seek(store: EventStore, args: SeekArgs) -> Answer:
     """The line of the next (previous, first, last) event from a line, optionally of one type: the
     debugger's steps, answered from the analysis's arrays without reading the store."""
     analysis = store.analysis(store.resolve(args.store))
-    lines = np.nonzero(analysis.event_mask())[0]
+    # A mask searched in place: listing the event lines (np.nonzero) would build an 8 MB array per step at 1M.
+    mask = analysis.event_mask()
     if args.type is not None:
         known = analysis.types.names
         wanted = known.index(args.type) if args.type in known else -1
-        lines = lines[np.frombuffer(analysis.type_ids, np.uint16)[lines] == wanted]
+        mask = mask & (np.frombuffer(analysis.type_ids, np.uint16)[: len(mask)] == wanted)
     current = args.line - 1  # 0-based; -1 before the first line
-    if args.to == "first":
-        found = lines[:1]
-    elif args.to == "last":
-        found = lines[-1:]
-    elif args.to == "next":
-        found = lines[np.searchsorted(lines, current, "right"):][:1]
+    if args.to in ("first", "next"):
+        start = 0 if args.to == "first" else max(current + 1, 0)
+        rest = mask[start:]
+        at = int(rest.argmax()) if rest.size else 0  # a boolean argmax stops at the first True
+        found = start + at if rest.size and rest[at] else None
     else:
-        found = lines[:np.searchsorted(lines, current, "left")][-1:]
-    line = int(found[0]) + 1 if len(found) else None
-    return {"ok": True, "line": line, "lines": analysis.line_count, "events": len(lines),
+        end = len(mask) if args.to == "last" else max(min(current, len(mask)), 0)
+        head = mask[:end][::-1]
+        at = int(head.argmax()) if head.size else 0
+        found = end - 1 - at if head.size and head[at] else None
+    return {"ok": True, "line": None if found is None else found + 1, "lines": analysis.line_count,
+            "events": int(np.count_nonzero(mask)),
             "types": sorted(name for name, count in analysis.counts_by_type().items() if count)}
 
 

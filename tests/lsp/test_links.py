@@ -93,5 +93,23 @@ async def test_seek_steps_through_events_and_filters_by_type(workspace: Path) ->
         assert await seek(3, "previous") == 1
         assert await seek(0, "last") == 5
         assert await seek(5, "next") is None
+        assert await seek(0, "previous") is None
+        assert await seek(99, "previous") == 5  # past the end: the last event
         assert await seek(1, "next", type="ToolInvoked") == 4
         assert await seek(5, "previous", type="ToolInvoked") == 4
+
+
+async def test_a_debugger_step_diff_sends_only_the_state_after_with_lists_cut_to_their_tails(workspace: Path) -> None:
+    long = [*RUN[:1], line(type="PlanCreated", id="e2", timestamp=2000, steps=[f"s{i}" for i in range(100)])]
+    run = write_store(workspace, "runlog", long)
+    async with start_editor(workspace) as editor:
+        await editor.diagnostics(run, lambda d: True)
+        step = await editor.command("astra.diff", {"store": run.as_uri(), "from": {"line": 1}, "to": {"line": 2},
+                                                   "before": False, "listTail": 5})
+        assert step["ok"] and "before" not in step
+        assert step["after"]["last"]["steps"] == [f"s{i}" for i in range(95, 100)]
+        assert step["trimmed"] == {"/last/steps": 100}
+        # the patch is of the whole states, not of the cut ones
+        assert {"op": "add", "path": "/last/steps", "value": [f"s{i}" for i in range(100)]} in step["patch"]
+        whole = await editor.command("astra.diff", {"store": run.as_uri(), "from": {"line": 1}, "to": {"line": 2}})
+        assert len(whole["after"]["last"]["steps"]) == 100 and "before" in whole and "trimmed" not in whole

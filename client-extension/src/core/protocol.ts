@@ -283,8 +283,11 @@ export interface DiffAnswer {
   to: DiffEnd;
   /** RFC 6902 operations turning `before` into `after`. */
   patch: (Record<string, unknown>)[];
-  before: unknown;
+  /** Absent when asked with `before: false`. */
+  before?: unknown;
   after: unknown;
+  /** With `listTail`: {JSON Pointer: full length} of each list cut to its tail. */
+  trimmed?: Record<string, number> | null;
 }
 
 export interface SeekAnswer {
@@ -437,6 +440,10 @@ export interface DiffArgs {
   store: string;
   from: Position;
   to: Position;
+  /** False: leave out the state before (a debugger step shows only the patch and the state after). */
+  before?: boolean;
+  /** Send only the last N items of every list of the states (`trimmed` gives each cut list's full length); the patch is of the whole states. */
+  listTail?: number | null;
 }
 
 export interface SeekArgs {

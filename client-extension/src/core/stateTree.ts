@@ -23,18 +23,26 @@ export function childPointer(parent: string, key: string | number): string {
   return `${parent}/${String(key).replace(/~/g, '~0').replace(/\//g, '~1')}`;
 }
 
-/** The changed pointers, and every ancestor of one (shown open, marked as holding a change). */
-export function changedPaths(patch: readonly PatchOperation[]): { changed: Set<string>; within: Set<string> } {
+/**
+ * The changed pointers, every ancestor of one (shown open, marked as holding a change), and for each list
+ * that `/list/-` operations appended to, how many items they appended (its last items are the new ones).
+ */
+export function changedPaths(patch: readonly PatchOperation[]): { changed: Set<string>; within: Set<string>; appended: Map<string, number> } {
   const changed = new Set<string>();
   const within = new Set<string>();
+  const appended = new Map<string, number>();
   for (const op of patch) {
-    // `/list/-` appends: the list itself is what changed
-    const path = op.path.endsWith('/-') ? op.path.slice(0, -2) : op.path;
-    changed.add(path);
+    const appends = op.path.endsWith('/-');
+    const path = appends ? op.path.slice(0, -2) : op.path;
+    if (appends) {
+      // the list holds the change; its new last items are what changed
+      appended.set(path, (appended.get(path) ?? 0) + 1);
+      within.add(path);
+    } else changed.add(path);
     const parts = path.split('/');
     for (let i = 1; i < parts.length; i++) within.add(parts.slice(0, i).join('/'));
   }
-  return { changed, within };
+  return { changed, within, appended };
 }
 
 function leaf(value: unknown): string {
@@ -46,10 +54,11 @@ function leaf(value: unknown): string {
 /**
  * HTML for a state. Containers on a changed path start open, others from depth 2 on start closed;
  * lists show their last MAX_LIST_ITEMS items (a projection appends); past MAX_NODES nodes, the rest is
- * summarised. Built with an explicit stack: a state's depth comes from events.
+ * summarised. `trimmed` ({pointer: full length}) says which lists the server sent only the tail of, so sizes
+ * and item numbers stay true. Built with an explicit stack: a state's depth comes from events.
  */
-export function renderTree(state: unknown, patch: readonly PatchOperation[]): string {
-  const { changed, within } = changedPaths(patch);
+export function renderTree(state: unknown, patch: readonly PatchOperation[], trimmed: Readonly<Record<string, number>> = {}): string {
+  const { changed, within, appended } = changedPaths(patch);
   let nodes = 0;
   const out: string[] = [];
   type Frame = { kind: 'open'; label: string; value: unknown; path: string; depth: number } | { kind: 'close'; tag: string };
@@ -71,15 +80,20 @@ export function renderTree(state: unknown, patch: readonly PatchOperation[]): st
     const aria = changed.has(path) ? ' (changed by this step)' : within.has(path) ? ' (holds a change)' : '';
     const key = `<span class="key">${escapeHtml(label)}</span>`;
     if (value !== null && typeof value === 'object') {
+      // a list the server cut to its tail: its items are the last of `length`
+      const length = Array.isArray(value) ? Math.max(trimmed[path] ?? value.length, value.length) : 0;
+      const offset = Array.isArray(value) ? length - value.length : 0;
       const entries: [string | number, unknown][] = Array.isArray(value)
-        ? value.map((v, i) => [i, v] as [number, unknown]).slice(-MAX_LIST_ITEMS)
+        ? value.map((v, i) => [offset + i, v] as [number, unknown]).slice(-MAX_LIST_ITEMS)
         : Object.entries(value as Record<string, unknown>);
-      const size = Array.isArray(value) ? `[${value.length}]` : `{${entries.length}}`;
-      const skipped = Array.isArray(value) && value.length > MAX_LIST_ITEMS ? value.length - MAX_LIST_ITEMS : 0;
+      const size = Array.isArray(value) ? `[${length}]` : `{${entries.length}}`;
+      const skipped = Array.isArray(value) ? length - entries.length : 0;
       const open = depth < 2 || mark !== '' ? ' open' : '';
       out.push(`<li class="node${mark}" data-path="${escapeHtml(path)}"><details${open}><summary aria-label="${escapeHtml(label)} ${size}${aria}">${key} <span class="size">${size}</span></summary><ul>`);
       if (skipped > 0) out.push(`<li class="more">… ${skipped} earlier items</li>`);
       stack.push({ kind: 'close', tag: '</ul></details></li>' });
+      const added = Array.isArray(value) ? (appended.get(path) ?? 0) : 0;
+      for (const [k, v] of entries) if (typeof k === 'number' && k >= length - added) changed.add(childPointer(path, k));
       for (const [k, v] of [...entries].reverse()) {
         stack.push({ kind: 'open', label: String(k), value: v, path: childPointer(path, k), depth: depth + 1 });
       }

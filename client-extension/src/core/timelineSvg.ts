@@ -61,7 +61,7 @@ export function timelineSvg(answer: Pick<TimelineAnswer, 'types' | 'buckets' | '
       y -= h;
       const tip = `${type}: ${count} (${formatTime(bucket.start)} – ${formatTime(bucket.end)})`;
       parts.push(
-        `<rect class="bar" data-type="${escapeXml(type)}" x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${barW.toFixed(1)}" height="${h.toFixed(1)}" fill="${colourFor(t)}"><title>${escapeXml(tip)}</title></rect>`,
+        `<rect class="bar" data-type="${escapeXml(type)}" data-start="${bucket.start}" tabindex="0" role="button" aria-label="${escapeXml(tip)}: open the debugger here" x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${barW.toFixed(1)}" height="${h.toFixed(1)}" fill="${colourFor(t)}"><title>${escapeXml(tip)}</title></rect>`,
       );
     });
   });

@@ -7,7 +7,7 @@
 import * as vscode from 'vscode';
 import { debounce } from '../core/debounce';
 import { type DiffAnswer, type SeekAnswer, ServerCommand, type ShowEventAnswer } from '../core/protocol';
-import { type PatchOperation, renderTree } from '../core/stateTree';
+import { MAX_LIST_ITEMS, type PatchOperation, renderTree } from '../core/stateTree';
 import { errorText, type ServerSession } from '../server/session';
 import { type ActiveStore, sameUri, type StoreRef } from './activeStore';
 import { givenStore, pickStore } from './storePicker';
@@ -50,7 +50,8 @@ export class DebuggerPanel implements vscode.Disposable {
       active.onDidChange((store) => (store ? this.statusItem.show() : this.statusItem.hide())),
       vscode.window.onDidChangeTextEditorSelection((e) => {
         if (this.revealing || !this.panel || !this.store || !sameUri(e.textEditor.document.uri.toString(), this.store.uri)) return;
-        this.followCursor(e.selections[0]?.active.line ?? 0);
+        // the editor counts lines from 0, the panel (like the server) from 1
+        this.followCursor((e.selections[0]?.active.line ?? 0) + 1);
       }),
       session.onStoreChanged((e) => {
         if (this.store && sameUri(this.store.uri, e.uri)) this.refreshSoon();
@@ -67,7 +68,9 @@ export class DebuggerPanel implements vscode.Disposable {
     this.store = store;
     this.ensurePanel();
     if (typeof given?.timestamp === 'number' || typeof given?.timestamp === 'string') {
-      const at = await this.session.execute<DiffAnswer>(ServerCommand.diff, { store: store.uri, from: { line: 0 }, to: { timestamp: given.timestamp } });
+      const at = await this.session.execute<DiffAnswer>(ServerCommand.diff, {
+        store: store.uri, from: { line: 0 }, to: { timestamp: given.timestamp }, before: false, listTail: 1,
+      });
       await this.goto(at.to.line, true);
     } else {
       const editor = vscode.window.activeTextEditor;
@@ -120,7 +123,7 @@ export class DebuggerPanel implements vscode.Disposable {
       this.post();
       return;
     }
-    await this.goto(found.line, true);
+    await this.goto(found.line, true, true);
   }
 
   private play(speed: number): void {
@@ -134,20 +137,28 @@ export class DebuggerPanel implements vscode.Disposable {
     this.playing = undefined;
   }
 
-  /** Moves to a line (1-based) and shows the state after it; `reveal` moves the editor's cursor there too. */
-  private async goto(line: number, reveal: boolean): Promise<void> {
+  /**
+   * Moves to a line (1-based) and shows the state after it; `reveal` moves the editor's cursor there too.
+   * `counted`: a seek just told the store's length and types, so the step asks only for the state and event.
+   */
+  private async goto(line: number, reveal: boolean, counted = false): Promise<void> {
     const store = this.store;
     const panel = this.panel;
     if (!store || !panel) return;
     const target = Math.max(1, Math.round(line));
     const [diff, shown, seek] = await Promise.all([
-      this.session.execute<DiffAnswer>(ServerCommand.diff, { store: store.uri, from: { line: target - 1 }, to: { line: target } }),
+      // Only what the page draws: no state before, lists cut to the items the tree shows.
+      this.session.execute<DiffAnswer>(ServerCommand.diff, {
+        store: store.uri, from: { line: target - 1 }, to: { line: target }, before: false, listTail: MAX_LIST_ITEMS,
+      }),
       this.session.execute<ShowEventAnswer>(ServerCommand.showEvent, { store: store.uri, line: target }).catch(() => undefined),
-      this.session.execute<SeekAnswer>(ServerCommand.seek, { store: store.uri, line: 0, to: 'last' }),
+      counted ? undefined : this.session.execute<SeekAnswer>(ServerCommand.seek, { store: store.uri, line: 0, to: 'last' }),
     ]);
     this.line = diff.to.line;
-    this.lines = seek.lines;
-    this.types = seek.types;
+    if (seek) {
+      this.lines = seek.lines;
+      this.types = seek.types;
+    }
     panel.title = `Debugger: ${store.name}`;
     this.post(diff, shown);
     if (reveal) await this.revealLine(store, this.line);
@@ -166,7 +177,7 @@ export class DebuggerPanel implements vscode.Disposable {
         time: diff.to.timestamp === null || diff.to.timestamp === undefined ? null : new Date(Number(diff.to.timestamp)).toISOString(),
         events: diff.to.events,
         changes: diff.patch.length,
-        tree: renderTree(diff.after, diff.patch as unknown as PatchOperation[]),
+        tree: renderTree(diff.after, diff.patch as unknown as PatchOperation[], diff.trimmed ?? {}),
       } : {}),
       ...(shown ? { event: shown.event === null ? shown.text : JSON.stringify(shown.event, null, 2), problems: shown.problems.length } : {}),
     });
@@ -238,11 +249,11 @@ function page(cspSource: string, scriptNonce: string): string {
 </style></head>
 <body>
 <div class="controls" role="toolbar" aria-label="Time travel">
-  <button id="first" aria-label="First event (Home)" title="First event (Home)">⏮</button>
+  <button id="first" aria-label="First event (Home)" title="First event (Home)">|◀</button>
   <button id="previous" aria-label="Previous event (Left arrow)" title="Previous event (←)">◀</button>
-  <button id="play" aria-label="Play (Space)" title="Play or pause (Space)">▶</button>
-  <button id="next" aria-label="Next event (Right arrow)" title="Next event (→)">▶|</button>
-  <button id="last" aria-label="Last event (End)" title="Last event (End)">⏭</button>
+  <button id="play" aria-label="Play (Space)" title="Play or pause (Space)">Play</button>
+  <button id="next" aria-label="Next event (Right arrow)" title="Next event (→)">▶</button>
+  <button id="last" aria-label="Last event (End)" title="Last event (End)">▶|</button>
   <input id="scrubber" type="range" min="1" max="1" value="1" aria-label="Position in the store (line)">
   <label>Speed <select id="speed" aria-label="Play speed, events per second"><option>1</option><option selected>2</option><option>5</option><option>10</option><option>25</option></select>/s</label>
   <label>Type <select id="type" aria-label="Step only through events of this type"><option value="">all</option></select></label>
@@ -262,7 +273,8 @@ function page(cspSource: string, scriptNonce: string): string {
   $('play').addEventListener('click', () => togglePlay());
   $('scrubber').addEventListener('change', (e) => send({ kind: 'goto', line: Number(e.target.value) }));
   $('type').addEventListener('change', (e) => send({ kind: 'filter', type: e.target.value }));
-  function togglePlay() { send(playing ? { kind: 'pause' } : { kind: 'play', speed: Number($('speed').value) }); playing = !playing; $('play').textContent = playing ? '⏸' : '▶'; }
+  function showPlaying() { $('play').textContent = playing ? 'Pause' : 'Play'; $('play').setAttribute('aria-label', (playing ? 'Pause' : 'Play') + ' (Space)'); }
+  function togglePlay() { send(playing ? { kind: 'pause' } : { kind: 'play', speed: Number($('speed').value) }); playing = !playing; showPlaying(); }
   document.addEventListener('keydown', (e) => {
     if (e.target && ['INPUT', 'SELECT'].includes(e.target.tagName) && e.target.id !== 'scrubber') return;
     const keys = { ArrowLeft: 'previous', ArrowRight: 'next', Home: 'first', End: 'last' };
@@ -282,7 +294,7 @@ function page(cspSource: string, scriptNonce: string): string {
       select.replaceChildren(...wanted.map((t) => { const o = document.createElement('option'); o.value = t; o.textContent = t || 'all'; return o; }));
     }
     select.value = m.type;
-    playing = m.playing; $('play').textContent = playing ? '⏸' : '▶';
+    playing = m.playing; showPlaying();
     if (m.tree !== undefined) {
       $('status').textContent = m.store + ': line ' + m.line + ' of ' + m.lines + ', ' + m.events + ' events' + (m.time ? ', ' + m.time : '');
       $('changes').textContent = m.changes === 0 ? '(no change)' : '(' + m.changes + ' change' + (m.changes === 1 ? '' : 's') + ' highlighted)';

@@ -1,6 +1,7 @@
 /**
  * Timeline: a webview with a chart of the active store's events over time, by type. It follows
- * the active store and redraws when the store changes. The page is static SVG: no scripts run.
+ * the active store and redraws when the store changes. Clicking a bar (or Enter on it) opens the time-travel
+ * debugger at that bucket's start; the page's one script only reports which bar was chosen.
  */
 import * as vscode from 'vscode';
 import { debounce } from '../core/debounce';
@@ -39,8 +40,13 @@ export class TimelinePanel implements vscode.Disposable {
     this.store = store;
     if (!this.panel) {
       this.panel = vscode.window.createWebviewPanel('astra.timeline', 'Astra Timeline', vscode.ViewColumn.Beside, {
-        enableScripts: false,
+        enableScripts: true,
         retainContextWhenHidden: false,
+      });
+      this.panel.webview.onDidReceiveMessage((message: { kind?: unknown; timestamp?: unknown }) => {
+        if (message.kind === 'open' && typeof message.timestamp === 'number' && Number.isFinite(message.timestamp) && this.store) {
+          void vscode.commands.executeCommand('astra-ls.openDebugger', { store: this.store.uri, timestamp: message.timestamp });
+        }
       });
       this.panel.onDidDispose(() => {
         this.panel = undefined;
@@ -60,9 +66,9 @@ export class TimelinePanel implements vscode.Disposable {
     const buckets = vscode.workspace.getConfiguration('astra.timeline').get<number>('buckets', 40);
     try {
       const answer = await this.session.execute<TimelineAnswer>(ServerCommand.timeline, { store: store.uri, buckets });
-      panel.webview.html = page(store.name, body(answer));
+      panel.webview.html = page(store.name, body(answer), nonce());
     } catch (e) {
-      panel.webview.html = page(store.name, `<p class="error">The timeline could not be computed: ${escapeXml(errorText(e))}</p>`);
+      panel.webview.html = page(store.name, `<p class="error">The timeline could not be computed: ${escapeXml(errorText(e))}</p>`, nonce());
     }
   }
 
@@ -79,21 +85,37 @@ function body(answer: TimelineAnswer): string {
     return '<p>No timestamped events in this store yet.</p>';
   }
   const span = `${escapeXml(formatTime(answer.start))} – ${escapeXml(formatTime(answer.end ?? answer.start))}`;
-  return `<p>${total} events, ${answer.buckets.length} buckets, ${span}. Hover a bar for its counts.</p>\n${timelineSvg(answer)}`;
+  return `<p>${total} events, ${answer.buckets.length} buckets, ${span}. Hover a bar for its counts; click it (or Enter) to open the debugger at its start.</p>\n${timelineSvg(answer)}`;
 }
 
-function page(storeName: string, content: string): string {
-  // No scripts and no remote content: the policy allows only inline styles.
+function nonce(): string {
+  const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  return Array.from({ length: 32 }, () => chars.charAt(Math.floor(Math.random() * chars.length))).join('');
+}
+
+function page(storeName: string, content: string, scriptNonce: string): string {
+  // No remote content; the one script (by nonce) reports the chosen bar.
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:;">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'nonce-${scriptNonce}';">
 <title>Timeline: ${escapeXml(storeName)}</title>
 <style>
   body { color: var(--vscode-foreground); font-family: var(--vscode-font-family); padding: 8px 16px; }
   svg { max-width: 100%; height: auto; }
   .error { color: var(--vscode-errorForeground); }
+  rect.bar { cursor: pointer; }
+  rect.bar:focus { outline: 1px solid var(--vscode-focusBorder); }
 </style></head>
 <body><h2>${escapeXml(storeName)}: events over time</h2>
 ${content}
+<script nonce="${scriptNonce}">
+  const vscode = acquireVsCodeApi();
+  const open = (bar) => vscode.postMessage({ kind: 'open', timestamp: Number(bar.getAttribute('data-start')) });
+  document.addEventListener('click', (e) => { const bar = e.target.closest && e.target.closest('rect.bar'); if (bar) open(bar); });
+  document.addEventListener('keydown', (e) => {
+    const bar = e.target.closest && e.target.closest('rect.bar');
+    if (bar && (e.key === 'Enter' || e.key === ' ')) { e.preventDefault(); open(bar); }
+  });
+</script>
 </body></html>`;
 }

@@ -52,7 +52,9 @@ def json_patch(before: Any, after: Any) -> list[Operation]:
             # removals from the end first, so each index is still valid when its operation applies
             ops.extend({"op": "remove", "path": f"{path}/{i}"} for i in range(len(a) - 1, common - 1, -1))
             ops.extend({"op": "add", "path": f"{path}/-", "value": b[i]} for i in range(common, len(b)))
-            stack.extend(reversed([(f"{path}/{i}", a[i], b[i]) for i in range(common)]))
+            # items the step left alone are the same objects: skip them before building their pointers (a
+            # long conversation's messages would otherwise cost a pointer each per step)
+            stack.extend(reversed([(f"{path}/{i}", a[i], b[i]) for i in range(common) if a[i] is not b[i]]))
         else:
             ops.append({"op": "replace", "path": path, "value": b})
     return ops

@@ -4,9 +4,18 @@ import { changedPaths, childPointer, MAX_LIST_ITEMS, renderTree } from '../../co
 
 describe('debugger state tree', () => {
   it('marks changed paths and their ancestors', () => {
-    const { changed, within } = changedPaths([{ op: 'replace', path: '/a/b' }, { op: 'add', path: '/list/-' }]);
-    assert.deepEqual([...changed].sort(), ['/a/b', '/list']);
-    assert.ok(within.has('/a') && within.has(''));
+    const { changed, within, appended } = changedPaths([{ op: 'replace', path: '/a/b' }, { op: 'add', path: '/list/-' }]);
+    assert.deepEqual([...changed].sort(), ['/a/b']);
+    assert.ok(within.has('/a') && within.has('') && within.has('/list'));
+    assert.equal(appended.get('/list'), 1);
+  });
+
+  it('highlights an appended item itself, open, not only its list', () => {
+    const html = renderTree({ messages: [{ role: 'user', text: 'old' }, { role: 'user', text: 'new one' }] },
+      [{ op: 'add', path: '/messages/-' }]);
+    assert.match(html, /<li class="node changed" data-path="\/messages\/1"><details open>/);
+    assert.match(html, /<li class="node within" data-path="\/messages"><details open>/);
+    assert.ok(!/class="node changed" data-path="\/messages\/0"/.test(html));
   });
 
   it('escapes pointer tokens as RFC 6901 says', () => {
@@ -25,6 +34,13 @@ describe('debugger state tree', () => {
     const html = renderTree({ messages: Array.from({ length: MAX_LIST_ITEMS + 7 }, (_, i) => i) }, []);
     assert.match(html, /… 7 earlier items/);
     assert.ok(html.includes(`data-path="/messages/${MAX_LIST_ITEMS + 6}"`) && !html.includes('data-path="/messages/0"'));
+  });
+
+  it('numbers the items of a list the server sent only the tail of by its full length', () => {
+    const html = renderTree({ messages: ['x', 'y'] }, [{ op: 'add', path: '/messages/-' }], { '/messages': 1000 });
+    assert.ok(html.includes('data-path="/messages/999"') && html.includes('data-path="/messages/998"'));
+    assert.match(html, /\[1000\]/);
+    assert.match(html, /… 998 earlier items/);
   });
 
   it('draws a deep state without recursion', () => {
