@@ -220,7 +220,8 @@ def huge_check(ctx: Context) -> list[Row]:
         rows.append(Row("-", f"Node reference reader {label(huge)}", f"{seconds(node.wall_s)} wall",
                         detail={"wall_s": node.wall_s}))
     else:
-        reason = next((line.strip() for line in node.stderr.splitlines() if "Error" in line), "failed")
+        stderr = node.stderr.decode(errors="replace").splitlines()
+        reason = next((line.strip() for line in stderr if "Error" in line), "failed")
         rows.append(not_available("-", f"Node reference reader {label(huge)}",
                                   f"cannot read it: {reason[:100]} (exit {node.returncode})"))
     big_ws = fresh_workspace(f"check-{label(big)}", {STREAM: ctx.log(big)})
