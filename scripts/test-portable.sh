@@ -15,7 +15,7 @@ export PYTHONPATH="$ROOT/tests/portable${PYTHONPATH:+:$PYTHONPATH}"
 # where start-up is slower): left out until that race is fixed.
 exec .venv/bin/pytest -q -p no:cacheprovider \
   --deselect tests/lsp/test_diagnostics.py::test_problems_are_capped_with_a_summary \
-  tests/engine/test_portable_io.py tests/engine/test_store.py \
+  tests/engine/test_portable_io.py tests/engine/test_rewrite.py tests/engine/test_store.py \
   tests/engine/test_index_cache.py tests/engine/test_incremental.py \
   tests/cli/test_cli.py tests/cli/test_crlf_stores.py tests/cli/test_check_cache.py tests/cli/test_tail.py \
   tests/lsp/test_commands.py tests/lsp/test_diagnostics.py tests/lsp/test_watching.py \

@@ -32,13 +32,16 @@ PYTHONS = ("3.11", "3.12", "3.13", "3.14")
 TARGETS: dict[str, tuple[str, ...]] = {
     "win32-x64": ("win_amd64",),
     "win32-arm64": ("win_arm64",),
-    "darwin-x64": tuple(f"macosx_{v}_x86_64" for v in ("10_9", "10_12", "10_13", "10_14", "10_15", "11_0", "12_0"))
+    # Intel Macs: google-re2 ships macOS 13+ wheels only, so this VSIX needs macOS 13 or newer.
+    "darwin-x64": tuple(f"macosx_{v}_x86_64" for v in ("10_9", "10_12", "10_13", "10_14", "10_15", "11_0", "12_0",
+                                                       "13_0", "14_0", "15_0"))
     + tuple(f"macosx_{v}_universal2" for v in ("10_9", "10_12", "10_13", "10_14", "10_15", "11_0", "12_0")),
-    "darwin-arm64": tuple(f"macosx_{v}_arm64" for v in ("11_0", "12_0", "13_0", "14_0"))
+    "darwin-arm64": tuple(f"macosx_{v}_arm64" for v in ("11_0", "12_0", "13_0", "14_0", "15_0"))
     + tuple(f"macosx_{v}_universal2" for v in ("10_9", "10_12", "10_13", "10_14", "10_15", "11_0", "12_0")),
     "linux-x64": ("manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_28_x86_64"),
     "linux-arm64": ("manylinux2014_aarch64", "manylinux_2_17_aarch64", "manylinux_2_28_aarch64"),
-    "alpine-x64": ("musllinux_1_1_x86_64", "musllinux_1_2_x86_64"),
+    # alpine-x64 is left out: google-re2 (the regex engine that bounds JSON Schema patterns) has no musllinux
+    # wheels, so Alpine users install the CLI from source or use the universal VSIX.
 }
 
 

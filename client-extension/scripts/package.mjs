@@ -15,7 +15,8 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const repo = join(root, '..');
 // VS Code's platform targets that get their own VSIX (see bundle_wheels.py for their wheel tags).
-export const TARGETS = ['win32-x64', 'win32-arm64', 'darwin-x64', 'darwin-arm64', 'linux-x64', 'linux-arm64', 'alpine-x64'];
+// alpine-x64 is not among them: google-re2 has no musllinux wheels (see bundle_wheels.py).
+export const TARGETS = ['win32-x64', 'win32-arm64', 'darwin-x64', 'darwin-arm64', 'linux-x64', 'linux-arm64'];
 
 function run(command, args, options = {}) {
   console.log(`$ ${command} ${args.join(' ')}`);

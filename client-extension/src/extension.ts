@@ -16,6 +16,7 @@ import { openSample } from './features/sample';
 import { EventDocuments } from './features/showEvent';
 import { StoreStatusBar } from './features/statusBar';
 import { TimelinePanel } from './features/timelinePanel';
+import { TraceDocuments } from './features/traceDecision';
 import { installPrivateServer } from './server/installer';
 import { onInterpreterChange } from './server/pythonExtension';
 import { errorText, ServerSession, ServerUnavailable } from './server/session';
@@ -34,7 +35,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const remotes = new RemoteStoreDocuments(server);
   const debuggerPanel = new DebuggerPanel(server, active);
   const events = new EventDocuments(server);
-  context.subscriptions.push(output, server, active, drafts, projections, statusBar, timeline, remotes, debuggerPanel, events);
+  const traces = new TraceDocuments(server);
+  context.subscriptions.push(output, server, active, drafts, projections, statusBar, timeline, remotes, debuggerPanel, events, traces);
 
   /** Palette commands report failures as one notification: never a stack trace, never silence. */
   const command = (id: string, run: (argument?: unknown) => Promise<unknown>): void => {
@@ -61,6 +63,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   command('astra-ls.showStateAtCursor', () => projections.showAtCursor());
   command('astra-ls.showStateAtLine', (a) => projections.showAtLine(a));
   command('astra-ls.queryEvents', (a) => queryEvents(server, active, a));
+  command('astra-ls.traceDecision', (a) => traces.show(a));
   command('astra-ls.showTimeline', (a) => timeline.show(a));
   command('astra-ls.openDebugger', (a) => debuggerPanel.show(a));
   command('astra-ls.compareStates', (a) => compareStates(server, active, a));

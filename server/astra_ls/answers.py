@@ -26,14 +26,37 @@ class Failure(_Answer):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
+class TimeField(_Answer):
+    field: str = Field(description="Where events keep their time (a dotted path reaches into objects).")
+    format: Literal["iso8601", "epoch_ms", "epoch_s", "mixed"] | None = Field(
+        description="As declared (time_format), else as the first events write it; null: none has a time.")
+    detected: bool = Field(description="The format was detected, not declared.")
+    untimed: int = Field(description="Events without a readable time (left out of time ranges and timelines).")
+
+
+class StoreFields(_Answer):
+    """Where the store's events keep the facts astra-ls reads from them."""
+
+    type: str
+    id: str
+    time: TimeField
+
+
 class StoreInfo(_Answer):
     name: str
     uri: str
     path: str
     events: int
     problems: int
-    schema_: str | None = Field(alias="schema")
-    projector: str | None
+    schema_: str | None = Field(alias="schema", description="The schema in use.")
+    projector: str | None = Field(description="The projector in use.")
+    schemaOrigin: Literal["configured", "name", "content"] | None = Field(
+        default=None, description="configured; name: the family the file name implies; content: the name "
+                                  "implies a family the first events are not of, so generic.")
+    skipped: list[str] | None = Field(
+        default=None, description="Configured schema/projector references not in use (e.g. workspace code in "
+                                  "an untrusted workspace): the built-in ones are used instead.")
+    fields: StoreFields | None = None
     remote: bool | None = Field(default=None, description="Present (true) for remote stores.")
     remoteName: str | None = None
 
@@ -59,7 +82,8 @@ class AppendAnswer(_Answer):
                                          "but could not be read back.")
     count: int | None = Field(description="Events in the store after the append (null as for line).")
     sequence: int | None = Field(default=None, description="Remote stores: the JetStream sequence.")
-    duplicate: bool | None = Field(default=None, description="Remote stores: an earlier attempt had landed.")
+    duplicate: bool | None = Field(default=None, description="True when nothing was added: the very same event "
+                                   "(id and bytes) was there already (an earlier attempt had landed).")
 
 
 class FieldError(_Answer):
@@ -75,25 +99,63 @@ class CountAnswer(_Answer):
     ok: Literal[True]
     count: int
     byType: dict[str, int]
+    fields: StoreFields
+    archivedEvents: int | None = Field(default=None, description="With `all`: events read from the archives.")
+    archives: list[str] | None = Field(default=None, description="With `all`: the archives read, oldest first.")
+    archiveUnreadable: str | None = Field(default=None, description="An archive that could not be read, and why.")
 
 
 class ProjectAnswer(_Answer):
     ok: Literal[True]
     state: Any
-    line: int = Field(description="1-based line the state is after (0: before any line).")
+    line: int | None = Field(description="1-based line the state is after (0: before any line); null when "
+                                         "that event is archived (see archive, archiveLine).")
     events: int
     timestamp: Any = None
+    outOfOrder: bool = Field(description="Some event's timestamp is earlier than the one before it.")
+    outOfOrderEvents: int
+    skippedEvents: int | None = Field(default=None, description="By timestamp: events before the last one folded "
+                                                                "that were left out (later, or no time).")
+    archive: str | None = None
+    archiveLine: int | None = None
+    archiveUnreadable: str | None = None
 
 
 class QueriedEvent(_Answer):
-    line: int
+    line: int | None = Field(description="1-based line; null for an archived event (see archive, archiveLine).")
     event: dict[str, Any]
+    store: str | None = Field(default=None, description="With `stores`: the event's store.")
+    text: str | None = Field(default=None, description="With `text`: the event's exact line.")
+    archive: str | None = None
+    archiveLine: int | None = None
 
 
 class QueryAnswer(_Answer):
     ok: Literal[True]
     total: int
     events: list[QueriedEvent]
+    untimed: int | None = Field(default=None, description="With a time range: events of the type asked for "
+                                                          "that were left out for having no time.")
+    stores: list[str] | None = Field(default=None, description="With `stores`: the stores queried.")
+
+
+class TracedEvent(_Answer):
+    line: int
+    timestamp: float
+    event: dict[str, Any]
+
+
+class TraceAnswer(_Answer):
+    ok: Literal[True]
+    decision: TracedEvent
+    windowMs: float
+    context: list[TracedEvent] = Field(description="The latest `limit` events with an earlier time, in time order.")
+    contextTotal: int
+    outcomes: list[TracedEvent] = Field(description="The first `limit` events in the window, in time order.")
+    outcomesTotal: int
+    stateBefore: Any
+    stateAfter: Any
+    markdown: str | None = Field(default=None, description="With `markdown`: the trace as a document.")
 
 
 class QuarantineAnswer(_Answer):
@@ -109,6 +171,15 @@ class CompactAnswer(_Answer):
     archivePath: str
     compactedEvents: int
     keptEvents: int
+
+
+class UpcastAnswer(_Answer):
+    ok: Literal[True]
+    path: str
+    archivePath: str | None = Field(description="Where the original went; null when every event was current.")
+    events: int
+    upcastEvents: int = Field(description="Events rewritten at their current version.")
+    upcastFrom: dict[str, int] = Field(description='How many came from each version, by "Type vN".')
 
 
 class SchemaField(_Answer):
@@ -143,6 +214,17 @@ class TimelineAnswer(_Answer):
     end: float | None
     types: list[str]
     buckets: list[TimelineBucket]
+    untimed: int = Field(description="Events in no bucket for having no time.")
+
+
+class ConvertAnswer(_Answer):
+    ok: Literal[True]
+    path: str
+    changed: bool = Field(description="false: already UTF-8 (and LF, when asked); nothing was archived.")
+    archivePath: str | None = Field(description="The original, byte for byte, in .astra/archive/.")
+    from_: str = Field(alias="from", description="The encoding found, e.g. 'UTF-16 LE with a byte-order mark'.")
+    to: Literal["UTF-8"]
+    crlfConverted: int = Field(description="CR LF pairs made LF.")
 
 
 class DiffEnd(_Answer):
@@ -212,10 +294,13 @@ ANSWERS: dict[str, type[BaseModel]] = {
     "astra.project": ProjectAnswer,
     "astra.projectAt": ProjectAnswer,
     "astra.query": QueryAnswer,
+    "astra.traceDecision": TraceAnswer,
     "astra.quarantine": QuarantineAnswer,
     "astra.compact": CompactAnswer,
+    "astra.upcast": UpcastAnswer,
     "astra.schemaFor": SchemaAnswer,
     "astra.timeline": TimelineAnswer,
+    "astra.convertEncoding": ConvertAnswer,
     "astra.diff": DiffAnswer,
     "astra.seek": SeekAnswer,
     "astra.related": RelatedAnswer,

@@ -7,32 +7,52 @@ that do not fit raise `InvalidArguments` (the server turns it into InvalidParams
 
 from __future__ import annotations
 
+import heapq
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from astra_ls.config import ConfigError
-from astra_ls.core.analysis import events_through
+from astra_ls.core.analysis import StoreAnalysis, events_through
 from astra_ls.core.facts import iso_to_ms
+from astra_ls.core.fields import fields_report, untimed_events
 from astra_ls.core.jsontext import bounded
+from astra_ls.projections.conditions import conditions_from
 from astra_ls.projections.links import read_event, related
 from astra_ls.projections.patch import json_patch
-from astra_ls.projections.query import Query, last_line_at, run_query, timeline
+from astra_ls.projections.query import Query, candidate_lines, run_query, timeline
+from astra_ls.projections.time_travel import out_of_order_events, state_at_time
+from astra_ls.projections.trace import (
+    DEFAULT_WINDOW_MS,
+    SHOWN,
+    TraceError,
+    decision_line_at,
+    parse_window,
+    trace,
+    trace_markdown,
+)
 from astra_ls.schemas.base import skeleton
+from astra_ls.store.analyses import StreamSetup
 from astra_ls.store.atomic import wait_for_whole_lines
 from astra_ls.store.base import EventStore
 from astra_ls.store.compaction import compact
+from astra_ls.store.convert import convert_store
 from astra_ls.store.discovery import Skipped
 from astra_ls.store.file_store import FileEventStore
+from astra_ls.store.history_view import history_of
+from astra_ls.store.line_fingerprint import line_fingerprint
 from astra_ls.store.paths import PathRefused
 from astra_ls.store.quarantine import bad_lines, quarantine_lines
 from astra_ls.store.results import InvalidArguments, Refused, StoreError, os_error_code
+from astra_ls.store.upcast_rewrite import upcast_store
+from astra_ls.upcasting import events_upcast
 
 Answer = dict[str, Any]
 
@@ -49,6 +69,10 @@ class StoreArgs(_Args):
     store: str = Field(min_length=1, description="Stream name, path inside .astra/, or file:// URI.")
 
 
+class CountArgs(StoreArgs):
+    all: bool = Field(default=False, description="Count the events compaction archived too, from the archives.")
+
+
 class AppendArgs(StoreArgs):
     event: Any
     expectedCount: int | None = Field(default=None, ge=0)
@@ -59,20 +83,58 @@ class ProjectAtArgs(StoreArgs):
     timestamp: float | str | None = None
 
 
-class QueryArgs(StoreArgs):
+ALL_STORES = "*"
+
+
+class QueryArgs(_Args):
+    store: str | None = Field(default=None, min_length=1, description="One store.")
+    stores: list[str] | None = Field(default=None, min_length=1, max_length=10_000,
+                                     description='Several stores of one workspace; ["*"] for all of them.')
     type: str | None = None
     from_: float | str | None = Field(default=None, alias="from")
     to: float | str | None = None
-    where: dict[str, Any] = Field(default_factory=dict)
+    # {path: value} (equality) or ["PATH OP VALUE", ...] (see projections/conditions.py)
+    where: dict[str, Any] | list[str] = Field(default_factory=dict, max_length=256)
     limit: int = Field(default=1000, ge=1, le=1_000_000)
+    text: bool = Field(default=False, description="Also answer each event's exact line, as `text`.")
+
+
+class TraceArgs(StoreArgs):
+    line: int | None = Field(default=None, ge=1, description="The decision's 1-based line.")
+    timestamp: float | str | None = Field(default=None, description="The decision's exact time.")
+    window: float | str = Field(default=DEFAULT_WINDOW_MS, description="Outcomes' window: ms, or 60s, 2m, 1h.")
+    limit: int = Field(default=SHOWN, ge=1, le=10_000, description="Events listed on each side.")
+    markdown: bool = Field(default=False, description="Also answer the trace as a readable document.")
+
+
+class LineRef(_Args):
+    """A line, and the fingerprint of what it is expected to hold (as code actions give it)."""
+
+    line: int = Field(ge=1)
+    fingerprint: str = Field(min_length=1, max_length=64)
 
 
 class QuarantineArgs(StoreArgs):
-    lines: list[int] | None = None
+    lines: list[LineRef] | None = Field(default=None, max_length=1_000_000)
+
+    @field_validator("lines", mode="before")
+    @classmethod
+    def _named_with_fingerprints(cls, value: Any) -> Any:
+        if isinstance(value, list) and any(isinstance(item, int) for item in value):
+            raise ValueError("name each line as {line, fingerprint} (the fingerprint a quick fix gives, so a "
+                             "line that moved since is not the one moved), not as a bare number")
+        return value
 
 
 class CompactArgs(StoreArgs):
     upToLine: int | None = Field(default=None, ge=1)
+    fingerprint: str | None = Field(default=None, min_length=1, max_length=64,
+                                    description="What line upToLine is expected to hold.")
+
+
+class ConvertArgs(StoreArgs):
+    to: Literal["utf-8"] = "utf-8"
+    lineEndings: Literal["lf", "keep"] = "lf"
 
 
 class TimelineArgs(StoreArgs):
@@ -132,7 +194,8 @@ def listing(entries: Iterable[tuple[EventStore, str, str]], skipped: Iterable[Sk
             with guard(path):
                 analysis = store.analysis(stream)
                 problems = len(store.problems(stream))
-            setup = store.setup(stream)
+                setup = store.setup(stream)
+                fields = fields_report(analysis, store.reader(stream), setup.rules.line)
         except StoreError as error:
             unlisted.append({"path": str(path), "reason": error.refused.message})
             continue
@@ -144,7 +207,10 @@ def listing(entries: Iterable[tuple[EventStore, str, str]], skipped: Iterable[Sk
             continue
         entry = {"name": name, "uri": store.uri_of(stream), "path": str(path),
                  "events": analysis.event_count(), "problems": problems,
-                 "schema": setup.rule.schema_, "projector": setup.rule.projector}
+                 "schema": setup.schema_name, "projector": setup.projector_name, "schemaOrigin": setup.schema_origin,
+                 "fields": fields}
+        if setup.skipped:
+            entry["skipped"] = setup.skipped  # configured, but not usable here (see the configuration's problems)
         if store.remote_name is not None:
             entry.update(remote=True, remoteName=store.remote_name)
         listed.append(entry)
@@ -176,9 +242,17 @@ def non_finite_number(event: Any) -> tuple[str, str] | None:
     return None
 
 
-def count(store: EventStore, args: StoreArgs) -> Answer:
-    analysis = store.analysis(store.resolve(args.store))
-    return {"ok": True, "count": analysis.event_count(), "byType": analysis.counts_by_type()}
+def count(store: EventStore, args: CountArgs) -> Answer:
+    name = store.resolve(args.store)
+    analysis = store.analysis(name)
+    fields = fields_report(analysis, store.reader(name), store.setup(name).rules.line)
+    past = history_of(store, name) if args.all else None
+    if past is None:
+        answer = {"ok": True, "count": analysis.event_count(), "byType": analysis.counts_by_type(), "fields": fields}
+        return {**answer, "archivedEvents": 0, "archives": []} if args.all else answer
+    archived = events_through(past.analysis, past.history.archived_lines() - 1)
+    return {"ok": True, "count": past.analysis.event_count(), "byType": past.analysis.counts_by_type(),
+            "fields": fields, "archivedEvents": archived, "archives": past.history.archives, **past.note()}
 
 
 def project(store: EventStore, args: StoreArgs) -> Answer:
@@ -193,28 +267,126 @@ def project_at(store: EventStore, args: ProjectAtArgs) -> Answer:
         return _state_after(store, name, args.line - 1)
     moment = parse_time(args.timestamp, "timestamp")
     assert moment is not None
-    return _state_after(store, name, last_line_at(store.analysis(name), moment), moment)
+    return _state_at_time(store, name, moment)
 
 
-def _state_after(store: EventStore, name: str, line: int | None, moment: float | None = None) -> Answer:
+def _state_at_time(store: EventStore, name: str, moment: float) -> Answer:
+    """The design's replayTo: every event at or before `moment`, in file order (archived ones too)."""
+    past = history_of(store, name)
+    if past is None:
+        analysis = store.analysis(name)
+        found = state_at_time(store.replayer(name), analysis, store.reader(name), moment)
+        return {"ok": True, "state": bounded(found.state), "line": found.last_line + 1, "events": found.events,
+                "timestamp": moment, "skippedEvents": found.skipped, **_time_order(analysis)}
+    # A compacted store: the state at a time is the archived events' as much as the live file's.
+    found = state_at_time(past.replayer, past.analysis, past.read, moment)
+    return {"ok": True, "state": bounded(found.state), **past.place(found.last_line), "events": found.events,
+            "timestamp": moment, "skippedEvents": found.skipped, **_time_order(past.analysis), **past.note()}
+
+
+def _state_after(store: EventStore, name: str, line: int | None) -> Answer:
     analysis = store.analysis(name)
     last = analysis.line_count - 1 if line is None else min(line, analysis.line_count - 1)
     state = store.replayer(name).state_after(analysis, store.reader(name), last)
     stamp = analysis.timestamps[last] if last >= 0 else math.nan
     return {"ok": True, "state": bounded(state), "line": last + 1, "events": events_through(analysis, last),
-            "timestamp": moment if moment is not None else (None if math.isnan(stamp) else stamp)}
+            "timestamp": None if math.isnan(stamp) else stamp, **_time_order(analysis)}
+
+
+def _time_order(analysis: StoreAnalysis) -> Answer:
+    """Whether the store is in time order: on one that is not, the state after a line is not the state at
+    that line's time (ask by time for that)."""
+    backwards = out_of_order_events(analysis)
+    return {"outOfOrder": backwards > 0, "outOfOrderEvents": backwards}
 
 
 def query(store: EventStore, args: QueryArgs) -> Answer:
+    if (args.store is None) == (args.stores is None):
+        raise InvalidArguments("give exactly one of store (a store) or stores (a list; [\"*\"] for every store)")
+    wanted = Query(args.type, parse_time(args.from_, "from"), parse_time(args.to, "to"), conditions_from(args.where))
+    if args.store is not None:
+        names, several = [store.resolve(args.store)], False
+    elif ALL_STORES in (args.stores or []):
+        names, several = store.streams(), True
+    else:
+        names, several = list(dict.fromkeys(store.resolve(ref) for ref in args.stores or [])), True
+    matches = (match for name in names for match in _matches(store, name, wanted, several, args.text))
+    total, kept = _first(matches, args.limit, several)
+    answer: Answer = {"ok": True, "total": total, "events": kept}
+    if several:
+        answer["stores"] = names
+    if wanted.since is not None or wanted.until is not None:  # events without a time are left out: say so
+        analyses = [store.analysis(name) for name in names]
+        answer["untimed"] = sum(untimed_events(a, candidate_lines(a, Query(type=args.type))) for a in analyses)
+    return answer
+
+
+def _matches(store: EventStore, name: str, wanted: Query, several: bool,
+             text: bool) -> Iterator[tuple[float, Answer]]:
+    """(time, entry) of the store's matching events; in a compacted store, the archived ones first."""
+    past = history_of(store, name)
+    upcast = events_upcast(store.setup(name).schema)  # a versioned store's events as they are now
+    if past is None:
+        analysis = store.analysis(name)
+        for line, event, data in run_query(analysis, store.reader(name), wanted, upcast):
+            yield analysis.timestamps[line], _found(name, {"line": line + 1}, event, data, several, text)
+        return
+    for line, event, data in run_query(past.analysis, past.read, wanted, upcast):
+        yield past.analysis.timestamps[line], _found(name, past.place(line), event, data, several, text)
+
+
+def _found(name: str, place: Answer, event: Any, data: bytes, several: bool, text: bool) -> Answer:
+    entry: Answer = {**place, "event": bounded(event)}
+    if several:
+        entry["store"] = name
+    if text:
+        entry["text"] = data.decode()
+    return entry
+
+
+def _first(matches: Iterator[tuple[float, Answer]], limit: int, by_time: bool) -> tuple[int, list[Answer]]:
+    """How many matched, and the first `limit` of them: in file order for one store; by time across
+    stores (untimed events last, then by store and line), kept in a bounded heap."""
+    if not by_time:
+        kept: list[Answer] = []
+        total = 0
+        for _, entry in matches:
+            total += 1
+            if total <= limit:
+                kept.append(entry)
+        return total, kept
+    counted = [0]
+
+    def keyed() -> Iterator[tuple[tuple[bool, float, str, int], int, Answer]]:
+        for stamp, entry in matches:
+            counted[0] += 1
+            timed = not math.isnan(stamp)
+            yield (not timed, stamp if timed else 0.0, entry["store"], entry["line"]), counted[0], entry
+
+    best = heapq.nsmallest(limit, keyed())
+    return counted[0], [entry for _, _, entry in best]
+
+
+def trace_decision(store: EventStore, args: TraceArgs) -> Answer:
+    if (args.line is None) == (args.timestamp is None):
+        raise InvalidArguments("give exactly one of line (1-based) or timestamp (the decision's exact time)")
     name = store.resolve(args.store)
-    wanted = Query(args.type, parse_time(args.from_, "from"), parse_time(args.to, "to"), args.where)
-    found = []
-    total = 0
-    for line, event in run_query(store.analysis(name), store.reader(name), wanted):
-        total += 1
-        if total <= args.limit:
-            found.append({"line": line + 1, "event": bounded(event)})
-    return {"ok": True, "total": total, "events": found}
+    analysis = store.analysis(name)
+    try:
+        window = parse_window(args.window)
+        if args.line is not None:
+            line = args.line - 1
+        else:
+            moment = parse_time(args.timestamp, "timestamp")
+            assert moment is not None
+            line = decision_line_at(analysis, moment)
+        found = trace(store.replayer(name), analysis, store.reader(name), line, window, args.limit)
+    except TraceError as error:
+        return Refused("NO_DECISION", f"{name}: {error}").to_json()
+    answer = found.to_json()
+    if args.markdown:
+        answer["markdown"] = trace_markdown(found, name)
+    return answer
 
 
 def _rewritable(store: EventStore, command: str) -> FileEventStore:
@@ -233,32 +405,79 @@ def quarantine(any_store: EventStore, args: QuarantineArgs) -> Answer:
         wait_for_whole_lines(path)
         store.followed(name).rescan()
         analysis = store.analysis(name)
-        lines = bad_lines(analysis) if args.lines is None else [n - 1 for n in args.lines]
+        if args.lines is None:
+            lines = bad_lines(analysis)
+        else:
+            lines = [ref.line - 1 for ref in args.lines]
+            for ref in args.lines:
+                _expect_line(store, name, analysis, ref.line, ref.fingerprint)
         report = quarantine_lines(store.root, path, name, analysis, lines)
     store.refresh(name)
     return report.to_json()
 
 
-def compact_store(any_store: EventStore, args: CompactArgs) -> Answer:
-    store = _rewritable(any_store, "astra.compact")
-    name = store.resolve(args.store)
+# (workspace root, the stream's file, its name, a fresh analysis, its setup) -> a report with to_json()
+_Rewrite = Callable[[Path, Path, str, StoreAnalysis, StreamSetup], Any]
+
+
+def _rewrite(any_store: EventStore, command: str, ref: str, rewrite: _Rewrite) -> Answer:
+    """Run `rewrite` on a fresh analysis of the stream, under its lock (compaction, upcasting)."""
+    store = _rewritable(any_store, command)
+    name = store.resolve(ref)
     path = store.path_of(name)
     setup = store.setup(name)
     with store.lock(name):
-        wait_for_whole_lines(path)
+        wait_for_whole_lines(path)  # a writer without the lock may be half-way through a line
         store.followed(name).rescan()
-        analysis = store.analysis(name)
-        up_to = None if args.upToLine is None else args.upToLine - 1
-        report = compact(store.root, path, name, analysis, setup.rules, setup.projector, up_to)
+        report = rewrite(store.root, path, name, store.analysis(name), setup)
+    store.refresh(name)
+    answer: Answer = report.to_json()
+    return answer
+
+
+def compact_store(store: EventStore, args: CompactArgs) -> Answer:
+    up_to = None if args.upToLine is None else args.upToLine - 1
+
+    def run(root: Path, path: Path, name: str, analysis: StoreAnalysis, setup: StreamSetup) -> Any:
+        if args.upToLine is not None and args.fingerprint is not None:
+            _expect_line(store, name, analysis, args.upToLine, args.fingerprint)
+        return compact(root, path, name, analysis, setup.rules, setup.projector, up_to)
+
+    return _rewrite(store, "astra.compact", args.store, run)
+
+
+def upcast(store: EventStore, args: StoreArgs) -> Answer:
+    return _rewrite(store, "astra.upcast", args.store, upcast_store)
+
+
+def convert_encoding(any_store: EventStore, args: ConvertArgs) -> Answer:
+    store = _rewritable(any_store, "astra.convertEncoding")
+    name = store.resolve(args.store)
+    path = store.path_of(name)
+    if not path.is_file():
+        raise StoreError("STORE_NOT_FOUND", f"no store {name!r}: {path} does not exist")
+    with store.lock(name):
+        report = convert_store(store.root, path, name, args.lineEndings == "lf")
     store.refresh(name)
     return report.to_json()
+
+
+def _expect_line(store: EventStore, name: str, analysis: StoreAnalysis, line: int, fingerprint: str) -> None:
+    """Refuse (LINE_CHANGED) when 1-based `line` is gone or no longer holds what `fingerprint` says."""
+    actual = (line_fingerprint(store.reader(name)(*analysis.line_span(line - 1)))
+              if line <= analysis.line_count else None)
+    if actual != fingerprint:
+        where = "no longer exists" if actual is None else "no longer holds the line it was named for"
+        raise StoreError("LINE_CHANGED", f"line {line} of {name} {where} (the store changed since): "
+                         "nothing was changed; check the store again and retry from its new problems",
+                         {"line": line, "expected": fingerprint, "actual": actual})
 
 
 def schema_for(store: EventStore, args: StoreArgs) -> Answer:
     setup = store.setup(store.resolve(args.store))
     types = [{"name": t.name, "description": t.description, "fields": [f.to_json() for f in t.fields],
               "skeleton": skeleton(t)} for t in setup.schema.types()]
-    return {"ok": True, "family": setup.rule.schema_, "types": types}
+    return {"ok": True, "family": setup.schema_name, "types": types}
 
 
 def _state_at(store: EventStore, name: str, at: Position) -> Answer:
@@ -268,7 +487,7 @@ def _state_at(store: EventStore, name: str, at: Position) -> Answer:
         return _state_after(store, name, at.line - 1)
     moment = parse_time(at.timestamp, "timestamp")
     assert moment is not None
-    return _state_after(store, name, last_line_at(store.analysis(name), moment), moment)
+    return _state_at_time(store, name, moment)
 
 
 def diff(store: EventStore, args: DiffArgs) -> Answer:
@@ -323,7 +542,8 @@ def show_event(store: EventStore, args: LineArgs) -> Answer:
 
 
 def timeline_of(store: EventStore, args: TimelineArgs) -> Answer:
-    return timeline(store.analysis(store.resolve(args.store)), args.buckets)
+    analysis = store.analysis(store.resolve(args.store))
+    return {**timeline(analysis, args.buckets), "untimed": untimed_events(analysis)}  # not in any bucket
 
 
 Handler = Callable[[EventStore, Any], Answer]
@@ -331,14 +551,17 @@ Handler = Callable[[EventStore, Any], Answer]
 COMMANDS: dict[str, tuple[type[_Args], Handler]] = {
     "astra.listStores": (NoArgs, list_stores),
     "astra.append": (AppendArgs, append),
-    "astra.count": (StoreArgs, count),
+    "astra.count": (CountArgs, count),
     "astra.project": (StoreArgs, project),
     "astra.projectAt": (ProjectAtArgs, project_at),
     "astra.query": (QueryArgs, query),
+    "astra.traceDecision": (TraceArgs, trace_decision),
     "astra.quarantine": (QuarantineArgs, quarantine),
     "astra.compact": (CompactArgs, compact_store),
+    "astra.upcast": (StoreArgs, upcast),
     "astra.schemaFor": (StoreArgs, schema_for),
     "astra.timeline": (TimelineArgs, timeline_of),
+    "astra.convertEncoding": (ConvertArgs, convert_encoding),
     "astra.diff": (DiffArgs, diff),
     "astra.seek": (SeekArgs, seek),
     "astra.related": (LineArgs, related_events),
@@ -357,9 +580,19 @@ def validate_args(command: str, raw: Any) -> BaseModel:
     try:
         return model.model_validate(raw)
     except ValidationError as error:
-        details = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'argument'}: {e['msg']}"
-                            for e in error.errors(include_url=False))
+        details = "; ".join(_argument_error(e) for e in error.errors(include_url=False))
         raise InvalidArguments(f"{command}: {details}") from None
+
+
+def _argument_error(error: Any) -> str:
+    """`line: input should be greater than or equal to 1, got 0`: the argument, what it must be, what it was."""
+    where = ".".join(str(p) for p in error["loc"]) or "argument"
+    reason = str(error["msg"]).removeprefix("Value error, ")
+    reason = reason[:1].lower() + reason[1:]
+    if error["type"] in ("missing", "extra_forbidden"):
+        return f"{where}: {'required' if error['type'] == 'missing' else 'not an argument of this command'}"
+    got = orjson.dumps(error.get("input"), default=str).decode() if "input" in error else "nothing"
+    return f"{where}: {reason}, got {got[:80]}"
 
 
 def execute(store: EventStore, command: str, raw: Any) -> Answer:
@@ -380,5 +613,7 @@ def execute(store: EventStore, command: str, raw: Any) -> Answer:
         return Refused("TOO_DEEP", f"{command}: a value nested too deeply to be processed (the projector "
                        "recursed into it); the store is unchanged").to_json()
     except msgspec.DecodeError as error:  # a line read back no longer holds what the scan saw there
+        for followed in store.analyses.followed_files():
+            followed.doubt()  # so the retry checks every analysed byte, not only the stamp
         return Refused("STORE_CHANGED", f"{command}: the store changed while it was being read ({error}); "
                        "run the command again").to_json()

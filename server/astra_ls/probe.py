@@ -16,8 +16,9 @@ import sys
 MINIMUM = (3, 11)
 
 # The libraries `astra-ls serve` imports, and our light modules whose code differs by platform.
-LIBRARIES = ("pygls", "lsprotocol", "orjson", "pydantic", "pydantic_core", "msgspec", "jsonschema", "numpy")
-PLATFORM_MODULES = ("astra_ls.store.locking",)
+LIBRARIES = ("pygls", "lsprotocol", "orjson", "pydantic", "pydantic_core", "msgspec", "jsonschema", "numpy", "xxhash",
+             "re2")
+PLATFORM_MODULES = ("astra_ls.store.locking", "astra_ls.store.fileio")
 
 
 def problems() -> list[str]:

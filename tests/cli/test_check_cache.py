@@ -53,6 +53,33 @@ def test_a_plain_check_reports_what_a_cached_one_does_on_a_damaged_log(tmp_path:
     assert plain.stdout == cached.stdout
 
 
+def test_a_cached_check_sees_a_store_saved_in_place_and_grown(tmp_path: Path, user_cache: Path) -> None:
+    """An editor saving in place changed one line in the middle (its length kept) and added one at the end:
+    the cache's analysis of the old bytes must not be used. Before, a sampled fingerprint of the old
+    bytes missed the change and `check --cache` exited 0 where `check` exits 1."""
+    store = tmp_path / "ws" / ".astra" / "conversation.jsonl"
+    store.parent.mkdir(parents=True)
+    lines = [json.dumps({"id": f"m{n}", "type": "UserMessageSent", "timestamp": n, "content": "x" * 200})
+             for n in range(20_000)]
+    data = "".join(f"{line}\n" for line in lines).encode()
+    store.write_bytes(data)
+    assert check(str(store), "--cache").returncode == 0
+    [entry] = (user_cache / "index").glob("*.idx")
+    # the middle of the gap between the old fingerprint's 32nd and 33rd sampled blocks
+    size = len(data)
+    middle = (size * 32 // 65 + 4096 + size * 33 // 65) // 2
+    start = data.rfind(b"\n", 0, middle) + 1
+    with store.open("r+b") as handle:
+        handle.seek(start)
+        handle.write(b"{" + b" " * (data.index(b"\n", start) - start - 1))  # malformed, same length
+        handle.seek(0, os.SEEK_END)
+        handle.write(lines[-1].replace('"m19999"', '"m20000"').encode() + b"\n")
+    plain, cached = check(str(store)), check(str(store), "--cache")
+    assert plain.returncode == 1
+    assert (cached.returncode, cached.stdout) == (1, plain.stdout)
+    assert entry.exists()
+
+
 def test_a_process_with_another_hash_seed_reuses_the_cache(tmp_path: Path, user_cache: Path) -> None:
     """Id hashes do not depend on the process: an entry written under one PYTHONHASHSEED (or none) is read
     under another, and duplicates are still told apart from ids that merely look alike."""

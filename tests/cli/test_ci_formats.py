@@ -166,8 +166,9 @@ def test_pre_commit_blocks_a_broken_store_and_passes_a_fixed_one(tmp_path: Path)
     """pre-commit itself, in a fresh git repository, running the shipped hook's entry and file filter
     (as a `local` hook calling this installation's astra-ls: no network)."""
     [hook] = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
-    executable = Path(sys.executable).parent / "astra-ls"
-    local = {**hook, "language": "system", "entry": f"{executable} {hook['entry'].split(' ', 1)[1]}"}
+    executable = shutil.which("astra-ls", path=str(Path(sys.executable).parent))  # astra-ls.exe on Windows
+    assert executable is not None
+    local = {**hook, "language": "system", "entry": f"{Path(executable).as_posix()} {hook['entry'].split(' ', 1)[1]}"}
     repo = tmp_path / "repo"
     (repo / ".astra").mkdir(parents=True)
     (repo / ".pre-commit-config.yaml").write_text(yaml.safe_dump({"repos": [{"repo": "local", "hooks": [local]}]}))
@@ -188,3 +189,9 @@ def test_pre_commit_blocks_a_broken_store_and_passes_a_fixed_one(tmp_path: Path)
     passed = subprocess.run(run, cwd=repo, capture_output=True, text=True, env=env, timeout=300, check=False)
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert "Passed" in passed.stdout
+
+
+def test_ci_formats_of_a_remote_store_are_refused_clearly(checkout: Path) -> None:
+    result = astra("check", "--remote", "prod", "--format", "sarif", cwd=checkout)
+    assert result.returncode == 2 and result.stdout == ""
+    assert "--format sarif is for workspace files" in result.stderr and "Traceback" not in result.stderr

@@ -87,7 +87,7 @@ def test_append_count_project_query(ws: Path) -> None:
     assert appended.returncode == 0
     assert json.loads(appended.stdout)["line"] == 1
     counted = json.loads(astra("count", "conversation", "--workspace", str(ws), "--format", "json").stdout)
-    assert counted == {"ok": True, "count": 1, "byType": {"UserMessageSent": 1}}
+    assert (counted["ok"], counted["count"], counted["byType"]) == (True, 1, {"UserMessageSent": 1})
     projected = json.loads(astra("project", "conversation", "--workspace", str(ws), "--format", "json").stdout)
     assert projected["state"]["messages"][0]["content"] == "안녕"
     at_line = json.loads(astra("project", "conversation", "--at-line", "1", "--workspace", str(ws),

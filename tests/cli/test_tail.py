@@ -193,6 +193,23 @@ def test_follow_reports_new_problems_of_complete_lines(store: Path) -> None:
         follower.close()
 
 
+def test_problems_are_news_again_after_a_rewrite(store: Path) -> None:
+    store.write_bytes(event(1) + event(1))  # a duplicate id on line 2
+    follower = Follower(str(store), "-f", "-n", "all", "--problems", "--interval", "1", cwd=store.parent.parent)
+    try:
+        shown = follower.lines(3)
+        assert shown[2].startswith(f"{store}:2:") and "ASTRA020" in shown[2]
+        # rewritten in place between two looks, the same duplicate on line 2: news again all the same
+        store.write_bytes(event(1, "Tock") + event(1, "Tock") + event(2, "Tock"))
+        follower.notice("rewritten")
+        again = follower.lines(4)
+        assert [line.split(" ", 2)[1] for line in again[:3]] == ["Tock"] * 3
+        assert again[3] == shown[2]
+        assert follower.quiet() == []
+    finally:
+        follower.close()
+
+
 def test_tail_of_a_missing_store_says_so(tmp_path: Path) -> None:
     (tmp_path / ".astra").mkdir()
     result = astra("tail", "nothing", "--workspace", str(tmp_path))

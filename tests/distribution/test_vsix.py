@@ -21,7 +21,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 EXTENSION = REPO / "client-extension"
 BUNDLER = EXTENSION / "scripts" / "bundle_wheels.py"
-TARGETS = ("win32-x64", "win32-arm64", "darwin-x64", "darwin-arm64", "linux-x64", "linux-arm64", "alpine-x64")
+TARGETS = ("win32-x64", "win32-arm64", "darwin-x64", "darwin-arm64", "linux-x64", "linux-arm64")
 VERSION = json.loads((EXTENSION / "package.json").read_text())["version"]
 
 

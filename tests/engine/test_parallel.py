@@ -168,7 +168,8 @@ PRECISE = [b'{"type":"UserMesageSent","id":"a","timestamp":1}', b'{"type":"UserM
            b'\xef\xbb\xbf{"type":"UserMessageSent","id":"e","timestamp":3,"content":"hi"}',
            b'{"type":"UserMessageSent","id":"f","timestamp":4,"content":"\xff"}',
            b'{"type":"UserMessageSent","id":"g","timestamp":5,"content":"hi","n":123456789012345678901}',
-           b"[1]", b"", b'{"type":"$snapshot","events":1,"byType":{},"state":{}}', b'{"id": "torn',
+           b"[1]", b"", b'{"type":"$snapshot","projector":"conversation","events":1,"byType":{"T":1},"state":{}}',
+           b'{"id": "torn',
            '{"type":"UserMessageSent","id":"h","timestamp":6,"content":"안녕 🙂","x":}'.encode()]
 
 

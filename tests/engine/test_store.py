@@ -23,7 +23,8 @@ EVENT = {"type": "UserMessageSent", "timestamp": 1, "content": "안녕 🙂"}
 
 def test_append_writes_one_canonical_line_and_answers_where(workspace: Workspace) -> None:
     result = workspace.store().append("conversation", EVENT)
-    assert result.to_json() == {"ok": True, "path": str(workspace.path("conversation")), "line": 1, "count": 1}
+    assert result.to_json() == {"ok": True, "path": str(workspace.path("conversation")), "line": 1, "count": 1,
+                                "duplicate": False}
     expected = json.dumps(EVENT, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
     assert workspace.read("conversation") == expected
 
@@ -101,9 +102,17 @@ def test_own_appends_analysed_in_batches_match_a_fresh_analysis(workspace: Works
             kind, ident, stamp, pad = write
             result = (own if kind == "own" else other).append("s", {"id": ident, "timestamp": stamp, "pad": "x" * pad})
             fresh = workspace.store().analysis("s")
-            assert result.to_json() == {"ok": True, "path": str(workspace.path("s")), "line": fresh.line_count,
-                                        "count": fresh.event_count()}
+            answer = result.to_json()
+            if answer["ok"] and not answer["duplicate"]:
+                assert answer == {"ok": True, "path": str(workspace.path("s")), "line": fresh.line_count,
+                                  "count": fresh.event_count(), "duplicate": False}
+            else:  # the id was taken (ids are unique here): the same event again, or another one refused
+                assert answer["ok"] or answer["code"] == "DUPLICATE_ID"
+                assert answer.get("count", fresh.event_count()) == fresh.event_count()
     _assert_fresh(workspace, own)
+    appended = [json.loads(x)["id"] for x in workspace.read("s").split(b"\n") if x.startswith(b'{"id":"')
+                and x.endswith(b"}") and x[7:8] in b"abc"]
+    assert len(appended) == len(set(appended)), "an append wrote an id that was taken"
     workspace.path("s").unlink()
 
 

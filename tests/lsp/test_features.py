@@ -92,7 +92,8 @@ async def test_quarantine_quick_fix_moves_the_line(workspace: Path) -> None:
         command = this_line.command
         spec = ast.literal_eval(command) if isinstance(command, str) else attrs.asdict(command)
         assert spec["command"] == "astra.quarantine"
-        assert spec["arguments"] == [{"store": path.as_uri(), "lines": [2]}]
+        [argument] = spec["arguments"]
+        assert argument["store"] == path.as_uri() and [ref["line"] for ref in argument["lines"]] == [2]
         answer = await editor.command(spec["command"], *spec["arguments"])
         assert answer["ok"] and answer["moved"] == 1
         assert "{broken" in Path(answer["quarantinePath"]).read_text()

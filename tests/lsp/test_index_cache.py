@@ -147,7 +147,7 @@ async def test_a_cache_miss_says_why_in_the_output_panel(workspace: Path, user_c
     path = write_store(workspace, "conversation", store_lines())
     assert "index cache: no entry for conversation.jsonl" in await logged(workspace, path, {"trusted": False})
     with path.open("r+b") as handle:
-        handle.write(b"{")  # same size, rewritten in place
+        handle.write(b"[")  # same size, rewritten in place
     assert any("index cache: the entry for conversation.jsonl was made for an earlier version of the file" in m
                for m in await logged(workspace, path, {"trusted": False}))
     quiet = await logged(workspace, path, {"trusted": False, "logLevel": "error"})

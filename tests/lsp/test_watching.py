@@ -50,7 +50,8 @@ async def test_client_watched_files_follow_appends_creations_and_deletions(works
 def watched_globs(editor: Editor) -> list[list[str]]:
     """The glob patterns of each file-watcher registration the editor holds now."""
     return [[w["globPattern"] for w in r.register_options["watchers"]]  # type: ignore[index]
-            for r in editor.registrations if r.method == lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES]
+            for r in editor.registrations if r.method == lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES
+            and r.id == "astra-watch"]
 
 
 async def test_the_editors_file_watchers_follow_the_globs_setting(workspace: Path) -> None:

@@ -78,7 +78,7 @@ def test_server_checks_every_store_despite_a_catastrophic_pattern(workspace: Wor
     try:
         server.initialize()
         uris = [workspace.path(name).absolute().as_uri() for name in ("ev", "other")]
-        server.wait_for(lambda: all(u in server.diagnostics for u in uris), "diagnostics", timeout=QUICK_S)
+        server.wait_until(lambda: all(u in server.diagnostics for u in uris), "diagnostics", QUICK_S)
         assert [d["code"] for d in server.diagnostics[uris[0]]] == ["ASTRA010", "ASTRA010"]
         started = time.monotonic()
         assert server.request_raw("shutdown").get("error") is None
@@ -101,9 +101,8 @@ def slow_workspace(workspace: Workspace) -> None:
 
 
 def start_long_project(server: RawServer) -> None:
-    server.expect_box("long")
-    server.send({"id": "long", "method": "workspace/executeCommand",
-                 "params": {"command": "astra.project", "arguments": [{"store": "slow"}]}})
+    server.request_async("workspace/executeCommand",
+                         {"command": "astra.project", "arguments": [{"store": "slow"}]})
     time.sleep(1.0)  # the projector is running in a worker thread now
 
 

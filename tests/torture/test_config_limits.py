@@ -11,6 +11,7 @@ import pytest
 from .conftest import Board
 from .rawlsp import RawServer, server_unavailable
 from .support import Workspace, cli
+from .test_deep_lines import command_as_json
 
 DEEP_TOML = "ignore = " + "[" * 3000 + "]" * 3000 + "\n"
 BAD_REFS = [{"properties": {"name": {"$ref": "#/$defs/missing"}}},
@@ -79,7 +80,7 @@ def test_append_refuses_nan_instead_of_storing_null(workspace: Workspace, server
                                                     event: dict[str, object], board: Board) -> None:
     """NaN/Infinity sent through astra.append (the JSON-RPC body carries them): INVALID_EVENT naming the
     field; the store is unchanged (it used to get `null` silently)."""
-    answer = server.command("astra.append", {"store": "s", "event": event})
+    answer = command_as_json(server, "nan", "astra.append", {"store": "s", "event": event})
     assert answer["ok"] is False and answer["code"] == "INVALID_EVENT", answer
     assert "JSON has no such number" in answer["message"], answer
     assert workspace.read("s") == b'{"type":"T","id":"1"}\n'
@@ -99,7 +100,7 @@ def test_server_keeps_the_line_bound_when_settings_ask_for_more(workspace: Works
     try:
         server.initialize()
         uri = workspace.path("s").absolute().as_uri()
-        server.wait_for(lambda: uri in server.diagnostics, "diagnostics")
+        server.wait_until(lambda: uri in server.diagnostics, "diagnostics")
         assert [d["code"] for d in server.diagnostics[uri]] == ["ASTRA034"]
         board.ran()
     finally:

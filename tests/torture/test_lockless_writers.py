@@ -67,22 +67,26 @@ class Writers:
         node = shutil.which("node")
         if with_node and node:
             commands.append([node, "-e", NODE_WRITER, path, "node0", str(self.stop)])
-        self.processes = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-                          for command in commands]
+        # Acknowledgements go to files: a pipe nobody reads until the end would fill and stall the writers.
+        self.logs = [workspace.root / f"writer-{index}.acks" for index in range(len(commands))]
+        self.processes = []
+        for command, log in zip(commands, self.logs, strict=True):
+            with log.open("wb") as out:
+                self.processes.append(subprocess.Popen(command, stdout=out, stderr=subprocess.PIPE))
 
     def finish(self) -> list[str]:
         """Stop the writers; the ids they acknowledged."""
         self.stop.touch()
         acked: list[str] = []
-        for process in self.processes:
+        for process, log in zip(self.processes, self.logs, strict=True):
             try:
-                out, err = process.communicate(timeout=120)
+                _, err = process.communicate(timeout=120)
             except subprocess.TimeoutExpired:
                 for other in self.processes:
                     other.kill()
                 raise
             assert process.returncode == 0, f"writer failed: {err.decode()[-500:]}"
-            acked.extend(line.split(" ", 1)[1] for line in out.decode().splitlines() if line.startswith("ACK "))
+            acked.extend(line.split(" ", 1)[1] for line in log.read_text().splitlines() if line.startswith("ACK "))
         return acked
 
 

@@ -104,7 +104,7 @@ def test_server_lists_checks_and_names_stores_like_the_cli(odd: Workspace, serve
     assert names == {*VALID_NAMES, "broken", "sub/nested", "pkg/a/.astra/deep"}
     assert skipped_names(listed["skipped"]) == EXPECTED_SKIPPED
     for entry in listed["stores"]:
-        server.wait_for(lambda uri=entry["uri"]: uri in server.diagnostics, f"diagnostics of {entry['name']}")
+        server.wait_until(lambda uri=entry["uri"]: uri in server.diagnostics, f"diagnostics of {entry['name']}")
         answer = server.command("astra.count", {"store": entry["name"]})
         assert answer["ok"] is True and answer["count"] == 1, answer
         board.ran()

@@ -125,7 +125,7 @@ def test_opening_a_climbing_uri_reads_no_outside_configuration(layout: tuple[Pat
                                                        "position": {"line": 2, "character": 3}})
     assert "error" not in answer or "internal" not in str(answer["error"]).lower(), answer
     own = (ws / ".astra" / "own.jsonl").absolute().as_uri()
-    server.wait_for(lambda: own in server.diagnostics, "the workspace's own store to be checked")
+    server.wait_until(lambda: own in server.diagnostics, "the workspace's own store to be checked")
     assert command(server, "astra.count", {"store": "own"})["ok"] is True
     assert uri not in server.diagnostics and (plain / ".astra" / "victim.jsonl").as_uri() not in server.diagnostics
     assert not marker.exists()

@@ -97,7 +97,7 @@ def test_server_contacts_no_remote_store_of_an_untrusted_workspace(declaring: Wo
     try:
         server.initialize()
         local = declaring.path("local").absolute().as_uri()
-        server.wait_for(lambda: local in server.diagnostics, "the local store's diagnostics")
+        server.wait_until(lambda: local in server.diagnostics, "the local store's diagnostics")
         listed = server.command("astra.listStores", {})
         assert listed["ok"] is True and [s["name"] for s in listed["stores"]] == ["local"], listed
         (skipped,) = listed["skipped"]

@@ -14,10 +14,13 @@ export const ServerCommand = {
   project: 'astra.project',
   projectAt: 'astra.projectAt',
   query: 'astra.query',
+  traceDecision: 'astra.traceDecision',
   quarantine: 'astra.quarantine',
   compact: 'astra.compact',
+  upcast: 'astra.upcast',
   schemaFor: 'astra.schemaFor',
   timeline: 'astra.timeline',
+  convertEncoding: 'astra.convertEncoding',
   diff: 'astra.diff',
   seek: 'astra.seek',
   related: 'astra.related',
@@ -56,17 +59,42 @@ export interface SkippedEntry {
   reason: string;
 }
 
+/** Where the store's events keep the facts astra-ls reads from them. */
+export interface StoreFields {
+  type: string;
+  id: string;
+  time: TimeField;
+}
+
 export interface StoreInfo {
   name: string;
   uri: string;
   path: string;
   events: number;
   problems: number;
+  /** The schema in use. */
   schema: string | null;
+  /** The projector in use. */
   projector: string | null;
+  /** configured; name: the family the file name implies; content: the name implies a family the first events are not of, so generic. */
+  schemaOrigin?: 'configured' | 'name' | 'content' | null;
+  /** Configured schema/projector references not in use (e.g. workspace code in an untrusted workspace): the built-in ones are used instead. */
+  skipped?: string[] | null;
+  fields?: StoreFields | null;
   /** Present (true) for remote stores. */
   remote?: boolean | null;
   remoteName?: string | null;
+}
+
+export interface TimeField {
+  /** Where events keep their time (a dotted path reaches into objects). */
+  field: string;
+  /** As declared (time_format), else as the first events write it; null: none has a time. */
+  format: 'iso8601' | 'epoch_ms' | 'epoch_s' | 'mixed' | null;
+  /** The format was detected, not declared. */
+  detected: boolean;
+  /** Events without a readable time (left out of time ranges and timelines). */
+  untimed: number;
 }
 
 export interface ListStoresAnswer {
@@ -86,7 +114,7 @@ export interface AppendAnswer {
   count: number | null;
   /** Remote stores: the JetStream sequence. */
   sequence?: number | null;
-  /** Remote stores: an earlier attempt had landed. */
+  /** True when nothing was added: the very same event (id and bytes) was there already (an earlier attempt had landed). */
   duplicate?: boolean | null;
 }
 
@@ -94,26 +122,74 @@ export interface CountAnswer {
   ok: true;
   count: number;
   byType: Record<string, number>;
+  fields: StoreFields;
+  /** With `all`: events read from the archives. */
+  archivedEvents?: number | null;
+  /** With `all`: the archives read, oldest first. */
+  archives?: string[] | null;
+  /** An archive that could not be read, and why. */
+  archiveUnreadable?: string | null;
 }
 
 export interface ProjectAnswer {
   ok: true;
   state: unknown;
-  /** 1-based line the state is after (0: before any line). */
-  line: number;
+  /** 1-based line the state is after (0: before any line); null when that event is archived (see archive, archiveLine). */
+  line: number | null;
   events: number;
   timestamp?: unknown;
+  /** Some event's timestamp is earlier than the one before it. */
+  outOfOrder: boolean;
+  outOfOrderEvents: number;
+  /** By timestamp: events before the last one folded that were left out (later, or no time). */
+  skippedEvents?: number | null;
+  archive?: string | null;
+  archiveLine?: number | null;
+  archiveUnreadable?: string | null;
 }
 
 export interface QueriedEvent {
-  line: number;
+  /** 1-based line; null for an archived event (see archive, archiveLine). */
+  line: number | null;
   event: Record<string, unknown>;
+  /** With `stores`: the event's store. */
+  store?: string | null;
+  /** With `text`: the event's exact line. */
+  text?: string | null;
+  archive?: string | null;
+  archiveLine?: number | null;
 }
 
 export interface QueryAnswer {
   ok: true;
   total: number;
   events: QueriedEvent[];
+  /** With a time range: events of the type asked for that were left out for having no time. */
+  untimed?: number | null;
+  /** With `stores`: the stores queried. */
+  stores?: string[] | null;
+}
+
+export interface TracedEvent {
+  line: number;
+  timestamp: number;
+  event: Record<string, unknown>;
+}
+
+export interface TraceAnswer {
+  ok: true;
+  decision: TracedEvent;
+  windowMs: number;
+  /** The latest `limit` events with an earlier time, in time order. */
+  context: TracedEvent[];
+  contextTotal: number;
+  /** The first `limit` events in the window, in time order. */
+  outcomes: TracedEvent[];
+  outcomesTotal: number;
+  stateBefore: unknown;
+  stateAfter: unknown;
+  /** With `markdown`: the trace as a document. */
+  markdown?: string | null;
 }
 
 export interface QuarantineAnswer {
@@ -129,6 +205,18 @@ export interface CompactAnswer {
   archivePath: string;
   compactedEvents: number;
   keptEvents: number;
+}
+
+export interface UpcastAnswer {
+  ok: true;
+  path: string;
+  /** Where the original went; null when every event was current. */
+  archivePath: string | null;
+  events: number;
+  /** Events rewritten at their current version. */
+  upcastEvents: number;
+  /** How many came from each version, by "Type vN". */
+  upcastFrom: Record<string, number>;
 }
 
 export interface EventTypeSchema {
@@ -164,6 +252,22 @@ export interface TimelineAnswer {
   end: number | null;
   types: string[];
   buckets: TimelineBucket[];
+  /** Events in no bucket for having no time. */
+  untimed: number;
+}
+
+export interface ConvertAnswer {
+  ok: true;
+  path: string;
+  /** false: already UTF-8 (and LF, when asked); nothing was archived. */
+  changed: boolean;
+  /** The original, byte for byte, in .astra/archive/. */
+  archivePath: string | null;
+  /** The encoding found, e.g. 'UTF-16 LE with a byte-order mark'. */
+  from: string;
+  to: 'UTF-8';
+  /** CR LF pairs made LF. */
+  crlfConverted: number;
 }
 
 export interface DiffEnd {
@@ -239,6 +343,13 @@ export interface AppendArgs {
   expectedCount?: number | null;
 }
 
+export interface CountArgs {
+  /** Stream name, path inside .astra/, or file:// URI. */
+  store: string;
+  /** Count the events compaction archived too, from the archives. */
+  all?: boolean;
+}
+
 export interface StoreArgs {
   /** Stream name, path inside .astra/, or file:// URI. */
   store: string;
@@ -252,31 +363,65 @@ export interface ProjectAtArgs {
 }
 
 export interface QueryArgs {
-  /** Stream name, path inside .astra/, or file:// URI. */
-  store: string;
+  /** One store. */
+  store?: string | null;
+  /** Several stores of one workspace; ["*"] for all of them. */
+  stores?: string[] | null;
   type?: string | null;
   from?: number | string | null;
   to?: number | string | null;
-  where?: Record<string, unknown>;
+  where?: Record<string, unknown> | string[];
   limit?: number;
+  /** Also answer each event's exact line, as `text`. */
+  text?: boolean;
+}
+
+export interface TraceArgs {
+  /** Stream name, path inside .astra/, or file:// URI. */
+  store: string;
+  /** The decision's 1-based line. */
+  line?: number | null;
+  /** The decision's exact time. */
+  timestamp?: number | string | null;
+  /** Outcomes' window: ms, or 60s, 2m, 1h. */
+  window?: number | string;
+  /** Events listed on each side. */
+  limit?: number;
+  /** Also answer the trace as a readable document. */
+  markdown?: boolean;
+}
+
+/** A line, and the fingerprint of what it is expected to hold (as code actions give it). */
+export interface LineRef {
+  line: number;
+  fingerprint: string;
 }
 
 export interface QuarantineArgs {
   /** Stream name, path inside .astra/, or file:// URI. */
   store: string;
-  lines?: number[] | null;
+  lines?: LineRef[] | null;
 }
 
 export interface CompactArgs {
   /** Stream name, path inside .astra/, or file:// URI. */
   store: string;
   upToLine?: number | null;
+  /** What line upToLine is expected to hold. */
+  fingerprint?: string | null;
 }
 
 export interface TimelineArgs {
   /** Stream name, path inside .astra/, or file:// URI. */
   store: string;
   buckets?: number;
+}
+
+export interface ConvertArgs {
+  /** Stream name, path inside .astra/, or file:// URI. */
+  store: string;
+  to?: 'utf-8';
+  lineEndings?: 'lf' | 'keep';
 }
 
 /** A point in a store: after its first `line` lines, or after every event at or before `timestamp`. */
@@ -315,14 +460,17 @@ export interface LineArgs {
 export interface CommandArguments {
   'astra.listStores': NoArgs;
   'astra.append': AppendArgs;
-  'astra.count': StoreArgs;
+  'astra.count': CountArgs;
   'astra.project': StoreArgs;
   'astra.projectAt': ProjectAtArgs;
   'astra.query': QueryArgs;
+  'astra.traceDecision': TraceArgs;
   'astra.quarantine': QuarantineArgs;
   'astra.compact': CompactArgs;
+  'astra.upcast': StoreArgs;
   'astra.schemaFor': StoreArgs;
   'astra.timeline': TimelineArgs;
+  'astra.convertEncoding': ConvertArgs;
   'astra.diff': DiffArgs;
   'astra.seek': SeekArgs;
   'astra.related': LineArgs;
@@ -337,10 +485,13 @@ export interface CommandAnswers {
   'astra.project': ProjectAnswer;
   'astra.projectAt': ProjectAnswer;
   'astra.query': QueryAnswer;
+  'astra.traceDecision': TraceAnswer;
   'astra.quarantine': QuarantineAnswer;
   'astra.compact': CompactAnswer;
+  'astra.upcast': UpcastAnswer;
   'astra.schemaFor': SchemaAnswer;
   'astra.timeline': TimelineAnswer;
+  'astra.convertEncoding': ConvertAnswer;
   'astra.diff': DiffAnswer;
   'astra.seek': SeekAnswer;
   'astra.related': RelatedAnswer;

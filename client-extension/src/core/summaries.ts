@@ -47,40 +47,60 @@ export interface QueryPickItem {
   label: string;
   description: string;
   detail: string;
-  line: number;
+  line: number | null;
 }
 
 export function queryPickItem(hit: QueriedEvent): QueryPickItem {
   return {
     label: eventType(hit.event),
-    description: `line ${hit.line}`,
+    description: hit.line === null ? `archived: ${hit.archive ?? '?'} line ${hit.archiveLine ?? '?'}` : `line ${hit.line}`,
     detail: oneLine(hit.event),
     line: hit.line,
   };
 }
 
 /**
- * Parses the optional filter typed in the Query Events box: `path=value` pairs separated by
- * commas or spaces. Values are JSON when they parse (`n=3`, `ok=true`, `"a b"`), else strings.
+ * Splits the conditions typed in the Query Events box at `;` outside double quotes. Each condition
+ * (`path OP value`) is parsed by the server, which says what is wrong and where.
  */
-export function parseWhere(input: string): Record<string, unknown> | string {
-  const out: Record<string, unknown> = {};
-  const trimmed = input.trim();
-  if (trimmed === '') return out;
-  const pairs = trimmed.match(/[^\s,=]+\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,]+)/g);
-  const leftover = trimmed.replace(/[^\s,=]+\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,]+)/g, '').replace(/[\s,]/g, '');
-  if (!pairs || leftover !== '') return 'Write filters as path=value, for example payload.role=user';
-  for (const pair of pairs) {
-    const eq = pair.indexOf('=');
-    const key = pair.slice(0, eq).trim();
-    const raw = pair.slice(eq + 1).trim();
-    let value: unknown = raw;
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      // Not JSON: a bare word is meant as a string.
+export function splitConditions(input: string): string[] {
+  const out: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (let i = 0; i < input.length; i++) {
+    const c = input.charAt(i);
+    if (c === '\\' && quoted) {
+      current += c + input.charAt(i + 1);
+      i++;
+      continue;
     }
-    out[key] = value;
+    if (c === '"') quoted = !quoted;
+    if (c === ';' && !quoted) {
+      out.push(current);
+      current = '';
+    } else {
+      current += c;
+    }
   }
-  return out;
+  out.push(current);
+  return out.map((part) => part.trim()).filter((part) => part !== '');
+}
+
+/** A time range typed as `FROM..TO` (ISO 8601 or epoch ms; either side may be left empty). */
+export function parseTimeRange(input: string): { from?: string | number; to?: string | number } | string {
+  const trimmed = input.trim();
+  if (trimmed === '') return {};
+  const parts = trimmed.split('..');
+  if (parts.length !== 2) return 'Write the range as FROM..TO, e.g. 2026-03-04T22:00Z..2026-03-04T23:00Z (a side may be empty)';
+  const side = (text: string): string | number | undefined => {
+    const t = text.trim();
+    if (t === '') return undefined;
+    return /^-?\d+(\.\d+)?$/.test(t) ? Number(t) : t;
+  };
+  const range: { from?: string | number; to?: string | number } = {};
+  const from = side(parts[0] ?? '');
+  const to = side(parts[1] ?? '');
+  if (from !== undefined) range.from = from;
+  if (to !== undefined) range.to = to;
+  return range;
 }

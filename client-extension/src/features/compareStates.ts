@@ -14,7 +14,7 @@ async function resolvePoint(session: ServerSession, store: StoreRef, typed: stri
   const text = typed.trim();
   if (/^\d+$/.test(text)) return Number(text);
   const answer = await session.execute<ProjectAnswer>(ServerCommand.projectAt, { store: store.uri, timestamp: text });
-  return answer.line;
+  return answer.line ?? 0; // null: the state's last event is archived (compacted away)
 }
 
 function ask(prompt: string, value: string): Thenable<string | undefined> {

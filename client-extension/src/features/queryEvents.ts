@@ -1,9 +1,9 @@
 /**
- * Query Events: filter a store by type and field values; pick a result to jump to its line.
+ * Query Events: filter a store by type, time range and field conditions; pick a result to jump to its line.
  */
 import * as vscode from 'vscode';
 import { type QueryAnswer, type SchemaAnswer, ServerCommand } from '../core/protocol';
-import { parseWhere, queryPickItem } from '../core/summaries';
+import { parseTimeRange, queryPickItem, splitConditions } from '../core/summaries';
 import type { ServerSession } from '../server/session';
 import type { ActiveStore } from './activeStore';
 import { pickStore } from './storePicker';
@@ -25,14 +25,23 @@ export async function queryEvents(session: ServerSession, active: ActiveStore, a
   if (typePick === undefined) return;
   const whereText = await vscode.window.showInputBox({
     title: `Astra: Query ${store.name}`,
-    prompt: 'Optional filters as path=value (e.g. payload.role=user, ok=false); leave empty for all events',
-    validateInput: (v) => (typeof parseWhere(v) === 'string' ? (parseWhere(v) as string) : undefined),
+    prompt: 'Optional conditions separated by ";": path=value, path!=value, path>=3, path exists, path in a,b '
+      + '(a key with dots in quotes: metadata."a.b/c"=x); leave empty for all events',
   });
   if (whereText === undefined) return;
-  const where = parseWhere(whereText);
+  const rangeText = await vscode.window.showInputBox({
+    title: `Astra: Query ${store.name}`,
+    prompt: 'Optional time range FROM..TO (ISO 8601 or epoch ms, inclusive; a side may be empty)',
+    placeHolder: '2026-03-04T22:00Z..2026-03-04T23:00Z',
+    validateInput: (v) => (typeof parseTimeRange(v) === 'string' ? (parseTimeRange(v) as string) : undefined),
+  });
+  if (rangeText === undefined) return;
+  const range = parseTimeRange(rangeText);
   const request: Record<string, unknown> = { store: store.uri, limit: RESULT_LIMIT };
   if (typePick !== anyType) request.type = typePick;
-  if (typeof where === 'object' && Object.keys(where).length > 0) request.where = where;
+  const where = splitConditions(whereText);
+  if (where.length > 0) request.where = where;
+  if (typeof range === 'object') Object.assign(request, range);
   const answer = await session.execute<QueryAnswer>(ServerCommand.query, request);
   if (answer.events.length === 0) {
     void vscode.window.showInformationMessage(`Astra: no events in ${store.name} match.`);
@@ -46,6 +55,10 @@ export async function queryEvents(session: ServerSession, active: ActiveStore, a
     matchOnDetail: true,
   });
   if (!picked) return;
+  if (picked.line === null) {
+    void vscode.window.showInformationMessage(`Astra: this event was compacted away; it is kept in .astra/${picked.description.replace('archived: ', '')}.`);
+    return;
+  }
   const editor = await vscode.window.showTextDocument(vscode.Uri.parse(store.uri));
   const line = editor.document.lineAt(Math.min(picked.line - 1, editor.document.lineCount - 1));
   editor.selection = new vscode.Selection(line.range.start, line.range.end);

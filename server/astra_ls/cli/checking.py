@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from astra_ls.config import load_config
+from astra_ls.config import ConfigProblem, load_config
 from astra_ls.core.problems import Problem
 from astra_ls.store.discovery import Skipped, discover, judge_file, list_astra
 from astra_ls.store.file_store import FileEventStore
@@ -21,6 +21,7 @@ class FileReport:
     path: Path
     events: int
     problems: list[Problem]
+    config: list[ConfigProblem] = field(default_factory=list)  # of the configuration it was checked with
 
 
 def expand(paths: list[Path]) -> tuple[list[Path], list[Skipped]]:
@@ -65,13 +66,25 @@ def check_file(path: Path, trusted: bool, progress: Callable[[int, int], None] |
     else:
         store = FileEventStore(root, trusted=trusted)
         file = store.path_of(name)  # confined to the `.astra/` folder, as the server reads it
-    followed = FollowedFile(file, store.setup(name).rules, cache, lean=cache is None)
+    setup = store.setup(name)
+    followed = FollowedFile(file, setup.rules, cache, lean=cache is None)
     followed.on_progress = progress
     followed.refresh()
     if followed.analysis is None:
         raise FileNotFoundError(f"{path}: no such file or directory")
-    problems = store.config.apply(followed.analysis.problems(followed.read))
-    return FileReport(path, followed.analysis.event_count(), problems)
+    problems = store.analyses.problems_of(name, followed.analysis, followed.analysis.problems(followed.read),
+                                          followed.read)
+    return FileReport(path, followed.analysis.event_count(), problems, store.analyses.config_problems())
+
+
+def config_problems(reports: list[FileReport]) -> list[ConfigProblem]:
+    """The configuration problems of every checked store, each once."""
+    seen: dict[tuple[str, int, int, str], ConfigProblem] = {}
+    for report in reports:
+        for found in report.config:
+            p = found.problem
+            seen.setdefault((str(found.file), p.line, p.start, p.message), found)
+    return list(seen.values())
 
 
 class ProgressBar:

@@ -6,13 +6,15 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from astra_ls import __version__
-from astra_ls.cli.checking import FileReport, ProgressBar, check_file, expand
+from astra_ls.cli.checking import FileReport, ProgressBar, check_file, config_problems, expand
 from astra_ls.cli.tail import interval_seconds, lines_count
 from astra_ls.config import ConfigError
 from astra_ls.core.codes import Severity
@@ -22,7 +24,7 @@ from astra_ls.store.discovery import Skipped
 from astra_ls.store.file_store import FileEventStore
 from astra_ls.store.index_cache import open_index_cache
 from astra_ls.store.paths import ASTRA_DIR, PathRefused, split_store_path
-from astra_ls.store.results import InvalidArguments
+from astra_ls.store.results import InvalidArguments, os_error_code
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -36,6 +38,22 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
+def _counted(least: int, what: str) -> Callable[[str], int]:
+    """An argparse type for whole numbers from `least` on, refused in the flag's own terms."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; give {what}") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"{value} is out of range; give {what}")
+        return value
+    return parse
+
+
+LINE_NUMBER = _counted(1, "a 1-based line number (the first line is 1)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="astra-ls", description=__doc__)
     parser.add_argument("--version", action="version", version=f"astra-ls {__version__}")
@@ -43,7 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(sub: argparse.ArgumentParser, formats: tuple[str, ...] = ("text", "json")) -> None:
         sub.add_argument("--workspace", type=Path, default=Path.cwd(), help="workspace root (default: .)")
-        sub.add_argument("--format", choices=formats, default="text")
+        sub.add_argument("--format", choices=formats, default="text",
+                         help=f"{' or '.join(formats)} (default text); json gives the language server's "
+                              "answers, errors included" if "json" in formats else
+                              f"{' or '.join(formats)} (default text): jsonl prints each event as a line")
         sub.add_argument("--trust", action="store_true",
                          help="allow importing workspace code (package.module:Name schemas and projectors)")
         sub.add_argument("--remote", metavar="NAME",
@@ -64,21 +85,39 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--cache", action="store_true",
                        help="start from the index cache the language server keeps (in the user cache folder), "
                             "and update it")
-    command("count", "count events, in total and by type")
+    count = command("count", "count events, in total and by type")
+    count.add_argument("--all", action="store_true",
+                       help="read the events compaction archived (.astra/archive/) too, not the snapshot's counts")
     append = command("append", "validate and append one event")
     append.add_argument("event", help="the event as a JSON object")
-    append.add_argument("--expected-count", type=int, help="refuse unless the stream has this many events")
+    append.add_argument("--expected-count", type=_counted(0, "a number of events, 0 or more"),
+                        help="refuse unless the stream has this many events")
     project = command("project", "the projected state, now or in the past")
     when = project.add_mutually_exclusive_group()
-    when.add_argument("--at-line", type=int, help="state after this 1-based line")
+    when.add_argument("--at-line", type=LINE_NUMBER, help="state after this 1-based line")
     when.add_argument("--at-time", help="state at this time (epoch ms or ISO 8601)")
-    query = command("query", "events by type, time range and field values")
-    query.add_argument("--type")
+    query = command("query", "events by type, time range and field conditions, in one store or several",
+                    store=False, formats=("text", "json", "jsonl"))
+    query.add_argument("store", nargs="?", help="a .jsonl file, or a stream name in --workspace")
+    query.add_argument("--store", dest="stores", action="append", metavar="STORE",
+                       help="query this store too (repeat it); matches come in time order, each naming its store")
+    query.add_argument("--all-stores", action="store_true", help="query every store of the workspace")
+    query.add_argument("--type", help="only events of this type (the store's type field)")
     query.add_argument("--from", dest="since", help="epoch ms or ISO 8601, inclusive")
     query.add_argument("--to", dest="until", help="epoch ms or ISO 8601, inclusive")
-    query.add_argument("--where", action="append", default=[], metavar="PATH=VALUE",
-                       help="dotted field path equal to a JSON value (or a plain string)")
-    query.add_argument("--limit", type=int, default=1000)
+    query.add_argument("--where", action="append", default=[], metavar="CONDITION",
+                       help='PATH OP VALUE, with OP one of = != < <= > >= exists in (repeat: all must hold); '
+                            'PATH is dotted keys, a key with dots quoted: metadata.annotations."a.b/c"=allow; '
+                            "VALUE is JSON or plain text; in takes [1,2] or a,b")
+    query.add_argument("--limit", type=_counted(1, "a number of events, 1 or more"),
+                       help="list at most this many events (default 1000; jsonl: 1,000,000); the total counts them all")
+    trace = command("trace", "a decision's context, the decision, its outcomes and the state before and after")
+    trace.add_argument("--at", required=True, metavar="LINE|TIME",
+                       help="the decision: its 1-based line (a number below 10^9), or its exact time (epoch ms or "
+                            "ISO 8601)")
+    trace.add_argument("--window", default="60s", help="outcomes are the events up to this long after it "
+                                                       "(ms, or 60s, 2m, 1h; default 60s)")
+    trace.add_argument("--limit", type=int, default=50, help="events listed before and after (default 50)")
     tail = command("tail", "the latest events of a store; with --follow, each event as it is appended",
                    formats=("text", "jsonl"))
     tail.add_argument("-f", "--follow", action="store_true",
@@ -103,18 +142,31 @@ def build_parser() -> argparse.ArgumentParser:
     related.add_argument("--line", type=int, required=True, help="1-based line of the event")
     command("quarantine", "move malformed and invalid lines into .astra/quarantine/")
     compact = command("compact", "replace old events by a snapshot; archive the original")
-    compact.add_argument("--up-to-line", type=int, help="compact through this 1-based line (default: all)")
+    compact.add_argument("--up-to-line", type=LINE_NUMBER, help="compact through this 1-based line (default: all)")
+    command("upcast", "rewrite a versioned store with every event at its current version; archive the original")
+    convert = command("convert", "rewrite a UTF-16/UTF-32 store as UTF-8 (and CR LF as LF); the original is kept "
+                      "in .astra/archive/")
+    convert.add_argument("--to", choices=("utf-8",), default="utf-8", help="the encoding to write (utf-8)")
+    convert.add_argument("--line-endings", choices=("lf", "keep"), default="lf",
+                         help="lf (default): CR LF pairs become LF; keep: leave them")
+    command("stores", "list the workspace's stores: events, problems, schema, fields", store=False)
+    command("schema", "the event types the store's schema knows, with their fields")
+    timeline = command("timeline", "events per time bucket and type")
+    timeline.add_argument("--buckets", type=_counted(1, "a number of buckets, 1 or more"), default=40,
+                          help="how many time buckets (default 40)")
     for name, text in (("push", "copy workspace streams into the --remote store (idempotent, resumable)"),
                        ("pull", "copy streams of the --remote store into workspace files (idempotent, resumable)")):
         transfer = commands.add_parser(name, help=text, description=text)
         transfer.add_argument("streams", nargs="*", help="stream names (default: every stream of the source)")
         transfer.add_argument("--to", help="the target stream's name, when it differs (one stream only)")
         common(transfer)
-    commands.add_parser("serve", help="run the language server over stdio")
+    serve_help = "run the language server over stdio (what an editor starts; any LSP client can)"
+    commands.add_parser("serve", help=serve_help, description=serve_help)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    as_json = _wants_json(sys.argv[1:] if argv is None else argv)
     try:
         args = build_parser().parse_args(argv)
         if args.command == "serve":
@@ -124,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_OK
         if args.command == "tail":
             return _run_tail(args)
+        if args.command == "check" and args.remote and args.format not in ("text", "json"):
+            raise UsageError(f"astra-ls check --remote: --format {args.format} is for workspace files; use text "
+                             "or json, or pull the streams first (astra-ls pull)")
         if args.command in ("push", "pull") or getattr(args, "remote", None):
             from astra_ls.remote.settings import remote_client_missing
 
@@ -138,22 +193,33 @@ def main(argv: list[str] | None = None) -> int:
             return run_check(args)
         return run_store_command(args)
     except UsageError as error:
-        print(error, file=sys.stderr)
-        return EXIT_USAGE
+        return _fail("USAGE", str(error), as_json, prefix=False)
     except (InvalidArguments, ConfigError, PathRefused, FileNotFoundError) as error:
-        print(f"astra-ls: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        code = {InvalidArguments: "INVALID_ARGUMENTS", ConfigError: "CONFIG_ERROR", PathRefused: "PATH_REFUSED"}
+        return _fail(code.get(type(error), "STORE_NOT_FOUND"), str(error), as_json)
     except OSError as error:
-        print(f"astra-ls: {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
-        return EXIT_USAGE
+        return _fail(os_error_code(error), f"{error.filename or ''}: {error.strerror or error}", as_json)
     except KeyboardInterrupt:
         return 130
     except Exception as error:  # a bug: say so in one line; the traceback only on request
         if os.environ.get("ASTRA_DEBUG"):
             raise
-        print(f"astra-ls: internal error: {type(error).__name__}: {error} (set ASTRA_DEBUG=1 for details)",
-              file=sys.stderr)
-        return EXIT_USAGE
+        return _fail("INTERNAL_ERROR", f"internal error: {type(error).__name__}: {error} (set ASTRA_DEBUG=1 for "
+                     "details)", as_json)
+
+
+def _wants_json(argv: list[str]) -> bool:
+    """Whether errors must be JSON too: `--format json` anywhere (the arguments may not even parse)."""
+    return "--format=json" in argv or any(pair == ("--format", "json") for pair in pairwise(argv))
+
+
+def _fail(code: str, message: str, as_json: bool, prefix: bool = True) -> int:
+    """A usage or I/O error: `{ok: false, code, message}` on stdout with --format json, else a line on stderr."""
+    if as_json:
+        sys.stdout.buffer.write(canonical_json({"ok": False, "code": code, "message": message}) + b"\n")
+    else:
+        print(f"astra-ls: {message}" if prefix else message, file=sys.stderr)
+    return EXIT_USAGE
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -173,20 +239,28 @@ def run_check(args: argparse.Namespace) -> int:
         seconds.append(time.perf_counter() - started)
     if cache is not None:
         cache.wait()
-    worst = any(p.severity is Severity.ERROR for r in reports for p in r.problems)
+    config = config_problems(reports)
+    worst = any(p.severity is Severity.ERROR for r in reports for p in r.problems) or \
+        any(c.problem.severity is Severity.ERROR for c in config)
     if args.format == "json":
+        by_file: dict[str, list[dict[str, Any]]] = {}
+        for found in config:
+            by_file.setdefault(str(found.file or "editor settings"), []).append(found.problem.to_json())
         document = {"files": [{"path": str(r.path), "events": r.events,
                                "problems": [p.to_json() for p in r.problems]} for r in reports],
+                    "configuration": [{"path": path, "problems": listed} for path, listed in by_file.items()],
                     "skipped": [entry.to_json() for entry in skipped]}
         sys.stdout.buffer.write(canonical_json(document) + b"\n")
     elif args.format in ("sarif", "github", "junit"):
         _write_ci_report(args.format, reports, seconds)
     else:
+        for found in config:
+            print(found.text())
         for report in reports:
             for problem in report.problems:
                 print(f"{report.path}:{problem.line + 1}:{problem.start + 1}: {problem.code} "
                       f"[{problem.severity.label}] {problem.message}")
-        total = sum(len(r.problems) for r in reports)
+        total = sum(len(r.problems) for r in reports) + len(config)
         events = sum(r.events for r in reports)
         print(f"{len(reports)} file(s), {events:,} event(s), {total:,} problem(s)"
               + (f", {len(skipped)} skipped" if skipped else ""), file=sys.stderr)
@@ -236,6 +310,15 @@ def _store_and_name(args: argparse.Namespace) -> tuple[FileEventStore, str]:
     """A stream name (`sub/nested` in a sub-folder of `.astra/`) means the --workspace's store; a path
     (from here, else from the workspace; `pkg/a/.astra/x` as `astra.listStores` names a nested store)
     means the store of the `.astra/` folder holding it."""
+    if args.command == "stores":
+        return FileEventStore(args.workspace, trusted=args.trust), ""
+    if args.command == "query" and args.store is None:
+        if not args.stores and not args.all_stores:
+            raise UsageError("astra-ls query: give a STORE, --store STORE (repeatable) or --all-stores")
+        if not args.stores:
+            return FileEventStore(args.workspace, trusted=args.trust), ""
+        store, _ = _store_and_name(argparse.Namespace(**{**vars(args), "store": args.stores[0]}))
+        return store, ""
     ref: str = args.store
     if not (ref.endswith(".jsonl") or "/" in ref or os.sep in ref):
         return FileEventStore(args.workspace, trusted=args.trust), ref
@@ -252,6 +335,15 @@ def _store_and_name(args: argparse.Namespace) -> tuple[FileEventStore, str]:
     return FileEventStore(root, trusted=args.trust), name
 
 
+def _name_in(args: argparse.Namespace, ref: str) -> str:
+    """A further --store: a stream name, or a file inside the same workspace as the first."""
+    if ref.endswith(".jsonl") or "/" in ref:
+        if not Path(ref).exists():
+            raise FileNotFoundError(f"{ref}: no such store file")
+        return str(Path(ref).absolute().as_uri())
+    return ref
+
+
 def _command_args(args: argparse.Namespace, name: str) -> tuple[str, dict[str, Any]]:
     base: dict[str, Any] = {"store": name}
     if args.command == "append":
@@ -266,11 +358,30 @@ def _command_args(args: argparse.Namespace, name: str) -> tuple[str, dict[str, A
             return "astra.projectAt", {**base, "line": args.at_line, "timestamp": at_time}
         return "astra.project", base
     if args.command == "query":
-        where = dict(_where(item) for item in args.where)
-        return "astra.query", {**base, "type": args.type, "from": _number_or_text(args.since),
-                               "to": _number_or_text(args.until), "where": where, "limit": args.limit}
+        limit = args.limit if args.limit is not None else (1_000_000 if args.format == "jsonl" else 1000)
+        where = {"type": args.type, "from": _number_or_text(args.since), "to": _number_or_text(args.until),
+                 "where": args.where, "limit": limit, "text": args.format == "jsonl"}
+        if args.stores or args.all_stores:
+            named = ([name] if args.store is not None else []) + [_name_in(args, ref) for ref in args.stores or []]
+            return "astra.query", {"stores": ["*"] if args.all_stores else named, **where}
+        return "astra.query", {**base, **where}
+    if args.command == "count":
+        return "astra.count", {**base, "all": True} if args.all else base
+    if args.command == "trace":
+        at = _number_or_text(args.at)
+        where = {"line": int(at)} if isinstance(at, float) and at.is_integer() and 0 < at < 1e9 else {"timestamp": at}
+        return "astra.traceDecision", {**base, **where, "window": _number_or_text(args.window), "limit": args.limit,
+                                       "markdown": args.format == "text"}
     if args.command == "compact":
         return "astra.compact", {**base, "upToLine": args.up_to_line}
+    if args.command == "stores":
+        return "astra.listStores", {}
+    if args.command == "convert":
+        return "astra.convertEncoding", {**base, "to": args.to, "lineEndings": args.line_endings}
+    if args.command == "schema":
+        return "astra.schemaFor", base
+    if args.command == "timeline":
+        return "astra.timeline", {**base, "buckets": args.buckets}
     if args.command == "diff":
         return "astra.diff", {**base, "from": _point(args.diff_from, "--from"), "to": _point(args.diff_to, "--to")}
     if args.command == "related":
@@ -300,24 +411,23 @@ def _point(value: str, flag: str) -> dict[str, Any]:
     return {"timestamp": text}
 
 
-def _where(item: str) -> tuple[str, Any]:
-    path, sep, raw = item.partition("=")
-    if not sep or not path:
-        raise InvalidArguments(f"--where {item!r}: expected PATH=VALUE")
-    try:
-        return path, orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return path, raw
-
-
 def run_store_command(args: argparse.Namespace) -> int:
     from astra_ls.commands import execute  # with the imports of every command: not loaded by `check`
 
     store, name = _store_and_name(args)
     command, payload = _command_args(args, name)
     answer = execute(store, command, payload)
+    for found in store.analyses.config_problems():  # what of the configuration is not in use: said every time
+        print(found.text(), file=sys.stderr)
+    if args.format == "jsonl":
+        return _print_jsonl(answer)
+    if args.format == "text" and "markdown" in answer:
+        sys.stdout.write(answer["markdown"])
+        return EXIT_OK
     if args.format == "json":
         sys.stdout.buffer.write(canonical_json(answer) + b"\n")
+    elif args.command == "stores" and answer.get("ok"):
+        _print_stores(answer)
     elif command == "astra.diff" and answer.get("ok"):
         _print_diff(answer, args.format)
     elif command == "astra.related" and answer.get("ok") and args.format == "text":
@@ -325,6 +435,30 @@ def run_store_command(args: argparse.Namespace) -> int:
     else:
         _print_text(answer)
     return EXIT_OK if answer.get("ok") else EXIT_PROBLEMS
+
+
+def _print_stores(answer: dict[str, Any]) -> None:
+    """One line per store: name, events, problems, schema (and where it came from)."""
+    rows = [(s["name"], f"{s['events']:,}", f"{s['problems']:,}",
+             s["schema"] + (" (by content)" if s.get("schemaOrigin") == "content" else "")) for s in answer["stores"]]
+    header = ("STORE", "EVENTS", "PROBLEMS", "SCHEMA")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
+    for row in [header, *rows]:
+        print(f"{row[0]:<{widths[0]}}  {row[1]:>{widths[1]}}  {row[2]:>{widths[2]}}  {row[3]}".rstrip())
+
+
+def _print_jsonl(answer: dict[str, Any]) -> int:
+    """Matching events as their exact lines, nothing else on stdout (what a pipe to another tool wants)."""
+    if not answer.get("ok"):
+        _print_text(answer)
+        return EXIT_PROBLEMS
+    out = sys.stdout.buffer
+    for found in answer["events"]:
+        out.write(found["text"].encode() + b"\n")
+    if answer["total"] > len(answer["events"]):
+        print(f"note: {answer['total']:,} events matched; only the first {len(answer['events']):,} were printed "
+              "(raise --limit)", file=sys.stderr)
+    return EXIT_OK
 
 
 def _print_diff(answer: dict[str, Any], kind: str) -> None:
@@ -371,6 +505,11 @@ def _print_text(answer: dict[str, Any]) -> None:
         return
     shown = {k: v for k, v in answer.items() if k != "ok"}
     sys.stdout.buffer.write(encode(shown, indent=True) + b"\n")
+    if answer.get("outOfOrder"):
+        skipped = answer.get("skippedEvents")
+        print(f"note: the store is not in time order ({answer['outOfOrderEvents']:,} event(s) earlier than the one "
+              "before them)" + (f"; {skipped:,} event(s) above the last one folded are later than the time asked "
+                                "(or have no time) and were left out" if skipped else ""), file=sys.stderr)
 
 
 if __name__ == "__main__":

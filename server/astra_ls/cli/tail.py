@@ -23,8 +23,9 @@ import orjson
 
 from astra_ls.core.linecheck import BOM
 from astra_ls.core.problems import Problem
+from astra_ls.projections.conditions import parse_condition
 from astra_ls.store.base import EventStore
-from astra_ls.store.results import InvalidArguments, StoreError
+from astra_ls.store.results import StoreError
 
 CHUNK_BYTES = 1 << 20
 SIGNATURE_BYTES = 64
@@ -44,9 +45,11 @@ class LineTail:
     def __init__(self, path: Path, max_line_bytes: int) -> None:
         self.path = path
         self.max_line_bytes = max_line_bytes
+        self.restarts = -1  # times the file was read again from its start (truncated, replaced, ...)
         self._reset(None)
 
     def _reset(self, inode: int | None) -> None:
+        self.restarts += 1
         self.inode = inode
         self.lines = 0  # complete lines taken
         self.read_to = 0  # bytes read: complete lines plus `partial`
@@ -54,6 +57,7 @@ class LineTail:
         self.skipping = False  # inside an over-long line: dropped until its newline
         self.signature = b""  # the last bytes before `read_to`, to notice a rewrite
         self.missing = False
+        self.mtime = -1
 
     def poll(self, notice: Callable[[str], None]) -> list[Line]:
         try:
@@ -75,8 +79,9 @@ class LineTail:
         elif info.st_size < self.read_to:
             notice(f"{self.path} was truncated; reading it from its start")
             self._reset(info.st_ino)
-        if info.st_size == self.read_to:
+        if info.st_size == self.read_to and info.st_mtime_ns == self.mtime:
             return []
+        self.mtime = info.st_mtime_ns  # written to: if not grown, the signature tells a rewrite
         with self.path.open("rb") as handle:
             if self.read_to:
                 start = max(0, self.read_to - len(self.signature))
@@ -120,19 +125,6 @@ def _event(line: Line) -> dict[str, Any] | None:
     return event if isinstance(event, dict) else None
 
 
-_MISSING = object()
-
-
-def _field(event: Any, dotted: str) -> Any:
-    node = event
-    for part in dotted.split("."):
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and part.lstrip("-").isdigit() and -len(node) <= int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return _MISSING
-    return node
 
 
 class Printer:
@@ -179,7 +171,7 @@ def run_tail(args: argparse.Namespace, store: EventStore, stream: str) -> int:
 
 
 def _tail(args: argparse.Namespace, store: EventStore, stream: str) -> int:
-    wanted = [_parse_where(item) for item in args.where]
+    wanted = [parse_condition(item) for item in args.where]  # the same conditions as `query --where`
     remote = store.remote_name is not None
     path = store.path_of(stream)
     if not remote and not path.is_file():
@@ -192,7 +184,7 @@ def _tail(args: argparse.Namespace, store: EventStore, stream: str) -> int:
 
     def matches(event: dict[str, Any]) -> bool:
         return (args.type is None or event.get("type") == args.type) and all(
-            _field(event, where) == value for where, value in wanted)
+            condition.matches(event) for condition in wanted)
 
     def poll() -> tuple[list[tuple[int, bytes]], list[Problem]]:
         nonlocal last_error
@@ -208,9 +200,9 @@ def _tail(args: argparse.Namespace, store: EventStore, stream: str) -> int:
                 _notice(f"{last_error} (still trying)")
         else:
             last_error = ""
-        before = reader.inode, reader.lines
+        restarts = reader.restarts
         lines = reader.poll(_notice)
-        if (reader.inode, min(reader.lines, before[1])) != before:  # read again from the start
+        if reader.restarts != restarts:  # read again from the start: its problems are news again
             shown_problems.clear()
         events = [(line.number, printer.event(line, event)) for line in lines
                   if (event := _event(line)) is not None and matches(event)]
@@ -239,16 +231,6 @@ def _tail(args: argparse.Namespace, store: EventStore, stream: str) -> int:
 
 def _key(problem: Problem) -> tuple[int, int, str, str]:
     return problem.line, problem.start, problem.code, problem.message
-
-
-def _parse_where(item: str) -> tuple[str, Any]:
-    path, sep, raw = item.partition("=")
-    if not sep or not path:
-        raise InvalidArguments(f"--where {item!r}: expected PATH=VALUE")
-    try:
-        return path, orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return path, raw
 
 
 def interval_seconds(text: str) -> float:

@@ -19,7 +19,7 @@ import numpy as np
 from astra_ls.core.blocks import Block, LongLine
 from astra_ls.core.care import release_scratch
 from astra_ls.core.crossline import DuplicateIds, TimeOrder, short_keys
-from astra_ls.core.facts import NO_ID, line_id
+from astra_ls.core.facts import NO_ID, id_identity, id_key, line_id
 from astra_ls.core.linecheck import BAD, EVENT, SNAPSHOT, LineRules, LineVerdict
 from astra_ls.core.problems import Problem, Related, make_problem
 from astra_ls.core.scan import BlockScanner, ScannedLines, TypeTable
@@ -242,6 +242,19 @@ class StoreAnalysis:
                 return int(other)
         return None
 
+    def first_line_with_id(self, value: Any, read: ReadRange) -> int | None:
+        """The first event line whose id is `value`, where ids are kept unique (else None). The index
+        finds it by hash; the ids themselves are compared, as hashes can be made to collide."""
+        key = id_key(value)
+        if not self.rules.unique_ids or self.lean or key == NO_ID or self.duplicates.line_of(key) is None:
+            return None
+        wanted, field = id_identity(value), self.rules.line.id_field
+        mask = self.event_mask()
+        for line in np.flatnonzero(np.frombuffer(self.id_hashes, np.int64) == key).tolist():
+            if mask[line] and line_id(read(*self.line_span(line)), field) == wanted:
+                return int(line)
+        return None
+
     def cross_lines_saved(self) -> CrossLines:
         """The duplicate-id and time-order indexes, for `restore_cross_lines` in another process."""
         known, duplicates = self.duplicates.saved()
@@ -444,7 +457,7 @@ class StoreAnalysis:
         from astra_ls.core.positions import utf16_col_of_char
 
         text = self._line_text(line, read)
-        span = locate(text, (field,))
+        span = locate(text, tuple(field.split(".")))
         if span is None:
             return 0, len(text), ""
         value = text[span.value.start : span.value.end]

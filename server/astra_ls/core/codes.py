@@ -55,8 +55,10 @@ CODES: dict[str, CodeInfo] = {
         CodeInfo("ASTRA001", "malformed JSON", _E, malformed=True),
         CodeInfo("ASTRA002", "valid JSON but not an object", _E),
         CodeInfo("ASTRA003", "invalid UTF-8", _E, malformed=True),
+        CodeInfo("ASTRA004", "file not in UTF-8", _E),
         CodeInfo("ASTRA010", "schema violation", _E),
         CodeInfo("ASTRA011", "unknown event type", _E),
+        CodeInfo("ASTRA012", "no event type the schema knows", _E),
         CodeInfo("ASTRA020", "duplicate event id", _E),
         CodeInfo("ASTRA021", "timestamp goes backwards", _W),
         CodeInfo("ASTRA030", "byte-order mark", _W),
@@ -69,5 +71,7 @@ CODES: dict[str, CodeInfo] = {
         CodeInfo("ASTRA037", "bare carriage return", _E),
         CodeInfo("ASTRA038", "more problems than shown", _I),
         CodeInfo("ASTRA039", "invalid snapshot record", _E),
+        CodeInfo("ASTRA040", "configuration problem", _E),
+        CodeInfo("ASTRA041", "workspace code not imported", _W),
     )
 }

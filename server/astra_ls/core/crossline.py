@@ -75,15 +75,22 @@ class DuplicateIds:
     def add(self, line: int, key: int) -> None:
         if key == NO_ID:
             return
+        first = self.line_of(key)
+        if first is None:
+            self._recent[key] = line
+        else:
+            self.duplicates[line] = first
+
+    def line_of(self, key: int) -> int | None:
+        """The first line whose event has the id hashed `key`, None when no event has it."""
+        if key == NO_ID:
+            return None
         first = self._recent.get(key)
         if first is None:
             at = int(np.searchsorted(self._sorted, key))
             if at < len(self._sorted) and self._sorted[at] == key:
                 first = self._first_line(key)
-        if first is None:
-            self._recent[key] = line
-        else:
-            self.duplicates[line] = first
+        return first
 
     def splice(self, first: int, old_end: int, new_count: int, old_ids: list[int], hashes: array[int],
                event_mask: np.ndarray) -> None:

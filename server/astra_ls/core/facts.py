@@ -22,6 +22,46 @@ NO_TIME = math.nan
 NO_ID = 0
 _NOT_A_STRING = b"\x00"  # before a non-string id's canonical JSON: 5 and "5" hash apart (ids are compared anyway)
 _xxh3 = xxhash.xxh3_64_intdigest
+TIME_FORMATS = ("auto", "epoch_ms", "epoch_s", "iso8601")
+# Numbers in this range are epoch seconds (1973 to 5138) when the format is not declared: as milliseconds
+# they would all fall in the first three years of 1970, which no log holds.
+SECONDS_FROM, SECONDS_TO = 1e8, 1e11
+
+
+def field_value(event: dict[str, Any], path: str) -> Any:
+    """The value at a field path (`metadata.uid`: key `uid` of the object at key `metadata`); None when absent.
+    A key that itself holds a dot is found whole first."""
+    if "." not in path or path in event:
+        return event.get(path)
+    node: Any = event
+    for part in path.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
+
+
+def time_ms(value: Any, time_format: str = "auto") -> float:
+    """Epoch milliseconds of a time field read as `time_format`; NaN when it is not one."""
+    if time_format == "auto":
+        moment = timestamp_ms(value)
+        return moment * 1000.0 if SECONDS_FROM <= moment < SECONDS_TO and not isinstance(value, str) else moment
+    if isinstance(value, str | bool):
+        return iso_to_ms(value) if time_format == "iso8601" and isinstance(value, str) else NO_TIME
+    if time_format == "iso8601":
+        return NO_TIME
+    moment = timestamp_ms(value)
+    return moment * 1000.0 if time_format == "epoch_s" else moment
+
+
+def time_kind(value: Any) -> str | None:
+    """How a time value is written: iso8601, epoch_s or epoch_ms (as `auto` reads it); None for no time."""
+    if isinstance(value, str):
+        return "iso8601" if not math.isnan(iso_to_ms(value)) else None
+    moment = timestamp_ms(value)
+    if math.isnan(moment):
+        return None
+    return "epoch_s" if SECONDS_FROM <= moment < SECONDS_TO else "epoch_ms"
 
 
 def timestamp_ms(value: Any) -> float:
@@ -29,7 +69,10 @@ def timestamp_ms(value: Any) -> float:
     if isinstance(value, bool):
         return NO_TIME
     if isinstance(value, int | float):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond a double's range is no time
+            return NO_TIME
         return number if math.isfinite(number) else NO_TIME
     if isinstance(value, str):
         return iso_to_ms(value)
@@ -97,4 +140,4 @@ def line_id(raw: bytes, field: str) -> str | bytes | None:
             event = msgspec.json.decode(body)  # integers beyond 64 bits
         except (msgspec.DecodeError, RecursionError):
             return None
-    return id_identity(event.get(field)) if isinstance(event, dict) else None
+    return id_identity(field_value(event, field)) if isinstance(event, dict) else None

@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 import orjson
 
-from astra_ls.core.facts import NO_ID, NO_TIME, id_key, timestamp_ms
+from astra_ls.core.facts import NO_ID, NO_TIME, field_value, id_key, time_ms
 from astra_ls.core.jsontext import nesting_depth
 from astra_ls.core.locate import locate
 from astra_ls.core.positions import utf16_col_of_byte, utf16_col_of_char
@@ -43,8 +43,15 @@ class LineVerdict:
 class LineRules:
     schema: EventSchema
     max_line_bytes: int = 8 * 1024 * 1024
-    id_field: str = "id"
+    id_field: str = "id"  # field paths: `metadata.uid` is key `uid` inside `metadata`
     time_field: str = "timestamp"
+    type_field: str = "type"
+    time_format: str = "auto"  # auto | epoch_ms | epoch_s | iso8601 (see facts.time_ms)
+
+    @property
+    def standard(self) -> bool:
+        """The fields the fast decoder reads the facts from: top-level id, timestamp and type."""
+        return (self.id_field, self.time_field, self.type_field) == ("id", "timestamp", "type")
 
 
 def check_line(raw: bytes, line: int, rules: LineRules) -> LineVerdict:
@@ -151,11 +158,11 @@ def _validate(body: bytes, lead: int, line: int, rules: LineRules, problems: lis
     event: dict[str, Any] = msgspec.json.decode(body) if big else orjson.loads(body)
     offset = 1 if lead else 0  # a BOM is one UTF-16 unit
     _check_big_ints(body, event, text, offset, line, problems)
-    kind_name = event.get("type")
+    kind_name = field_value(event, rules.type_field)
     type_name = kind_name if isinstance(kind_name, str) else None
-    timestamp = timestamp_ms(event.get(rules.time_field))
-    ident = id_key(event.get(rules.id_field))
-    if type_name == SNAPSHOT_TYPE:
+    timestamp = time_ms(field_value(event, rules.time_field), rules.time_format)
+    ident = id_key(field_value(event, rules.id_field))
+    if event.get("type") == SNAPSHOT_TYPE:  # compaction writes its records with a top-level type
         return _snapshot(event, text, offset, line, problems, timestamp)
     issues = rules.schema.validate(event)
     if not issues:
@@ -201,14 +208,34 @@ def _walk(value: Any, path: tuple[str | int, ...]) -> list[tuple[tuple[str | int
 
 def _snapshot(event: dict[str, Any], text: str, offset: int, line: int, problems: list[Problem],
               timestamp: float) -> LineVerdict:
-    required = {"state": dict, "events": int, "byType": dict}
-    wrong = [k for k, kind in required.items() if not isinstance(event.get(k), kind)]
+    """A compaction snapshot, checked strictly: counts and replays trust what it says it covers."""
+    wrong = _snapshot_faults(event)
     if wrong:
         start, end = _span_cols(text, offset, 0, len(text))
         problems.append(make_problem("ASTRA039", line, start, end,
-                                     f"snapshot record without a valid {', '.join(wrong)}: cannot be replayed"))
+                                     f"invalid snapshot record ({'; '.join(wrong)}): not counted and not "
+                                     "replayed; quarantine it and restore the archive it names"))
         return LineVerdict(BAD, SNAPSHOT_TYPE, timestamp, NO_ID, problems)
     return LineVerdict(SNAPSHOT, SNAPSHOT_TYPE, timestamp, NO_ID, problems, event)
+
+
+def _snapshot_faults(event: dict[str, Any]) -> list[str]:
+    def count(value: Any) -> bool:
+        return type(value) is int and value >= 0
+
+    wrong = []
+    if not isinstance(event.get("state"), dict):
+        wrong.append("'state' must be an object")
+    if not isinstance(event.get("projector"), str) or not event["projector"]:
+        wrong.append("'projector' must name the projector that made it")
+    events, by_type = event.get("events"), event.get("byType")
+    if not count(events):
+        wrong.append("'events' must be a count (an integer >= 0)")
+    if not isinstance(by_type, dict) or not all(count(v) for v in by_type.values()):
+        wrong.append("'byType' must map each type to a count (an integer >= 0)")
+    elif count(events) and sum(by_type.values()) != events:
+        wrong.append(f"'byType' adds up to {sum(by_type.values())}, not to 'events' ({events})")
+    return wrong
 
 
 def _issue_problem(issue: SchemaIssue, text: str, offset: int, line: int) -> Problem:
@@ -219,8 +246,8 @@ def _issue_problem(issue: SchemaIssue, text: str, offset: int, line: int) -> Pro
         data["expected"] = issue.expected
     if issue.suggestion:
         data["suggestion"] = issue.suggestion
-    message = issue.message + (f" (expected {issue.expected})" if issue.expected and
-                               issue.kind == "invalid" and "expected" not in issue.message else "")
+    message = issue.message + (f" (expected {issue.expected})" if issue.expected and issue.kind == "invalid"
+                               and "expected" not in issue.message and issue.expected not in issue.message else "")
     return make_problem(code, line, start, end, message, data=data)
 
 

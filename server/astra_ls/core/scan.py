@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from astra_ls.core.care import line_needs_care, lines_needing_care
-from astra_ls.core.facts import id_keys, timestamp_ms
+from astra_ls.core.facts import SECONDS_FROM, SECONDS_TO, id_keys, time_ms
 from astra_ls.core.linecheck import BAD, EVENT, SNAPSHOT_TYPE, LineRules, LineVerdict, check_line
 from astra_ls.core.problems import Problem
 from astra_ls.schemas.fastpath import FastDecoder
@@ -89,9 +89,9 @@ class BlockScanner:
     def __init__(self, rules: LineRules, types: TypeTable) -> None:
         self.rules = rules
         self.types = types
-        # the derived decoder reads the facts from fields named id and timestamp
-        standard = rules.id_field == "id" and rules.time_field == "timestamp"
-        self.fast: FastDecoder | None = rules.schema.fast_decoder() if standard else None
+        # the derived decoder reads the facts from top-level fields named id, timestamp and type; other
+        # field paths are read on the precise path
+        self.fast: FastDecoder | None = rules.schema.fast_decoder() if rules.standard else None
         self._class_ids: dict[type, int] = {}
         self._lines = _NO_LINES
         if self.fast is not None and self.fast.tagged:
@@ -218,7 +218,7 @@ class BlockScanner:
         count = len(events)
         out.kinds.extend(bytes(count))  # EVENT == 0
         out.type_ids.extend(type_ids)
-        out.timestamps.extend(_timestamps(list(map(_TIME, events))))
+        out.timestamps.extend(_timestamps(list(map(_TIME, events)), self.rules.time_format))
         out.id_hashes.frombytes(id_keys(list(map(_ID, events))).tobytes())
 
     def _type_ids(self, events: list[Any]) -> list[int]:
@@ -232,10 +232,25 @@ _TIME = attrgetter("timestamp")
 _ID = attrgetter("id")
 
 
-def _timestamps(values: list[Any]) -> array[float]:
-    if set(map(type, values)) <= {float}:
-        return array("d", values)
-    return array("d", [timestamp_ms(v) for v in values])
+def _timestamps(values: list[Any], time_format: str) -> array[float]:
+    """Epoch ms of a batch's time values: numbers in one numpy pass (with epoch seconds found by their
+    range when the format is not declared), anything else one by one."""
+    kinds = set(map(type, values))
+    if kinds <= {float} and values and (time_format == "epoch_ms" or (time_format == "auto" and (
+            min(values) >= SECONDS_TO or max(values) < SECONDS_FROM))):
+        return array("d", values)  # the common case (a schema's float field, epoch ms): taken as they are
+    if time_format in ("auto", "epoch_ms", "epoch_s") and kinds <= {int, float}:
+        try:
+            times = np.array(values, np.float64)
+        except OverflowError:  # an integer beyond a double's range
+            return array("d", [time_ms(v, time_format) for v in values])
+        times[~np.isfinite(times)] = np.nan
+        if time_format == "epoch_s":
+            times *= 1000.0
+        elif time_format == "auto":
+            times[(times >= SECONDS_FROM) & (times < SECONDS_TO)] *= 1000.0
+        return array("d", times.tobytes())
+    return array("d", [time_ms(v, time_format) for v in values])
 
 
 assert EVENT == 0 and BAD == 3

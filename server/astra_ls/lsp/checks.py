@@ -166,7 +166,8 @@ class Checks:
         with doc.lock:
             assert doc.analysis is not None
             config = doc.located.store.config
-            problems = config.apply(doc.analysis.problems(doc.read))
+            analyses = doc.located.store.analyses
+            problems = analyses.problems_of(doc.located.stream, doc.analysis, doc.analysis.problems(doc.read), doc.read)
             return Checked(problems, doc.analysis.event_count(), config.max_problems_per_file)
 
     def forget(self, uri: str) -> None:

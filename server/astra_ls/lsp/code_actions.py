@@ -10,6 +10,7 @@ from lsprotocol import types as lsp
 from astra_ls.core.linecheck import BAD, BLANK
 from astra_ls.core.positions import utf16_len
 from astra_ls.lsp.views import StoreView, store_view
+from astra_ls.store.line_fingerprint import line_fingerprint
 
 if TYPE_CHECKING:
     from astra_ls.lsp.server import AstraServer
@@ -24,10 +25,23 @@ def _fix(title: str, uri: str, edits: list[lsp.TextEdit], diagnostic: lsp.Diagno
                           edit=lsp.WorkspaceEdit(changes={uri: edits}))
 
 
-def _quarantine(title: str, uri: str, lines: list[int] | None, diagnostic: lsp.Diagnostic) -> lsp.CodeAction:
-    argument: dict[str, Any] = {"store": uri} if lines is None else {"store": uri, "lines": lines}
+def _quarantine(title: str, view: StoreView, line: int | None, diagnostic: lsp.Diagnostic) -> lsp.CodeAction:
+    """Quarantine `line` (0-based; None: every bad line), named with its fingerprint: the store may have
+    changed by the time the command runs, and then it is refused rather than moving another line."""
+    argument: dict[str, Any] = {"store": view.uri}
+    if line is not None:
+        fingerprint = line_fingerprint(view.read(*view.analysis.line_span(line)))
+        argument["lines"] = [{"line": line + 1, "fingerprint": fingerprint}]
     return lsp.CodeAction(title=title, kind=lsp.CodeActionKind.QuickFix, diagnostics=[diagnostic],
                           command=lsp.Command(title=title, command="astra.quarantine", arguments=[argument]))
+
+
+def _convert(title: str, uri: str, line_endings: str, diagnostic: lsp.Diagnostic) -> lsp.CodeAction:
+    """The whole file rewritten by the server (original archived), not a text edit of every line."""
+    argument = {"store": uri, "to": "utf-8", "lineEndings": line_endings}
+    return lsp.CodeAction(title=title, kind=lsp.CodeActionKind.QuickFix, diagnostics=[diagnostic],
+                          is_preferred=True,
+                          command=lsp.Command(title=title, command="astra.convertEncoding", arguments=[argument]))
 
 
 def _delete_line(view: StoreView, line: int) -> lsp.TextEdit:
@@ -44,6 +58,12 @@ def actions_for(view: StoreView, diagnostic: lsp.Diagnostic) -> list[lsp.CodeAct
     uri, code, start = view.uri, diagnostic.code, diagnostic.range.start
     data = diagnostic.data if isinstance(diagnostic.data, dict) else {}
     analysis = view.analysis
+    if code == "ASTRA004":
+        return [_convert("Convert this store to UTF-8 (the original is kept in .astra/archive/)", uri, "lf",
+                         diagnostic)]
+    if code == "ASTRA031":
+        return [_convert("Convert every line ending of this store to LF (the original is kept in "
+                         ".astra/archive/)", uri, "lf", diagnostic)]
     if code == "ASTRA030":
         return [_fix("Remove the byte-order mark", uri, [lsp.TextEdit(
             lsp.Range(start, lsp.Position(start.line, start.character + 1)), "")], diagnostic, True)]
@@ -63,10 +83,24 @@ def actions_for(view: StoreView, diagnostic: lsp.Diagnostic) -> list[lsp.CodeAct
             fixes.append(_fix(f"Remove all {len(blanks)} blank lines", uri, edits, diagnostic))
         return fixes
     if 0 <= start.line < analysis.line_count and analysis.kinds[start.line] == BAD:
-        return [_quarantine("Quarantine this line (move it to .astra/quarantine/)", uri, [start.line + 1],
-                            diagnostic),
-                _quarantine("Quarantine every malformed line of this store", uri, None, diagnostic)]
+        return [_quarantine("Quarantine this line (move it to .astra/quarantine/)", view, start.line, diagnostic),
+                _quarantine("Quarantine every malformed line of this store", view, None, diagnostic)]
+    if code == "ASTRA020" and 0 <= start.line < analysis.line_count:
+        return [_quarantine("Quarantine this duplicate (move it to .astra/quarantine/, keep the first)", view,
+                            start.line, diagnostic)]
     return []
+
+
+def _once(actions: list[lsp.CodeAction]) -> list[lsp.CodeAction]:
+    """A whole-file fix (a command) offered for several of the selected diagnostics is offered once."""
+    kept: list[lsp.CodeAction] = []
+    titles: set[str] = set()
+    for action in actions:
+        if action.command is not None and action.title in titles:
+            continue
+        titles.add(action.title)
+        kept.append(action)
+    return kept
 
 
 class CodeActions:
@@ -85,7 +119,7 @@ class CodeActions:
             with store_view(self.server, uri) as view:
                 if view is None:
                     return []
-                return [action for d in ours for action in actions_for(view, d)]
+                return _once([action for d in ours for action in actions_for(view, d)])
 
         return await self.server.checks.run(work) or None
 

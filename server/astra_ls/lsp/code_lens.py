@@ -1,10 +1,15 @@
-"""A lens on line 1 of a store: its event and problem counts, and the actions people reach for."""
+"""A lens on line 1 of a store (its event and problem counts, and the actions people reach for), and a
+"Trace decision" lens on each decision of an agent store."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
 from lsprotocol import types as lsp
+
+from astra_ls.lsp.views import StoreView, store_view
+from astra_ls.projections.trace import DECISION_TYPES
 
 if TYPE_CHECKING:
     from astra_ls.lsp.server import AstraServer
@@ -26,13 +31,41 @@ class CodeLenses:
         events, problems = counts
         top = lsp.Range(lsp.Position(0, 0), lsp.Position(0, 0))
         store = [{"store": uri}]
+
+        def decisions() -> list[int]:
+            with store_view(self.server, uri) as view:
+                return [] if view is None else decision_lines(view)
+
+        traced = [lsp.CodeLens(lsp.Range(lsp.Position(line, 0), lsp.Position(line, 0)),
+                               lsp.Command("Trace decision", TRACE_COMMAND, arguments=[{"store": uri,
+                                                                                        "line": line + 1}]))
+                  for line in await self.server.checks.run(decisions)]
         return [
             lsp.CodeLens(top, lsp.Command(f"{events:,} events", "astra-ls.countEvents", arguments=store)),
             lsp.CodeLens(top, lsp.Command(f"{problems:,} problems", "workbench.actions.view.problems")),
             lsp.CodeLens(top, lsp.Command("Show projection", "astra-ls.showProjection", arguments=store)),
             lsp.CodeLens(top, lsp.Command("Append event", "astra-ls.appendEvent", arguments=store)),
             lsp.CodeLens(top, lsp.Command("Time travel", "astra-ls.openDebugger", arguments=store)),
+            *traced,
         ]
+
+
+TRACE_COMMAND = "astra-ls.traceDecision"
+MAX_TRACE_LENSES = 5000  # a long run's decisions: the first ones get a lens, the rest the command
+
+
+def decision_lines(view: StoreView) -> list[int]:
+    """Lines of the agent family's decisions, in a store the agent schema or projector reads."""
+    rule = view.located.store.setup(view.located.stream).rule
+    if "agent" not in (rule.schema_, rule.projector):
+        return []
+    analysis = view.analysis
+    wanted = [i for i, name in enumerate(analysis.types.names) if name in DECISION_TYPES]
+    if not wanted or not len(analysis.type_ids):
+        return []
+    ids = np.frombuffer(analysis.type_ids, np.uint16)
+    found = np.flatnonzero(np.isin(ids, wanted) & analysis.event_mask()[: len(ids)])
+    return [int(line) for line in found[:MAX_TRACE_LENSES].tolist()]
 
 
 def register(server: AstraServer) -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pygls.exceptions import JsonRpcInvalidParams
 
-from astra_ls.commands import COMMANDS, Answer, execute, listing, validate_args
+from astra_ls.commands import ALL_STORES, COMMANDS, Answer, execute, listing, validate_args
 from astra_ls.store.base import EventStore
 from astra_ls.store.follow import read_range
 from astra_ls.store.results import InvalidArguments, Refused
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CHANGING = frozenset({"astra.append", "astra.quarantine", "astra.compact"})
+CHANGING = frozenset({"astra.append", "astra.quarantine", "astra.compact", "astra.convertEncoding", "astra.upcast"})
 
 
 class Commands:
@@ -35,18 +36,19 @@ class Commands:
         if command == "astra.listStores":
             return await self._list_stores()
         assert isinstance(raw, dict)
-        ref = str(raw["store"])
+        ref = _routing_ref(raw)
         owner = self.server.workspaces.locate_ref(ref)
         if owner is None:
             return Refused("STORE_NOT_FOUND", f"no workspace folder is open to hold {ref!r}").to_json()
         store, ref = owner
-        raw = {**raw, "store": ref}
+        if raw.get("store") is not None:  # a query across stores names them in `stores` instead
+            raw = {**raw, "store": ref}
         path = _path_of(store, ref)
         if command in CHANGING and path is not None:
             refused = await self._unsaved(path)
             if refused is not None:
                 return refused
-        answer = await self.server.checks.run(lambda: self._execute(store, path, command, raw))
+        answer = await self.server.checks.run(lambda: self._execute(store, _paths_of(store, ref, raw), command, raw))
         if command in CHANGING and path is not None and answer.get("ok"):
             located = self.server.workspaces.locate_path(path)
             if located is not None:
@@ -62,11 +64,11 @@ class Commands:
                                        "(see docs/protocol.md)")
         return args[0]
 
-    def _execute(self, store: EventStore, path: Path | None, command: str, raw: Any) -> Answer:
+    def _execute(self, store: EventStore, paths: list[Path], command: str, raw: Any) -> Answer:
         try:
-            if path is None:
-                return execute(store, command, raw)
-            with self.server.workspaces.lock(path):
+            with ExitStack() as locks:
+                for path in paths:  # in one order (sorted), so two commands never wait on each other
+                    locks.enter_context(self.server.workspaces.lock(path))
                 return execute(store, command, raw)
         except InvalidArguments as error:
             raise JsonRpcInvalidParams(str(error)) from None
@@ -100,6 +102,24 @@ class Commands:
             return answer
 
         return await self.server.checks.run(work)
+
+
+def _routing_ref(raw: dict[str, Any]) -> str:
+    """The reference that names the workspace a command runs in: its `store`, else the first of its
+    `stores` (a query across stores), else "" (the first folder)."""
+    if raw.get("store") is not None:
+        return str(raw["store"])
+    named = [str(ref) for ref in raw.get("stores") or [] if ref != ALL_STORES]
+    return named[0] if named else ""
+
+
+def _paths_of(store: EventStore, ref: str, raw: dict[str, Any]) -> list[Path]:
+    """The files a command reads or writes, for their locks, sorted."""
+    if raw.get("stores") is None:
+        path = _path_of(store, ref)
+        return [] if path is None else [path]
+    refs = store.streams() if ALL_STORES in raw["stores"] else [str(r) for r in raw["stores"]]
+    return sorted({p for p in (_path_of(store, r) for r in refs) if p is not None})
 
 
 def _path_of(store: EventStore, ref: str) -> Path | None:

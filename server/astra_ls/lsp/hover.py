@@ -21,6 +21,8 @@ from astra_ls.core.locate import locate
 from astra_ls.core.positions import char_of_utf16_col
 from astra_ls.core.problems import Problem
 from astra_ls.lsp.views import StoreView, store_view
+from astra_ls.projections.snapshot_fit import SnapshotMismatch
+from astra_ls.projections.time_travel import out_of_order_events
 
 if TYPE_CHECKING:
     from astra_ls.lsp.server import AstraServer
@@ -109,7 +111,10 @@ def state_block(state: Any) -> str:
 def problem_text(problem: Problem) -> str:
     info = CODES[problem.code]
     fix = FIXES.get(problem.code, "")
-    return f"**{problem.code}** {info.title}: {problem.message}" + (f"\n\n*How to fix:* {fix}" if fix else "") + \
+    # a message that starts with its code's title ("malformed JSON: ...") is not prefixed with it again
+    said = problem.message if problem.message.lower().startswith(info.title.lower()) else \
+        f"{info.title}: {problem.message}"
+    return f"**{problem.code}** {said}" + (f"\n\n*How to fix:* {fix}" if fix else "") + \
         f" ([docs]({info.url}))"
 
 
@@ -125,12 +130,30 @@ def key_at(text: str, event: dict[str, Any], character: int) -> str | None:
 
 def field_text(view: StoreView, type_name: Any, key: str) -> str:
     info = view.schema.type_info(type_name) if isinstance(type_name, str) else None
-    found = info.field(key) if info else None
+    common = view.schema.common_fields()  # one model for every event, whatever its type (the entity family)
+    found = info.field(key) if info else common.field(key) if common else None
     if found is None:
+        role = _field_role(view, key)
+        if role is not None:
+            return f"`{key}`: {role}"
         return f"`{key}`: not described by the {view.schema.name} schema" + (f" for `{type_name}`" if info else "")
     required = "required" if found.required else "optional"
-    return f"`{key}`: `{found.type}` ({required}) in `{type_name}`" + \
+    where = f" in `{type_name}`" if isinstance(type_name, str) and type_name else ""
+    return f"`{key}`: `{found.type}` ({required}){where}" + \
         (f"\n\n{found.description}" if found.description else "")
+
+
+def _field_role(view: StoreView, key: str) -> str | None:
+    """What a top-level key means to the store itself: its id, time or type field."""
+    rules = view.located.store.setup(view.located.stream).rules
+    if key == rules.line.id_field:
+        unique = "unique in this store (ASTRA020)" if rules.unique_ids else "repeated by design in this store"
+        return f"the event's id ({unique})"
+    if key == rules.line.time_field:
+        return f"the event's time ({rules.line.time_format}: epoch ms or s, or ISO 8601), in order (ASTRA021)"
+    if key == rules.line.type_field:
+        return "the event's type: counts, queries and the timeline go by it"
+    return None
 
 
 def event_text(view: StoreView, line: int, event: dict[str, Any]) -> str:
@@ -138,10 +161,15 @@ def event_text(view: StoreView, line: int, event: dict[str, Any]) -> str:
     position = events_through(analysis, line)
     stamp = analysis.timestamps[line]
     when = f" · {iso(stamp)}" if not math.isnan(stamp) else ""
-    kind = "snapshot" if analysis.kinds[line] == SNAPSHOT else f"`{event.get('type', '(untyped)')}`"
+    type_name = analysis.types.names[analysis.type_ids[line]] or "(untyped)"  # from the store's type field
+    kind = "snapshot" if analysis.kinds[line] == SNAPSHOT else f"`{type_name}`"
     link_args = quote(json.dumps([{"store": view.uri, "line": line + 1}]))
-    source = " (unsaved buffer)" if view.is_buffer else ""
-    return (f"**{kind}** · event {position:,} of {analysis.event_count():,}{when}\n\n"
+    source = " (unsaved buffer)" if view.unsaved else ""
+    backwards = out_of_order_events(analysis)
+    order = (f"*This store is not in time order ({backwards:,} event(s) earlier than the one before them): "
+             "this is the state after the lines above, not the state at this event's time "
+             "(project at a time for that).*\n\n") if backwards else ""
+    return (f"**{kind}** · event {position:,} of {analysis.event_count():,}{when}\n\n{order}"
             f"State after this event{source}:\n\n{state_section(view, line)}\n\n"
             f"[Open the full state](command:{SHOW_STATE_COMMAND}?{link_args})")
 
@@ -150,7 +178,10 @@ def state_section(view: StoreView, line: int) -> str:
     """The projected state, unless replaying up to `line` takes longer than a hover should (a line far
     past the checkpoints made so far, right after a big store was opened): then how far they are."""
     give_up_at = time.thread_time() + REPLAY_BUDGET_S
-    state = view.replayer.state_unless(view.analysis, view.read, line, lambda: time.thread_time() > give_up_at)
+    try:
+        state = view.replayer.state_unless(view.analysis, view.read, line, lambda: time.thread_time() > give_up_at)
+    except SnapshotMismatch as error:
+        return f"*No state: {error}*"
     if state is not None:
         return state_block(state)
     covered = 100 * (view.replayer.covered() + 1) // max(1, view.analysis.line_count)

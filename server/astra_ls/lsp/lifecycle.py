@@ -17,6 +17,7 @@ from lsprotocol import types as lsp
 
 from astra_ls.core.parallel import shutdown_pool
 from astra_ls.lsp.client_watch import watch_client
+from astra_ls.lsp.config_diagnostics import ConfigDiagnostics
 from astra_ls.lsp.log import forward_logging
 from astra_ls.lsp.options import InitializationOptions, parse_options
 from astra_ls.lsp.protocol import AstraProtocol
@@ -36,6 +37,7 @@ class Lifecycle:
         self.pushed: dict[str, Any] = {}  # settings a client without workspace/configuration pushed
         self.sent_settings = False  # whether `initialize` carried the client's settings
         self.scan: asyncio.Task[None] | None = None
+        self.config_diagnostics = ConfigDiagnostics(server)
         self.shut_down = False  # the client asked for `shutdown` (the exit code says whether it did)
 
     def initialize(self, params: lsp.InitializeParams) -> None:
@@ -99,9 +101,8 @@ class Lifecycle:
         workspaces = self.server.workspaces
         for folder in workspaces.folders:
             workspaces.store_at(folder)  # reads the folder's configuration now, so its errors are told now
-        for error in workspaces.config_errors:
-            self.server.log(error, lsp.MessageType.Error)
         await self.server.watcher.watch()  # the globs may have changed
+        await self.server.watcher.watch_config()  # and the schema files in use
         for doc in self.server.documents.all():
             self.server.text_sync.rebind(doc.uri)
 
@@ -111,7 +112,9 @@ class Lifecycle:
         self.scan = asyncio.ensure_future(self._scan())
 
     async def _scan(self) -> None:
+        await self.config_diagnostics.publish()  # what the files say at once; what the stores' set-up found
         await self.server.checks.scan_all()
+        await self.config_diagnostics.publish()  # after
         self.server.warmer.start()  # time-travel checkpoints, ahead of the first hovers
 
     async def settings(self) -> dict[str, Any]:

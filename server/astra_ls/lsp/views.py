@@ -28,7 +28,7 @@ class StoreView:
     analysis: StoreAnalysis
     read: ReadRange
     replayer: Replayer
-    is_buffer: bool
+    unsaved: bool  # an open buffer whose edits are not saved yet
 
     @property
     def config(self) -> WorkspaceConfig:
@@ -52,7 +52,7 @@ def store_view(server: AstraServer, uri: str) -> Iterator[StoreView | None]:
     if doc is not None:
         with doc.lock:
             if doc.analysis is not None:
-                yield StoreView(uri, doc.located, doc.analysis, doc.read, doc.replayer, True)
+                yield StoreView(uri, doc.located, doc.analysis, doc.read, doc.replayer, doc.dirty)
                 return
     located = server.workspaces.locate_uri(uri)
     if located is None or not located.path.is_file():

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types as lsp
 
+from astra_ls.config import CONFIG_FILES
 from astra_ls.store.paths import PathRefused, path_from_uri
 
 if TYPE_CHECKING:
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
 
 POLL_INTERVAL_S = 0.5
 WATCH_ID = "astra-watch"
+CONFIG_WATCH_ID = "astra-watch-config"
 Stamp = tuple[int, int, int]  # inode, size, mtime
 
 
@@ -26,6 +28,10 @@ class StoreWatcher:
         self._poller: asyncio.Task[None] | None = None
         self._stamps: dict[Path, Stamp] = {}
         self._globs: tuple[str, ...] = ()  # what the client's watchers (or the poller) follow
+        self._config_inputs: frozenset[Path] = frozenset()  # configuration and schema files followed
+        self._config_watched = False
+        self._config_stamps: dict[Path, Stamp | None] = {}
+        self._reload: asyncio.Task[None] | None = None
 
     async def watch(self) -> None:
         """Watch the stores the settings name (again after they changed): the client's watchers are
@@ -35,9 +41,12 @@ class StoreWatcher:
             self._globs = globs
             return
         if self.client_watches:
-            await self._unregister()
+            self.client_watches = False
+            await self._unregister(WATCH_ID)
         self._globs = globs
-        if self._client_can_watch() and await self._register(globs):
+        if self._client_can_watch() and await self._register([lsp.FileSystemWatcher(glob_pattern=glob)
+                                                              for glob in globs], WATCH_ID):
+            self.client_watches = True
             return
         # What is there now is checked by the scan that follows; the poller reports what moves after this.
         self._stamps = await self.server.checks.run(self._stat_all)
@@ -48,25 +57,59 @@ class StoreWatcher:
         watched = workspace.did_change_watched_files if workspace else None
         return bool(watched and watched.dynamic_registration)
 
-    async def _register(self, globs: tuple[str, ...]) -> bool:
-        watchers = [lsp.FileSystemWatcher(glob_pattern=glob) for glob in globs]
+    async def _register(self, watchers: list[lsp.FileSystemWatcher], registration: str) -> bool:
         try:
             await self.server.client_register_capability_async(lsp.RegistrationParams(registrations=[
-                lsp.Registration(id=WATCH_ID, method=lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                lsp.Registration(id=registration, method=lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES,
                                  register_options=lsp.DidChangeWatchedFilesRegistrationOptions(watchers))]))
         except Exception as error:
             self.server.log(f"the editor refused to watch files ({error}); polling instead", lsp.MessageType.Warning)
             return False
-        self.client_watches = True
         return True
 
-    async def _unregister(self) -> None:
-        self.client_watches = False
+    async def _unregister(self, registration: str) -> None:
         try:
             await self.server.client_unregister_capability_async(lsp.UnregistrationParams(unregisterations=[
-                lsp.Unregistration(id=WATCH_ID, method=lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)]))
+                lsp.Unregistration(id=registration, method=lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)]))
         except Exception as error:  # the new registration replaces it in the editor's eyes anyway
             self.server.log(f"the editor refused to drop the old file watchers: {error}", lsp.MessageType.Warning)
+
+    async def watch_config(self) -> None:
+        """Follow the configuration files and the schema files in use: a change reloads the rules and
+        re-checks every store (no restart). The client's watchers when it has them, else the poller."""
+        inputs = frozenset(await self.server.checks.run(self.server.workspaces.config_inputs))
+        self._config_stamps = {p: _stamp(p) for p in inputs}
+        if inputs == self._config_inputs and (self._config_watched or self._poller is not None):
+            return
+        self._config_inputs = inputs
+        if not self._client_can_watch():
+            return  # the poller stats them with the stores
+        if self._config_watched:
+            await self._unregister(CONFIG_WATCH_ID)
+        watchers = [lsp.FileSystemWatcher(glob_pattern=f"**/{name}") for name in CONFIG_FILES]
+        for folder in self.server.workspaces.folders:
+            watchers.extend(lsp.FileSystemWatcher(glob_pattern=lsp.RelativePattern(
+                base_uri=folder.as_uri(), pattern=path.relative_to(folder).as_posix()))
+                for path in sorted(inputs) if path.name not in CONFIG_FILES and path.is_relative_to(folder))
+        self._config_watched = await self._register(watchers, CONFIG_WATCH_ID)
+
+    def _is_config_input(self, path: Path) -> bool:
+        path = path.absolute()
+        if path.name in CONFIG_FILES and path.parent in self.server.workspaces.folders:
+            return True  # known before the schema files in use are (a change can come that early)
+        return path in self._config_inputs
+
+    def _reload_soon(self) -> None:
+        """Reload once for a burst of changes (an editor's save can report a file two or three times)."""
+        if self._reload is None or self._reload.done():
+            self._reload = asyncio.ensure_future(self._reload_after())
+
+    async def _reload_after(self) -> None:
+        await asyncio.sleep(0.1)
+        try:
+            await self.server.lifecycle.reload()
+        except Exception as error:
+            self.server.log(f"reloading the configuration failed: {error!r}", lsp.MessageType.Error)
 
     def stop(self) -> None:
         if self._poller is not None:
@@ -77,6 +120,9 @@ class StoreWatcher:
             try:
                 path = path_from_uri(event.uri)
             except PathRefused:
+                continue
+            if self._is_config_input(path):
+                self._reload_soon()
                 continue
             await self.check(path)
 
@@ -97,6 +143,10 @@ class StoreWatcher:
                 self._stamps = stamps
                 for path in changed + gone:
                     await self.check(path)
+                config = {p: _stamp(p) for p in self._config_inputs}
+                if config != self._config_stamps:
+                    self._config_stamps = config
+                    self._reload_soon()
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # a poll that fails once must not stop watching for good
@@ -111,6 +161,14 @@ class StoreWatcher:
                 continue
             stamps[located.path] = (info.st_ino, info.st_size, info.st_mtime_ns)
         return stamps
+
+
+def _stamp(path: Path) -> Stamp | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_ino, info.st_size, info.st_mtime_ns)
 
 
 def register(server: AstraServer) -> None:

@@ -261,6 +261,19 @@ class Workspaces:
         default = self.default_store()
         return (default, ref) if default is not None else None
 
+    def config_inputs(self) -> list[Path]:
+        """The files the folders' rules are read from: each folder's `astra-ls.toml` and `pyproject.toml`
+        (present or not) and the JSON Schema files its stores use. A change to any means a reload."""
+        from astra_ls.config import CONFIG_FILES
+
+        found: list[Path] = []
+        for folder in list(self.folders):
+            found.extend(folder / name for name in CONFIG_FILES)
+            for rule in self.store_at(folder).config.stores:
+                if rule.schema_ is not None and rule.schema_.endswith(".json"):
+                    found.append((folder / rule.schema_).absolute())
+        return found
+
     def discover(self) -> Iterator[Located]:
         """Every store under the configured globs, in every folder."""
         return (located for located, _ in self.discovery()[0])

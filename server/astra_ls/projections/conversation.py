@@ -1,4 +1,9 @@
-"""The conversation projector: messages assembled from streamed tokens, tool calls, feedback."""
+"""The conversation projector: the original design's `projectConversation`, with more kept per message.
+
+Messages are assembled from streamed tokens; `totalTokens` sums `AssistantStreamCompleted.totalTokens` (the
+token events are the text, not the count) and each completed message keeps its own `tokens`; a cancelled
+stream becomes a message only if it had produced text.
+"""
 
 from __future__ import annotations
 
@@ -44,16 +49,21 @@ def _stream_started(state: State, event: Event, edit: Edit) -> None:
 
 def _token(state: State, event: Event, edit: Edit) -> None:
     state["currentBuffer"] += str(event.get("token", ""))
-    state["totalTokens"] += 1
 
 
 def _completed(state: State, event: Event, edit: Edit) -> None:
-    _finish(state, edit, "complete", {"finishReason": event.get("finishReason"), "latencyMs": event.get("latencyMs"),
-                                "timestamp": event.get("timestamp")})
+    tokens = event.get("totalTokens")
+    _finish(state, edit, "complete", {"tokens": tokens, "finishReason": event.get("finishReason"),
+                                      "latencyMs": event.get("latencyMs"), "timestamp": event.get("timestamp")})
+    if isinstance(tokens, int | float) and not isinstance(tokens, bool):
+        state["totalTokens"] += tokens
 
 
 def _cancelled(state: State, event: Event, edit: Edit) -> None:
-    _finish(state, edit, "cancelled", {"reason": event.get("reason"), "timestamp": event.get("timestamp")})
+    if state["currentBuffer"]:  # nothing streamed yet: no empty message, as in the design
+        _finish(state, edit, "cancelled", {"tokensGenerated": event.get("tokensGenerated"),
+                                           "reason": event.get("reason"), "timestamp": event.get("timestamp")})
+    state["streaming"], state["currentBuffer"] = False, ""
 
 
 def _feedback(state: State, event: Event, edit: Edit) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from astra_ls.core.facts import id_key
+from astra_ls.core.facts import field_value, id_key
 from astra_ls.store.base import EventStore
 
 DEFAULT_PARENT, DEFAULT_CAUSATION, DEFAULT_CORRELATION = "parentUuid", "causationId", "correlationId"
@@ -48,18 +48,8 @@ def link_fields(store: EventStore, stream: str) -> LinkFields:
 
 
 def field_at(event: Any, path: str) -> Any:
-    """The value at a field path (`a.b`: key `b` of the object at `a`); None when absent. A key that itself
-    holds a dot is found whole first."""
-    if not isinstance(event, dict):
-        return None
-    if path in event or "." not in path:
-        return event.get(path)
-    node: Any = event
-    for part in path.split("."):
-        if not isinstance(node, dict):
-            return None
-        node = node.get(part)
-    return node
+    """The value at a field path (see `facts.field_value`); None when absent or not an object."""
+    return field_value(event, path) if isinstance(event, dict) else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,8 +11,7 @@ import numpy as np
 from astra_ls.core.analysis import ReadRange, StoreAnalysis
 from astra_ls.core.jsontext import decode
 from astra_ls.core.linecheck import BOM
-
-MISSING = object()
+from astra_ls.projections.conditions import Condition
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +19,7 @@ class Query:
     type: str | None = None
     since: float | None = None  # epoch ms, inclusive
     until: float | None = None  # epoch ms, inclusive
-    where: dict[str, Any] = field(default_factory=dict)  # dotted path -> value
+    where: tuple[Condition, ...] = field(default_factory=tuple)
 
 
 def candidate_lines(analysis: StoreAnalysis, query: Query) -> np.ndarray:
@@ -40,31 +39,18 @@ def candidate_lines(analysis: StoreAnalysis, query: Query) -> np.ndarray:
     return np.flatnonzero(mask)
 
 
-def run_query(analysis: StoreAnalysis, read: ReadRange, query: Query) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(0-based line, event) of every matching event, in order."""
+def run_query(analysis: StoreAnalysis, read: ReadRange, query: Query, upcast: Callable[[Any], Any] | None = None,
+              ) -> Iterator[tuple[int, dict[str, Any], bytes]]:
+    """(0-based line, event, the line's bytes) of every matching event, in order; events of a versioned store
+    as `upcast` brings them to their current version."""
     for line in candidate_lines(analysis, query).tolist():
         start, length = analysis.line_span(line)
-        event = decode(read(start, length).removeprefix(BOM))
-        if all(_lookup(event, path) == value for path, value in query.where.items()):
-            yield line, event
-
-
-def _lookup(event: Any, dotted: str) -> Any:
-    node = event
-    for part in dotted.split("."):
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and part.lstrip("-").isdigit() and -len(node) <= int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return MISSING
-    return node
-
-
-def last_line_at(analysis: StoreAnalysis, moment: float) -> int:
-    """The last event line whose timestamp is at or before `moment`; -1 when none is."""
-    found = candidate_lines(analysis, Query(until=moment))
-    return int(found[-1]) if len(found) else -1
+        data = read(start, length).removeprefix(BOM)
+        event = decode(data)
+        if upcast is not None:
+            event = upcast(event)
+        if all(condition.matches(event) for condition in query.where):
+            yield line, event, data
 
 
 def timeline(analysis: StoreAnalysis, buckets: int) -> dict[str, Any]:

@@ -12,12 +12,14 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import msgspec
+import numpy as np
 
 from astra_ls.core.analysis import ReadRange, StoreAnalysis
 from astra_ls.core.jsontext import decode
 from astra_ls.core.linecheck import BOM, EVENT, SNAPSHOT
 from astra_ls.projections.base import Projector, State
 from astra_ls.projections.folds import Fold, resume, start
+from astra_ls.projections.snapshot_fit import check_snapshot
 
 READ_SPAN = 4 * 1024 * 1024
 # A million-event conversation's checkpoints cost about 70 MB at the first spacing (each holds its own
@@ -59,6 +61,30 @@ class Replayer:
         first, fold = self._start(analysis, line)
         return fold.state if self._fold(analysis, read, fold, first + 1, line + 1, stop) else None
 
+    def state_selected(self, analysis: StoreAnalysis, read: ReadRange, first_left_out: int, last: int,
+                       included: np.ndarray) -> State:
+        """The state after folding lines up to `last` in order, of those from `first_left_out` on only the
+        ones `included` (a per-line bool array) says. The prefix before `first_left_out` comes from the
+        checkpoints (and leaves new ones); past it the state is no prefix's, so nothing is kept. Private:
+        the caller may change it."""
+        first, fold = self._start(analysis, first_left_out - 1)
+        self._fold(analysis, read, fold, first + 1, first_left_out)
+        fold = start(self.projector, fold.state, private=False)  # what follows must not touch a checkpoint
+        kinds = analysis.kinds
+        for begin, end, data in spans(analysis, read, first_left_out, last + 1):
+            base = analysis.offsets[begin]
+            for at in range(begin, end):
+                if not included[at]:
+                    continue
+                length = analysis.line_span(at)[1]
+                event = _decode(data[analysis.offsets[at] - base : analysis.offsets[at] - base + length]
+                                .removeprefix(BOM))
+                if kinds[at] == EVENT:
+                    fold.apply(event)
+                else:
+                    fold.restart(event["state"])
+        return fold.state
+
     def extend(self, analysis: StoreAnalysis, read: ReadRange, lines: int, stop: Callable[[], bool]) -> bool:
         """Make checkpoints past the last one, ahead of queries: up to `lines` further, or less if `stop()`
         says so (asked every few events; what was folded up to the latest checkpoint stays). False once
@@ -92,6 +118,7 @@ class Replayer:
                 if kind == EVENT:
                     apply(event)
                 else:
+                    check_snapshot(self.projector, event, at)
                     fold.restart(event["state"])
                 since += 1
                 if since >= self.every:
@@ -117,6 +144,7 @@ class Replayer:
             found = self._lines[at]
             return found, resume(self.projector, self._kept[found][0])
         if snapshot >= 0:
+            check_snapshot(self.projector, analysis.snapshots[snapshot], snapshot)
             return snapshot, start(self.projector, analysis.snapshots[snapshot]["state"], private=False)
         return -1, start(self.projector, self.projector.initial(), private=True)
 

@@ -112,7 +112,7 @@ class Link:
                 name="astra-ls",
             ), timeout=self.remote.timeout)
         except (TimeoutError, nats.errors.NoServersError, OSError, nats.errors.Error) as error:
-            raise self.unreachable(f"cannot connect: {error or type(error).__name__}") from None
+            raise self.unreachable(f"cannot connect: {connect_failure(error, self.remote.timeout)}") from None
 
     def close(self) -> None:
         client = self._client
@@ -121,3 +121,12 @@ class Link:
                 self.run(client.close(), timeout=2)
         self._client = None
         self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+def connect_failure(error: BaseException, timeout: float) -> str:
+    """Why a connection failed, never empty (a timeout's own text is)."""
+    if isinstance(error, TimeoutError):
+        return (f"no server answered within {timeout:g} s (is NATS running there, and reachable from "
+                "here?)")
+    text = str(error).strip()
+    return text or f"{type(error).__name__} (no details given)"

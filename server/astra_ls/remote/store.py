@@ -22,7 +22,7 @@ import nats.js.errors
 
 from astra_ls.config import ConfigError, WorkspaceConfig
 from astra_ls.core.analysis import ReadRange, StoreAnalysis
-from astra_ls.core.facts import canonical_json
+from astra_ls.core.facts import canonical_json, field_value
 from astra_ls.core.problems import Problem
 from astra_ls.projections.replay import Replayer
 from astra_ls.remote.jetstream import (
@@ -305,8 +305,9 @@ class RemoteStore:
         cannot add the event twice. Elsewhere (e.g. entity streams, where many events share an id) the
         event's bytes and expected position are used, so distinct events never collapse into one.
         """
-        key = event.get(self.config.id_field)
-        if self.analyses.setup(stream).rule.unique_ids and key is not None:
+        setup = self.analyses.setup(stream)
+        key = field_value(event, setup.rules.line.id_field)  # the stream's own id field
+        if setup.rule.unique_ids and key is not None:
             basis = b"id\0" + canonical_json(key)
         else:
             basis = b"event\0" + payload + b"\0" + str(expected_count).encode()

@@ -73,6 +73,10 @@ class EventSchema(ABC):
     def type_info(self, name: str) -> TypeInfo | None:
         return next((t for t in self.types() if t.name == name), None)
 
+    def common_fields(self) -> TypeInfo | None:
+        """The fields every event has whatever its type, for a schema that is one model for all events."""
+        return None
+
 
 class GenericSchema(EventSchema):
     """Any JSON object is an event."""

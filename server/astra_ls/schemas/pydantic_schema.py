@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import types
 import typing
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -12,6 +13,7 @@ from astra_ls.schemas.base import EventSchema, FieldInfo, SchemaIssue, TypeInfo,
 from astra_ls.schemas.fastpath import FastDecoder, derive_decoder
 
 TAG = "type"
+SHOWN_VALUE_CHARS = 40
 
 
 class PydanticSchema(EventSchema):
@@ -29,6 +31,7 @@ class PydanticSchema(EventSchema):
         self._adapter: TypeAdapter[Any] = TypeAdapter(target)
         self._by_tag = {tag: m for m in models if (tag := _tag_of(m)) is not None}
         self._types = tuple(_type_info(m) for m in models) if self._tagged else ()
+        self._common = None if self._tagged else _type_info(models[0])
         self._fast = derive_decoder(models, TAG if self._tagged else None)
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -65,6 +68,9 @@ class PydanticSchema(EventSchema):
 
     def types(self) -> tuple[TypeInfo, ...]:
         return self._types
+
+    def common_fields(self) -> TypeInfo | None:
+        return self._common
 
     def fast_decoder(self) -> FastDecoder | None:
         return self._fast
@@ -134,9 +140,20 @@ def _issue(error: Any, tagged: bool) -> SchemaIssue:
     if kind == "extra_forbidden":
         return SchemaIssue(path, f"unexpected field '{field}'", "extra")
     expected = _expected(error)
-    got = json_kind(error.get("input"))
-    message = f"field '{field}': {error['msg'][:1].lower()}{error['msg'][1:]}, got {got}"
+    message = f"field '{field}': {error['msg'][:1].lower()}{error['msg'][1:]}, got {shown_value(error.get('input'))}"
     return SchemaIssue(path, message, "invalid", expected=expected)
+
+
+def shown_value(value: Any) -> str:
+    """The offending value's kind, and the value itself when it is scalar: `a string "great"`, `a number 12`
+    (long strings cut short)."""
+    kind = json_kind(value)
+    if value is None:
+        return "null"
+    if isinstance(value, str | int | float | bool):
+        text = json.dumps(value, ensure_ascii=False)
+        return f"{kind} {text if len(text) <= SHOWN_VALUE_CHARS else text[: SHOWN_VALUE_CHARS - 1] + '…'}"
+    return kind
 
 
 def _expected(error: Any) -> str:

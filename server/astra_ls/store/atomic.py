@@ -26,8 +26,9 @@ import os
 import re
 import stat
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 from astra_ls.store.fileio import (
     HOLD_OPEN_ACROSS_RENAME,
@@ -241,6 +242,22 @@ def remove_stale_temps(store: Path) -> None:
         if pattern.fullmatch(name):
             with contextlib.suppress(OSError):
                 os.unlink(store.parent / name)
+
+
+def write_new_file(target: Path, temp_leaf: str, fill: Callable[[BinaryIO], None]) -> None:
+    """Create `target` (an archive) with what `fill` writes, all or nothing: an exclusive temp file named
+    after `temp_leaf` beside it, fsynced, renamed over, the folder fsynced."""
+    fd, temp = create_exclusive(target.parent, f".{temp_leaf}.", TEMP_SUFFIX, 0o644)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            fill(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        replace(temp, target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    fsync_dir(target.parent)
 
 
 def append_durably(path: Path, data: bytes) -> int:

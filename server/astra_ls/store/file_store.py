@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from contextlib import AbstractContextManager
@@ -10,6 +11,7 @@ from typing import Any
 
 from astra_ls.config import ConfigError, WorkspaceConfig, load_config
 from astra_ls.core.analysis import ReadRange, StoreAnalysis
+from astra_ls.core.facts import id_identity, id_key, line_id
 from astra_ls.core.problems import Problem
 from astra_ls.projections.replay import Replayer
 from astra_ls.store.analyses import StreamAnalyses, StreamSetup, not_found
@@ -165,15 +167,50 @@ class FileEventStore:
                 return Refused("STORE_NOT_FOUND", f"workspace {self.root} does not exist")
             path.parent.mkdir(exist_ok=True)
         with stream_lock(path):
-            lines, count = self._counts(stream) if self._exists(stream, path) else (0, 0)
+            exists = self._exists(stream, path)
+            lines, count = self._counts(stream) if exists else (0, 0)
+            id_value = event.get(self.setup(stream).rules.line.id_field)
+            same_id = self._same_id(stream, id_value) if exists else None
+            if same_id is not None:
+                return self._repeated(stream, path, data, same_id, count)
             if expected_count is not None and expected_count != count:
                 return Refused("EXPECTED_COUNT_MISMATCH",
                                f"{stream} has {count} events, not the expected {expected_count}: "
                                "another writer appended first; re-read and retry",
                                {"expected": expected_count, "actual": count})
             offset, written, after = write_line(path, data)
-            self.followed(stream).note_own_append(offset, written, after, one_event=written == data)
+            self.followed(stream).note_own_append(offset, written, after, one_event=written == data,
+                                                  id_hash=id_key(id_value))
         return Appended(str(path), lines + 1, count + 1)
+
+    def _same_id(self, stream: str, value: Any) -> tuple[int, bytes] | None:
+        """The line (0-based) and bytes of the event that already has the id `value`, where ids are unique.
+        Own appends waiting to be analysed are looked at as they are: a writer appending in a loop still
+        has them analysed in batches."""
+        followed = self.followed(stream)
+        analysis = followed.analysed
+        if not self.setup(stream).rules.unique_ids or analysis is None or value is None:
+            return None
+        read = self.reader(stream)
+        line = analysis.first_line_with_id(value, read)
+        if line is not None:
+            return line, read(*analysis.line_span(line))
+        waiting = followed.pending_with_id(id_key(value))
+        if waiting is not None and line_id(waiting[1], self.setup(stream).rules.line.id_field) == id_identity(value):
+            return waiting
+        return None
+
+    def _repeated(self, stream: str, path: Path, data: bytes, existing: tuple[int, bytes], count: int) -> AppendResult:
+        """An append whose id is taken: a retry of the very same event is answered as done, writing
+        nothing; another event with that id is refused (check would flag it ASTRA020)."""
+        line, raw = existing
+        if raw == data[:-1]:
+            return Appended(str(path), line + 1, count, duplicate=True)
+        id_field = self.setup(stream).rules.line.id_field
+        raise StoreError("DUPLICATE_ID", f"{stream} already has an event with this {id_field} (line {line + 1}), "
+                         f"and {id_field}s are unique in this store: nothing was written; give the event a new "
+                         f"{id_field} (appending the very same event again is a no-op)",
+                         {"line": line + 1, "id": json.loads(data).get(id_field)})
 
     def _counts(self, stream: str) -> tuple[int, int]:
         """(lines, events) of the store as it is on disk now, without analysing this process's own

@@ -2,10 +2,12 @@
 full scan.
 
 One entry per store file in the user's cache folder, never in the workspace: a header saying which
-file and which bytes of it (inode, size, mtime, a fingerprint of sampled content), which rules and
-engine produced it, then the per-line arrays written raw and the few per-line extras as
-JSON. Whatever does not match or does not add up is ignored: the caller scans as if there were no entry.
-Id hashes are the same in every process (see `core.facts`), so any process can read any entry.
+file and which bytes of it (inode, size, mtime, ctime, the complete hash of those bytes), which rules
+and engine produced it, then the per-line arrays written raw and the few per-line extras as JSON.
+Whatever does not match or does not add up is ignored: the caller scans as if there were no entry. A
+file whose size, mtime or ctime moved is hashed again (every byte the entry describes, not a sample: an
+editor saves in place); only a file whose stamp is exactly the one saved is trusted as it is. Id hashes
+are the same in every process (see `core.facts`), so any process can read any entry.
 """
 
 from __future__ import annotations
@@ -36,14 +38,16 @@ from astra_ls.core.linecheck import BAD
 from astra_ls.core.problems import Problem, Related
 from astra_ls.store.cache_files import evict, write_cache_file
 from astra_ls.store.cache_location import cache_enabled, cache_root
-from astra_ls.store.fingerprint import content_fingerprint, digest, stamp_sources
+from astra_ls.store.fingerprint import digest, stamp_sources
+from astra_ls.store.prefix_hash import PrefixHash, restore
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
 log = logging.getLogger(__name__)
 
-FORMAT = 3  # 2: the cross-line indexes are saved too; 3: id hashes are xxh3_64, no seed probe
+FORMAT = 4  # 2: the cross-line indexes are saved too; 3: id hashes are xxh3_64, no seed probe; 4: the
+# complete hash of the bytes, and ctime
 MAGIC = b"ASTRAIX\x00"
 PREFIX = struct.Struct("<8sII")  # magic, header length, header CRC-32
 MAX_HEADER = 1 << 20
@@ -56,12 +60,14 @@ DTYPES = {"offsets": np.int64, "kinds": np.uint8, "type_ids": np.uint16, "timest
 
 @dataclass(frozen=True, slots=True)
 class Loaded:
-    """An analysis of the file's first `size` bytes, as they were at (inode, mtime_ns)."""
+    """An analysis of the file's first `size` bytes, as they were at (inode, mtime_ns), and their hash
+    (proven to be the file's now)."""
 
     analysis: StoreAnalysis
     inode: int
     size: int
     mtime_ns: int
+    prefix: PrefixHash
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +115,8 @@ class IndexCache:
                 log.info("index cache: the entry for %s is damaged: scanning", path.name)
                 return None
             header = orjson.loads(raw)
-            mismatch = self._mismatch(header, path, rules)
-            if mismatch:
+            prefix, mismatch = self._describes(header, path, rules)
+            if prefix is None:
                 log.info("index cache: the entry for %s was made for %s: scanning", path.name, mismatch)
                 return None
             sections = [handle.read(n) for n in header["lengths"]]
@@ -122,33 +128,35 @@ class IndexCache:
             log.info("index cache: the entry for %s does not add up: scanning", path.name)
             return None
         os.utime(target)  # recently used: evicted last
-        return Loaded(analysis, header["inode"], header["size"], header["mtime_ns"])
+        return Loaded(analysis, header["inode"], header["size"], header["mtime_ns"], prefix)
 
     @staticmethod
-    def _mismatch(header: dict[str, Any], path: Path, rules: AnalysisRules) -> str:
-        """What the entry was made for that no longer holds ("" when it describes this file and rules)."""
+    def _describes(header: dict[str, Any], path: Path, rules: AnalysisRules) -> tuple[PrefixHash | None, str]:
+        """The hash of the file's first bytes when they are still the ones the entry describes, else None
+        and what the entry was made for that no longer holds."""
         for key, value in identity(path, rules).items():
             if header.get(key) != value:
-                return {"format": "an older version", "engine": "another engine", "rules": "other settings",
-                        "byteorder": "another machine", "path": "another file"}.get(key, key)
-        info = os.stat(path)
+                return None, {"format": "an older version", "engine": "another engine", "rules": "other settings",
+                              "byteorder": "another machine", "path": "another file"}.get(key, key)
         size = header["size"]
-        if info.st_ino != header["inode"]:
-            return "a file since replaced"
-        if info.st_size < size:
-            return "a longer file (it was cut)"
-        if info.st_size == size and info.st_mtime_ns != header["mtime_ns"]:
-            return "an earlier version of the file (it was rewritten)"  # in place: any byte may differ
-        if content_fingerprint(path, size) != header["fingerprint"]:
-            return "an earlier version of the file (its bytes changed)"
-        return ""
+        with open(path, "rb", buffering=0) as handle:
+            info = os.fstat(handle.fileno())
+            if info.st_ino != header["inode"]:
+                return None, "a file since replaced"
+            if info.st_size < size or header["prefix"]["length"] != size:
+                return None, "a longer file (it was cut)"
+            same = (info.st_size, info.st_mtime_ns, info.st_ctime_ns) == (size, header["mtime_ns"], header["ctime_ns"])
+            prefix = restore(handle, header["prefix"], trust_whole_segments=same and header["mtime_ns"] != -1)
+        return prefix, "" if prefix is not None else "an earlier version of the file (its bytes changed)"
 
     # --- saving --------------------------------------------------------------------------------------
 
-    def save(self, path: Path, analysis: StoreAnalysis, inode: int, mtime_ns: int) -> None:
-        """Copy the analysis now (the caller holds its lock) and write it in the background."""
+    def save(self, path: Path, analysis: StoreAnalysis, inode: int, mtime_ns: int, ctime_ns: int,
+             prefix: PrefixHash) -> None:
+        """Copy the analysis now (the caller holds its lock) and write it in the background. `prefix`:
+        the hash of the bytes analysed; `mtime_ns` -1 when the file may hold others by now."""
         try:
-            image = capture(path, analysis, inode, mtime_ns)
+            image = capture(path, analysis, inode, mtime_ns, ctime_ns, prefix)
         except OSError:
             return
         future = self._writer.submit(self._write, self.entry(path), image)
@@ -204,7 +212,8 @@ def engine_key() -> str:
 def rules_key(rules: AnalysisRules) -> str:
     """What the store's configuration contributes to its analysis (severities and ignores apply later)."""
     line = rules.line
-    parts: list[Any] = [line.max_line_bytes, line.id_field, line.time_field, rules.unique_ids,
+    parts: list[Any] = [line.max_line_bytes, line.id_field, line.time_field, line.type_field, line.time_format,
+                        rules.unique_ids,
                         rules.ordered_timestamps, *schema_parts(line.schema)]
     return digest(canonical_json(parts))
 
@@ -241,9 +250,12 @@ def identity(path: Path, rules: AnalysisRules) -> dict[str, Any]:
             "byteorder": sys.byteorder, "path": name}
 
 
-def capture(path: Path, analysis: StoreAnalysis, inode: int, mtime_ns: int) -> Image:
+def capture(path: Path, analysis: StoreAnalysis, inode: int, mtime_ns: int, ctime_ns: int,
+            prefix: PrefixHash) -> Image:
+    if prefix.length != analysis.size:
+        raise OSError("the hash does not cover the bytes analysed")  # not saved: the next start scans
     header = {**identity(path, analysis.rules), "inode": inode, "size": analysis.size, "mtime_ns": mtime_ns,
-              "fingerprint": content_fingerprint(path, analysis.size), "lines": analysis.line_count,
+              "ctime_ns": ctime_ns, "prefix": prefix.saved(), "lines": analysis.line_count,
               "terminated": analysis.terminated}
     cross = analysis.cross_lines_saved()
     extras = {"types": analysis.types.names,

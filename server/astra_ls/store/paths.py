@@ -100,14 +100,22 @@ def path_from_uri(uri: str) -> Path:
     text = unquote(raw)
     if any(segment in (".", "..") for segment in text.split("/")):
         raise PathRefused(f"{uri!r} contains '.' or '..' segments: give the file's own path")
-    if os.name == "nt":
-        if re.match(r"/[A-Za-z]:", text):  # file:///c:/x -> c:/x
-            text = text[1:]
-        elif parsed.netloc and parsed.netloc != "localhost":  # file://server/share -> \\server\share
-            text = f"//{parsed.netloc}{text}"
-    elif parsed.netloc not in ("", "localhost"):
-        raise PathRefused(f"{uri!r} names a file on another host ({parsed.netloc})")
-    return Path(text)
+    return Path(local_path_text(uri, text, parsed.netloc, windows=os.name == "nt"))
+
+
+def local_path_text(uri: str, text: str, host: str, windows: bool) -> str:
+    """The path of a file URI's decoded path and host, as the platform writes it. On Windows a drive letter
+    comes first (`file:///c%3A/x` and `file:///C:/x` -> `C:/x`) and a host is a UNC share
+    (`file://server/share/x` -> `//server/share/x`); elsewhere a host other than this one is refused."""
+    if windows:
+        if re.match(r"/[A-Za-z]:", text):
+            return text[1].upper() + text[2:]
+        if host and host != "localhost":
+            return f"//{host}{text}"
+        return text
+    if host not in ("", "localhost"):
+        raise PathRefused(f"{uri!r} names a file on another host ({host})")
+    return text
 
 
 def split_store_path(path: Path) -> tuple[Path, str]:

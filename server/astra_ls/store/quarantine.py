@@ -34,8 +34,10 @@ class QuarantineReport:
 
 
 def bad_lines(analysis: StoreAnalysis) -> list[int]:
-    """Lines that are not events: malformed, not objects, schema-invalid, oversized, blank."""
-    return [line for line, kind in enumerate(analysis.kinds) if kind in (BAD, BLANK)]
+    """Lines that are not events (malformed, not objects, schema-invalid, oversized, blank), and the later
+    events with an id taken by an earlier one where ids are unique (the first one stays)."""
+    bad = {line for line, kind in enumerate(analysis.kinds) if kind in (BAD, BLANK)}
+    return sorted(bad.union(analysis.duplicates.duplicates))
 
 
 def quarantine_lines(root: Path, store: Path, name: str, analysis: StoreAnalysis,
@@ -71,6 +73,10 @@ def _records(store: OpenStore, name: str, analysis: StoreAnalysis, lines: list[i
             "quarantinedAt": moved_at,
             "reasons": [{"code": p.code, "message": p.message} for p in analysis.line_problems.get(line, [])],
         }
+        first = analysis.duplicates.duplicates.get(line)
+        if first is not None:
+            record["reasons"].append({"code": "ASTRA020", "message": f"duplicate id: already used by the event "
+                                      f"on line {first + 1}"})
         try:
             record["raw"] = raw.decode("utf-8")
         except UnicodeDecodeError:

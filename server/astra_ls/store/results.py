@@ -25,9 +25,10 @@ class Appended:
     line: int  # 1-based line of the new event
     count: int  # events in the stream after the append
     ok: bool = True
+    duplicate: bool = False  # the very same event (id and bytes) was there already: nothing was written
 
     def to_json(self) -> dict[str, Any]:
-        return {"ok": True, "path": self.path, "line": self.line, "count": self.count}
+        return {"ok": True, "path": self.path, "line": self.line, "count": self.count, "duplicate": self.duplicate}
 
 
 AppendResult = Appended | Refused

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { eventType, formatCount, formatStatus, oneLine, parseWhere, queryPickItem } from '../../core/summaries';
+import { eventType, formatCount, formatStatus, oneLine, parseTimeRange, queryPickItem, splitConditions } from '../../core/summaries';
 import { isStorePath, storeNameOf } from '../../core/stores';
 
 describe('wording of answers', () => {
@@ -17,19 +17,24 @@ describe('wording of answers', () => {
   it('turns a query hit into a pick item that remembers its line', () => {
     const item = queryPickItem({ line: 7, event: { type: 'ToolFailed', payload: { tool: 'x' } } });
     assert.deepEqual([item.label, item.description, item.line], ['ToolFailed', 'line 7', 7]);
+    const archived = queryPickItem({ line: null, archive: 'archive/c.jsonl.gz', archiveLine: 3, event: { type: 'A' } });
+    assert.deepEqual([archived.description, archived.line], ['archived: archive/c.jsonl.gz line 3', null]);
     assert.equal(eventType({}), '(untyped)');
     assert.equal(oneLine('x'.repeat(500), 10).length, 10);
   });
 });
 
 describe('query filters', () => {
-  it('parses path=value pairs with JSON values', () => {
-    assert.deepEqual(parseWhere('payload.role=user, ok=false n=3 name="a b"'), { 'payload.role': 'user', ok: false, n: 3, name: 'a b' });
-    assert.deepEqual(parseWhere('  '), {});
+  it('splits conditions at semicolons outside quotes', () => {
+    assert.deepEqual(splitConditions('verb in get,list; metadata."a;b"=x ;code>=400; '), ['verb in get,list', 'metadata."a;b"=x', 'code>=400']);
+    assert.deepEqual(splitConditions('  '), []);
   });
 
-  it('explains the format when the input is not pairs', () => {
-    assert.equal(typeof parseWhere('just words'), 'string');
+  it('reads a time range with open sides', () => {
+    assert.deepEqual(parseTimeRange('2026-03-04T22:00Z..1772665200000'), { from: '2026-03-04T22:00Z', to: 1772665200000 });
+    assert.deepEqual(parseTimeRange('..2026-03-04T23:00Z'), { to: '2026-03-04T23:00Z' });
+    assert.deepEqual(parseTimeRange(''), {});
+    assert.equal(typeof parseTimeRange('yesterday'), 'string');
   });
 });
 
