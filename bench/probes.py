@@ -4,6 +4,8 @@
 `orjson-loop FILE`    split into lines and orjson-parse each, discarding results (the stretch baseline).
 `append-burst ...`    append N fsynced events through the engine's Python API (see `append_burst`).
 `fsync-floor FILE N`  append N lines with a bare O_APPEND write + fsync: what the disk itself allows.
+`json-schema FAMILY OUT`  write the JSON Schema of each event type of a built-in family, exported from
+                      the engine's own pydantic models, for the Node + ajv peer (`ajv_reader.mjs`).
 """
 
 from __future__ import annotations
@@ -92,6 +94,22 @@ def append_burst(workspace: Path, stream: str, count: int, tag: str, timestamp: 
     }
 
 
+def json_schema(family: str, out: Path) -> dict[str, Any]:
+    """Export the family's models with pydantic's `model_json_schema()`: one schema per `type`, so the
+    Node + ajv peer validates exactly what the engine does and nothing is written twice."""
+    from astra_ls.schemas.families import builtin_schema  # only this probe needs the engine
+
+    models = getattr(builtin_schema(family), "models", ())
+    events: dict[str, Any] = {}
+    for model in models:
+        schema = model.model_json_schema()
+        tag = schema["properties"]["type"]["const"]
+        events[tag] = schema
+    payload = {"family": family, "typeField": "type", "idField": "id", "timeField": "timestamp", "events": events}
+    out.write_bytes(orjson.dumps(payload, option=orjson.OPT_INDENT_2))
+    return {"family": family, "types": sorted(events), "out": str(out)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="probe", required=True)
@@ -106,11 +124,16 @@ def main(argv: list[str] | None = None) -> int:
     burst.add_argument("--count", type=int, required=True)
     burst.add_argument("--tag", required=True)
     burst.add_argument("--timestamp", type=int, required=True)
+    export = sub.add_parser("json-schema")
+    export.add_argument("family")
+    export.add_argument("out", type=Path)
     args = parser.parse_args(argv)
     if args.probe == "bare-read":
         result = bare_read(args.file)
     elif args.probe == "orjson-loop":
         result = orjson_loop(args.file)
+    elif args.probe == "json-schema":
+        result = json_schema(args.family, args.out)
     elif args.probe == "fsync-floor":
         result = fsync_floor(args.file, args.count)
     else:

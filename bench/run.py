@@ -20,6 +20,7 @@ import argparse  # noqa: E402
 import compileall  # noqa: E402
 import platform  # noqa: E402
 import shutil  # noqa: E402
+import subprocess  # noqa: E402
 import time  # noqa: E402
 import traceback  # noqa: E402
 from collections.abc import Callable  # noqa: E402
@@ -33,11 +34,13 @@ from report import NA, Row, render_table, summary  # noqa: E402
 from workspace import (  # noqa: E402
     FULL_SIZES,
     QUICK_SIZES,
+    REPO,
     RESULTS,
     SCRATCH,
     Context,
     child_env,
     ensure_log,
+    ensure_node_modules,
     find_engine,
 )
 
@@ -45,6 +48,7 @@ Section = Callable[[Context], list[Row]]
 
 SECTIONS: dict[str, tuple[str, Section]] = {
     "check": ("targets 1-2: check speed and memory", scenarios_cli.baselines_and_check),
+    "check-huge": ("10x log: check time and memory", scenarios_cli.huge_check),
     "cli-append": ("target 3: CLI after one append", scenarios_cli.cli_after_append),
     "lsp-start": ("target 4: server start", scenarios_lsp.server_start),
     "lsp-change": ("target 3: server work proportional to change", scenarios_lsp.proportional_to_change),
@@ -77,26 +81,35 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--keep-scratch", action="store_true", help="keep bench/data/work for inspection")
     parser.add_argument("--engine-env", action="append", default=[], metavar="KEY=VALUE", type=key_value,
                         help="extra environment for every engine process (e.g. ASTRA_LS_WORKERS=1); recorded")
+    parser.add_argument("--engine-repo", type=Path, default=None, metavar="DIR",
+                        help="measure the engine of another checkout set up with its own scripts/setup.sh "
+                             "(e.g. a worktree of the previous release); this bench drives it")
     return parser.parse_args(argv)
 
 
 def write_results(ctx: Context, rows: list[Row], quick: bool, elapsed_s: float,
-                  load: dict[str, list[float]], engine_env: dict[str, str]) -> Path:
+                  load: dict[str, list[float]], engine_env: dict[str, str], results_suffix: str = "") -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     payload = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "mode": "quick" if quick else "full",
         "sizes": vars(ctx.sizes),
         "engine": list(ctx.engine.argv) if ctx.engine else None,
+        "engineCommit": engine_commit(ctx.engine_repo),
         "engineEnv": engine_env,
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
                     "cpus": os.cpu_count(), "loadAverage": load},
         "elapsedS": elapsed_s,
         "rows": [row.as_json() for row in rows],
     }
-    out = RESULTS / "latest.json"
+    out = RESULTS / f"latest{results_suffix}.json"
     out.write_bytes(orjson.dumps(payload, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY))
     return out
+
+
+def engine_commit(repo: Path) -> str:
+    done = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return done.stdout.strip() or "?"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,14 +120,16 @@ def main(argv: list[str] | None = None) -> int:
     load = {"start": list(os.getloadavg())}
     for events in sorted({sizes.small, sizes.mid, sizes.big, sizes.edit_doc}):
         ensure_log(events)
-    env = child_env()
+    engine_repo = (args.engine_repo or REPO).resolve()
+    env = child_env(engine_repo)
     extra = dict(args.engine_env)
     env.update(extra)
-    engine, engine_missing = find_engine(env)
+    engine, engine_missing = find_engine(env, engine_repo)
     # An installed package carries its bytecode; an editable install run with PYTHONDONTWRITEBYTECODE
     # never gets any, and every engine process would compile about 0.1 s of source before starting.
-    compileall.compile_dir(Path(__file__).resolve().parent.parent / "server" / "astra_ls", quiet=1)
-    ctx = Context(sizes=sizes, engine=engine, env=env, figures={}, engine_missing=engine_missing)
+    compileall.compile_dir(engine_repo / "server" / "astra_ls", quiet=1)
+    ctx = Context(sizes=sizes, engine=engine, env=env, figures={}, engine_missing=engine_missing,
+                  node_missing=ensure_node_modules(), engine_repo=engine_repo)
     rows: list[Row] = []
     for key in args.only or list(SECTIONS):
         rows.extend(run_section(ctx, key))
@@ -122,10 +137,13 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(SCRATCH, ignore_errors=True)
     elapsed = time.perf_counter() - started
     load["end"] = list(os.getloadavg())
-    out = write_results(ctx, rows, args.quick, elapsed, load, extra)
+    # Another checkout's figures must not overwrite this one's latest.json.
+    suffix = "" if engine_repo == REPO.resolve() else f"-{engine_commit(engine_repo)}"
+    out = write_results(ctx, rows, args.quick, elapsed, load, extra, suffix)
     print()
     if extra:
         print(f"engine environment: {' '.join(f'{k}={v}' for k, v in extra.items())}")
+    print(f"engine: {engine_repo} at {engine_commit(engine_repo)}")
     print(render_table(rows))
     loads = ", ".join(f"{when} {values[0]:.1f}" for when, values in load.items())
     print(f"\n{summary(rows)}; {elapsed:.0f} s on {os.cpu_count()} CPUs (1-min load average: {loads}); "

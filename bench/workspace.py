@@ -34,10 +34,10 @@ def ensure_log(events: int) -> Path:
     return path
 
 
-def child_env() -> dict[str, str]:
+def child_env(engine_repo: Path = REPO) -> dict[str, str]:
     """Environment for every child: the engine importable even when it is not installed."""
     env = dict(os.environ)
-    server = str(REPO / "server")
+    server = str(engine_repo / "server")
     env["PYTHONPATH"] = server + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env.setdefault("PYTHONDONTWRITEBYTECODE", "1")
     return env
@@ -51,16 +51,35 @@ class Engine:
         return [*self.argv, *args]
 
 
-def find_engine(env: dict[str, str]) -> tuple[Engine | None, str]:
+def find_engine(env: dict[str, str], engine_repo: Path = REPO) -> tuple[Engine | None, str]:
     """The installed console script if present, else the package run as a module; None + reason
-    when neither answers `--help` (the engine is developed alongside and may be incomplete)."""
-    script = Path(sys.executable).parent / "astra-ls"
-    engine = Engine((str(script),)) if script.exists() else Engine((sys.executable, "-m", "astra_ls"))
+    when neither answers `--help` (the engine is developed alongside and may be incomplete).
+
+    `engine_repo` is another checkout (e.g. a worktree of the previous release, set up with its own
+    `scripts/setup.sh`): its venv's interpreter runs its engine, measured by this bench."""
+    python = Path(sys.executable) if engine_repo == REPO else engine_repo / ".venv" / "bin" / "python"
+    script = python.parent / "astra-ls"
+    engine = Engine((str(script),)) if script.exists() else Engine((str(python), "-m", "astra_ls"))
     probe = subprocess.run([*engine.argv, "--help"], env=env, capture_output=True, text=True)
     if probe.returncode != 0:
         last = (probe.stderr.strip().splitlines() or ["no output"])[-1]
         return None, f"astra-ls --help failed: {last[:100]}"
     return engine, ""
+
+
+def ensure_node_modules() -> str:
+    """Install the Node peers' packages (ajv) into bench/node_modules from the lock file, once, at
+    bench set-up; returns why they are unavailable, or "" when ready."""
+    if (BENCH / "node_modules" / "ajv" / "package.json").exists():
+        return ""
+    npm = shutil.which("npm")
+    if npm is None:
+        return "npm not found"
+    print("installing bench/node_modules (npm ci) ...", file=sys.stderr, flush=True)
+    done = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=BENCH, capture_output=True, text=True)
+    if done.returncode != 0:
+        return f"npm ci failed: {(done.stderr.strip().splitlines() or ['no output'])[-1][:100]}"
+    return ""
 
 
 def fresh_workspace(name: str, stores: dict[str, Path]) -> Path:
@@ -97,10 +116,13 @@ class Sizes:
     repeats: int
     # The edit-latency target compares a 100k-line document with a 1k-line one in every mode.
     edit_doc: int = 100_000
+    # The scaling scenario (section check-huge): ten times the big log, generated only when selected.
+    huge: int = 10_000_000
+    huge_repeats: int = 1  # a 10M check takes minutes on a loaded machine: one interleaved pair
 
 
 FULL_SIZES = Sizes(small=1_000, mid=100_000, big=1_000_000, repeats=3)
-QUICK_SIZES = Sizes(small=1_000, mid=10_000, big=100_000, repeats=3)
+QUICK_SIZES = Sizes(small=1_000, mid=10_000, big=100_000, repeats=3, huge=1_000_000)
 
 
 @dataclass
@@ -112,6 +134,8 @@ class Context:
     env: dict[str, str]
     figures: dict[str, float]
     engine_missing: str = ""  # why `engine` is None, shown in every n/a row that needs it
+    node_missing: str = ""  # why the Node + ajv peer cannot run ("" when it can)
+    engine_repo: Path = REPO  # the checkout whose engine is measured
 
     def log(self, events: int) -> Path:
         return log_path(events)
