@@ -225,28 +225,7 @@ def listing(entries: Iterable[tuple[EventStore, str, str]], skipped: Iterable[Sk
 
 
 def append(store: EventStore, args: AppendArgs) -> Answer:
-    where = non_finite_number(args.event)
-    if where is not None:  # JSON has no NaN or Infinity: written, it would become null without a word
-        path, value = where
-        return Refused("INVALID_EVENT", f"field '{path}' is {value}: JSON has no such number (RFC 8259); "
-                       "send a number, null or a string", {"errors": [
-                           {"path": path, "message": f"{value} is not a JSON number", "type": "not_json"}]}
-                       ).to_json()
     return store.append(store.resolve(args.store), args.event, args.expectedCount).to_json()
-
-
-def non_finite_number(event: Any) -> tuple[str, str] | None:
-    """(dotted path, 'NaN' or 'Infinity') of the first NaN or infinite number in a value, else None."""
-    stack: list[tuple[str, Any]] = [("", event)]
-    while stack:
-        path, node = stack.pop()
-        if isinstance(node, float) and not math.isfinite(node):
-            return path or "(event)", "NaN" if math.isnan(node) else ("-Infinity" if node < 0 else "Infinity")
-        if isinstance(node, dict):
-            stack.extend((f"{path}.{key}" if path else str(key), value) for key, value in node.items())
-        elif isinstance(node, list):
-            stack.extend((f"{path}.{index}" if path else str(index), value) for index, value in enumerate(node))
-    return None
 
 
 def count(store: EventStore, args: CountArgs) -> Answer:

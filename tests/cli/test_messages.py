@@ -61,7 +61,8 @@ def test_every_option_and_command_has_help() -> None:
             assert action.help, f"astra-ls {name} {'/'.join(action.option_strings) or action.dest} has no help"
     shown = " ".join(astra("query", "--help").stdout.split())
     for said in ["--type TYPE only events of this type", "--limit LIMIT list at most this many events",
-                 "--format {text,json} text or json (default text); json gives the language server's answers"]:
+                 "--format {text,json,jsonl} text, json or jsonl (default text); json gives the language server's "
+                 "answers"]:
         assert said in shown
     assert "run the language server over stdio" in astra("--help").stdout
 

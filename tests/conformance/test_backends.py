@@ -18,16 +18,9 @@ from .contract import MAX_LINE_BYTES, EventStoreContract
 _names = itertools.count()
 
 
-# Contract clauses a backend does not meet yet, with the issue that brings it there.
-DUPLICATES_PENDING = "issue 13.5: the file store accepts an id it already holds until duplicate-id refusal lands"
-
-
 class TestFileEventStore(EventStoreContract):
     @pytest.fixture(autouse=True)
-    def _workspace(self, tmp_path: Path, request: pytest.FixtureRequest) -> None:
-        if request.node.originalname in ("test_a_retried_append_is_stored_once",
-                                         "test_another_event_under_a_stored_id_is_refused"):
-            request.applymarker(pytest.mark.xfail(reason=DUPLICATES_PENDING, strict=False))
+    def _workspace(self, tmp_path: Path) -> None:
         self.workspace = tmp_path / "ws"
         (self.workspace / ".astra").mkdir(parents=True)
         (self.workspace / "astra-ls.toml").write_text(f"max_line_bytes = {MAX_LINE_BYTES}\n")
@@ -48,4 +41,4 @@ class TestRemoteStore(EventStoreContract):
 
     def open_store(self) -> EventStore:
         config = load_config(self.workspace)
-        return RemoteStore(find_remote(config, self.remote), self.workspace, config)
+        return RemoteStore(find_remote(config, self.remote), self.workspace, config, trusted=True)

@@ -61,10 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(sub: argparse.ArgumentParser, formats: tuple[str, ...] = ("text", "json")) -> None:
         sub.add_argument("--workspace", type=Path, default=Path.cwd(), help="workspace root (default: .)")
+        named = f"{', '.join(formats[:-1])} or {formats[-1]} (default %(default)s)"
         sub.add_argument("--format", choices=formats, default="text",
-                         help=f"{' or '.join(formats)} (default text); json gives the language server's "
-                              "answers, errors included" if "json" in formats else
-                              f"{' or '.join(formats)} (default text): jsonl prints each event as a line")
+                         help=f"{named}; json gives the language server's answers, errors included"
+                              if "json" in formats else f"{named}: jsonl prints each event as a line")
         sub.add_argument("--trust", action="store_true",
                          help="allow importing workspace code (package.module:Name schemas and projectors)")
         sub.add_argument("--remote", metavar="NAME",

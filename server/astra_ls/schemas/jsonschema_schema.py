@@ -209,7 +209,7 @@ def _pointer(root: Any, ref: str) -> Any:
 
 
 def _check_keywords(schema: Any) -> None:
-    """Every regular expression the schema holds runs in RE2, and every local `$ref` points at something:
+    """Every regular expression the schema holds runs in RE2, and every `$ref` is local and points at something:
     found now, as a configuration error, instead of in the middle of a check. A loop over the document."""
     pending = [schema]
     while pending:
@@ -224,7 +224,10 @@ def _check_keywords(schema: Any) -> None:
         if isinstance(patterns := node.get("patternProperties"), dict):
             for each in patterns:
                 _regex(each)
-        if isinstance(ref := node.get("$ref"), str) and ref.startswith("#/"):
+        if isinstance(ref := node.get("$ref"), str):
+            if not ref.startswith("#"):  # another file or a URL: never fetched, so it can never resolve
+                raise ValueError(f"$ref {ref!r} cannot be resolved (astra-ls follows references within the "
+                                 "schema file: '#/...')")
             _pointer(schema, ref)
         pending.extend(value for key, value in node.items() if key not in _DATA_KEYWORDS)
 

@@ -7,6 +7,7 @@ never asks where the bytes came from.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -226,6 +227,12 @@ class StreamAnalyses:
             raise StoreError("NOT_AN_OBJECT", f"an event must be a JSON object, not {type(event).__name__}")
         if event.get("type") == SNAPSHOT_TYPE:
             raise StoreError("INVALID_EVENT", f"type {SNAPSHOT_TYPE!r} is reserved for compaction snapshots")
+        where = non_finite_number(event)
+        if where is not None:  # JSON has no NaN or Infinity: written, it would become null without a word
+            path, value = where
+            raise StoreError("INVALID_EVENT", f"field '{path}' is {value}: JSON has no such number (RFC 8259); "
+                             "send a number, null or a string", {"errors": [
+                                 {"path": path, "message": f"{value} is not a JSON number", "type": "not_json"}]})
         setup = self.setup(stream)
         if setup.refused is not None:  # checked with a built-in schema meanwhile: not good enough to write
             raise StoreError("CONFIG_ERROR", f"appends to {stream} are refused until its schema can be used: "
@@ -244,3 +251,17 @@ class StreamAnalyses:
             raise StoreError("LINE_TOO_LONG", f"event is {len(line):,} bytes as a line, over the store's "
                              f"{limit:,}-byte limit (max_line_bytes)", {"bytes": len(line), "limit": limit})
         return line + b"\n"
+
+
+def non_finite_number(event: Any) -> tuple[str, str] | None:
+    """(dotted path, 'NaN' or 'Infinity') of the first NaN or infinite number in a value, else None."""
+    stack: list[tuple[str, Any]] = [("", event)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, float) and not math.isfinite(node):
+            return path or "(event)", "NaN" if math.isnan(node) else ("-Infinity" if node < 0 else "Infinity")
+        if isinstance(node, dict):
+            stack.extend((f"{path}.{key}" if path else str(key), value) for key, value in node.items())
+        elif isinstance(node, list):
+            stack.extend((f"{path}.{index}" if path else str(index), value) for index, value in enumerate(node))
+    return None
