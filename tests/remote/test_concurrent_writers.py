@@ -33,7 +33,7 @@ root, remote, writer, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.arg
 for n in range(count):
     event = json.dumps({"type": "Noted", "id": f"{writer}-{n}", "timestamp": 1_700_000_000_000 + n})
     done = subprocess.run([sys.executable, "-m", "astra_ls", "append", "notes", event, "--workspace", root,
-                           "--remote", remote, "--format", "json"], capture_output=True, text=True)
+                           "--remote", remote, "--trust", "--format", "json"], capture_output=True, text=True)
     print(json.dumps({"id": f"{writer}-{n}", "exit": done.returncode, "out": done.stdout, "err": done.stderr[-2000:]}),
           flush=True)
 """
@@ -59,7 +59,7 @@ def stored_ids(root: Path, remote: str) -> Counter[str]:
     """The ids the server holds, read by a fresh process with a mirror of its own."""
     env = {**os.environ, "ASTRA_LS_CACHE_DIR": str(root / "fresh-cache")}
     done = subprocess.run([sys.executable, "-m", "astra_ls", "query", "notes", "--workspace", str(root),
-                           "--remote", remote, "--format", "json", "--limit", "1000000"],
+                           "--remote", remote, "--trust", "--format", "json", "--limit", "1000000"],
                           capture_output=True, text=True, env=env, timeout=120)
     answer = json.loads(done.stdout)
     assert answer["ok"], answer
@@ -114,10 +114,10 @@ def test_a_sync_that_waited_for_the_lock_keeps_the_mirror_another_process_grew(
     not take the mirror's newer end for a purged stream and throw the mirror away."""
     root, remote = make_workspace(tmp_path / "ws", single.urls)
     first = cli("append", "notes", json.dumps({"type": "Noted", "id": "e-0", "timestamp": 1}),
-                "--workspace", str(root), "--remote", remote)
+                "--workspace", str(root), "--remote", remote, "--trust")
     assert first["ok"], first
     config = load_config(root)
-    store = RemoteStore(find_remote(config, remote), root, config)
+    store = RemoteStore(find_remote(config, remote), root, config, trusted=True)
     try:
         path = store.path_of("notes")
         inode = path.stat().st_ino
@@ -125,7 +125,7 @@ def test_a_sync_that_waited_for_the_lock_keeps_the_mirror_another_process_grew(
             lock = path.parent / ".locks" / f"{path.name}.lock"
             proc = subprocess.Popen([sys.executable, "-m", "astra_ls", "append", "notes",
                                      json.dumps({"type": "Noted", "id": "e-2", "timestamp": 3}), "--workspace",
-                                     str(root), "--remote", remote, "--format", "json"],
+                                     str(root), "--remote", remote, "--trust", "--format", "json"],
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             _wait_for_lock_waiter(lock, proc)
             # what another writer does meanwhile: publish, and sync the shared mirror (under the lock)
@@ -148,11 +148,11 @@ def test_a_sync_that_waited_for_the_lock_keeps_the_mirror_another_process_grew(
 def test_a_purged_or_re_created_stream_rebuilds_the_mirror(make_workspace: MakeWorkspace, tmp_path: Path,
                                                            single: Any, how: str) -> None:
     root, remote = make_workspace(tmp_path / "ws", single.urls)
-    common = ["--workspace", str(root), "--remote", remote]
+    common = ["--workspace", str(root), "--remote", remote, "--trust"]
     for n in range(3):
         assert cli("append", "notes", json.dumps({"type": "Noted", "id": f"e-{n}", "timestamp": n}), *common)["ok"]
     config = load_config(root)
-    store = RemoteStore(find_remote(config, remote), root, config)
+    store = RemoteStore(find_remote(config, remote), root, config, trusted=True)
     try:
         js = store.link.jetstream()
         if how == "purge":

@@ -18,7 +18,7 @@ MakeWorkspace = Callable[..., tuple[Path, str]]
 def test_tail_follows_a_remote_stream(make_workspace: MakeWorkspace, tmp_path: Path, single: Any,
                                       capsys: pytest.CaptureFixture[str]) -> None:
     root, remote = make_workspace(tmp_path / "ws", single.urls)
-    common = ["--workspace", str(root), "--remote", remote]
+    common = ["--workspace", str(root), "--remote", remote, "--trust"]
     for n in range(3):
         assert main(["append", "notes", json.dumps({"type": "Noted", "id": f"e-{n}"}), *common]) == 0
     follower = Follower("notes", "-f", "-n", "2", "--format", "jsonl", "--problems", *common, cwd=root)
