@@ -93,7 +93,7 @@ export function renderTree(state: unknown, patch: readonly PatchOperation[], tri
       if (skipped > 0) out.push(`<li class="more">… ${skipped} earlier items</li>`);
       stack.push({ kind: 'close', tag: '</ul></details></li>' });
       const added = Array.isArray(value) ? (appended.get(path) ?? 0) : 0;
-      for (const [k, v] of entries) if (typeof k === 'number' && k >= length - added) changed.add(childPointer(path, k));
+      for (const [k] of entries) if (typeof k === 'number' && k >= length - added) changed.add(childPointer(path, k));
       for (const [k, v] of [...entries].reverse()) {
         stack.push({ kind: 'open', label: String(k), value: v, path: childPointer(path, k), depth: depth + 1 });
       }

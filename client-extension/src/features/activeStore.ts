@@ -21,6 +21,17 @@ export function storeRefOf(uri: vscode.Uri): StoreRef | undefined {
   return { uri: uri.toString(), name: storeNameOf(uri.fsPath) };
 }
 
+/** The active editor's store and the cursor's 1-based line; undefined, after telling the user, when it shows no store. */
+export function storeAtCursor(): { store: StoreRef; line: number } | undefined {
+  const editor = vscode.window.activeTextEditor;
+  const store = editor && storeRefOf(editor.document.uri);
+  if (!editor || !store) {
+    void vscode.window.showInformationMessage('Astra: put the cursor on a line of a store (.astra/*.jsonl) first.');
+    return undefined;
+  }
+  return { store, line: editor.selection.active.line + 1 };
+}
+
 /** Server URIs and editor URIs may differ in escaping; compare them in one canonical form. */
 export function sameUri(a: string, b: string): boolean {
   return vscode.Uri.parse(a).toString() === vscode.Uri.parse(b).toString();

@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import { type ProjectAnswer, ServerCommand } from '../core/protocol';
 import { errorText, type ServerSession } from '../server/session';
-import { type ActiveStore, sameUri, storeRefOf, type StoreRef } from './activeStore';
+import { type ActiveStore, sameUri, storeAtCursor, type StoreRef } from './activeStore';
 import { givenStore, pickStore } from './storePicker';
 
 export const PROJECTION_SCHEME = 'astra-projection';
@@ -70,13 +70,8 @@ export class ProjectionDocuments implements vscode.TextDocumentContentProvider, 
 
   /** Palette command: the state after the cursor's line of the active store. */
   async showAtCursor(): Promise<void> {
-    const editor = vscode.window.activeTextEditor;
-    const store = editor && storeRefOf(editor.document.uri);
-    if (!editor || !store) {
-      void vscode.window.showInformationMessage('Astra: put the cursor on a line of a store (.astra/*.jsonl) first.');
-      return;
-    }
-    await this.open(projectionUri(store, editor.selection.active.line + 1));
+    const at = storeAtCursor();
+    if (at) await this.open(projectionUri(at.store, at.line));
   }
 
   /** Hover link from the server: `{store, line}` with a 1-based line. */

@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import { ServerCommand, type ShowEventAnswer } from '../core/protocol';
 import { errorText, type ServerSession } from '../server/session';
-import { storeRefOf } from './activeStore';
+import { storeAtCursor } from './activeStore';
 
 export const EVENT_SCHEME = 'astra-event';
 
@@ -33,13 +33,9 @@ export class EventDocuments implements vscode.TextDocumentContentProvider, vscod
   }
 
   async showAtCursor(): Promise<void> {
-    const editor = vscode.window.activeTextEditor;
-    const store = editor && storeRefOf(editor.document.uri);
-    if (!editor || !store) {
-      void vscode.window.showInformationMessage('Astra: put the cursor on a line of a store (.astra/*.jsonl) first.');
-      return;
-    }
-    const line = editor.selection.active.line + 1;
+    const at = storeAtCursor();
+    if (!at) return;
+    const { store, line } = at;
     const uri = vscode.Uri.from({ scheme: EVENT_SCHEME, path: `/${store.name}@line-${line}.jsonc`,
       query: new URLSearchParams({ store: store.uri, line: String(line) }).toString() });
     const doc = await vscode.workspace.openTextDocument(uri);
