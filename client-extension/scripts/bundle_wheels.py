@@ -1,6 +1,8 @@
 """Gather the wheels a platform VSIX ships, so the server installs with no network at first run.
 
     python bundle_wheels.py --target linux-x64 --out DIR      # build the set
+    python bundle_wheels.py --target linux-x64 --out DIR --wheel astra_ls-*.whl
+                                                              # ... around an astra-ls wheel already built
     python bundle_wheels.py --verify DIR                      # prove it installs offline, for every Python
 
 The set is the astra-ls wheel, every runtime dependency as a wheel for the target's platform and each
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -64,14 +67,19 @@ def pip_platform_args(target: str, python: str) -> list[str]:
     return args
 
 
-def build(target: str, out: Path, pythons: tuple[str, ...]) -> int:
+def build(target: str, out: Path, pythons: tuple[str, ...], wheel: Path | None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.whl"):
         old.unlink()
-    built = run([sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "-q", "-w", str(out)])
-    if built.returncode != 0:
-        print(built.stdout + built.stderr, file=sys.stderr)
-        return 1
+    if wheel is not None:
+        # Several targets are gathered at once: building the wheel in each would race on the source tree's
+        # build/ folder, so the caller builds it once and every target copies it.
+        shutil.copy2(wheel, out / wheel.name)
+    else:
+        built = run([sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "-q", "-w", str(out)])
+        if built.returncode != 0:
+            print(built.stdout + built.stderr, file=sys.stderr)
+            return 1
     ours = next(out.glob("astra_ls-*.whl"))
     requirements = runtime_requirements(ours)
     served: list[str] = []
@@ -118,6 +126,7 @@ def main() -> int:
     parser.add_argument("--target", choices=sorted(TARGETS), help="VS Code platform target to gather wheels for")
     parser.add_argument("--out", type=Path, help="folder to put the wheels and bundle.json in")
     parser.add_argument("--pythons", default=",".join(PYTHONS), help="CPython versions, comma-separated")
+    parser.add_argument("--wheel", type=Path, help="the astra-ls wheel to ship (default: build it from the repository)")
     parser.add_argument("--verify", type=Path, metavar="DIR", help="check that a gathered set installs offline")
     args = parser.parse_args()
     if args.verify:
@@ -127,7 +136,7 @@ def main() -> int:
         return 1 if failures else 0
     if not args.target or not args.out:
         parser.error("--target and --out are required to build a set")
-    return build(args.target, args.out, tuple(args.pythons.split(",")))
+    return build(args.target, args.out, tuple(args.pythons.split(",")), args.wheel)
 
 
 if __name__ == "__main__":

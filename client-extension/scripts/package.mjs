@@ -59,15 +59,23 @@ const bundles = join(root, '.bundles');
 const wheelDir = join(root, 'server-wheel');
 rmSync(wheelDir, { recursive: true, force: true });
 mkdirSync(wheelDir);
-if (universal) {
-  rmSync(join(bundles, 'universal'), { recursive: true, force: true });
-  run(repoPython(), ['-m', 'pip', 'wheel', repo, '--no-deps', '--disable-pip-version-check', '-q', '-w', join(bundles, 'universal')], { stdio: 'pipe' });
+// The astra-ls wheel is built once, here: builds running side by side would race on the source tree's build/.
+const universalDir = join(bundles, 'universal');
+rmSync(universalDir, { recursive: true, force: true });
+run(repoPython(), ['-m', 'pip', 'wheel', repo, '--no-deps', '--disable-pip-version-check', '-q', '-w', universalDir], { stdio: 'pipe' });
+const ourWheels = readdirSync(universalDir).filter((f) => f.startsWith('astra_ls-') && f.endsWith('.whl'));
+if (ourWheels.length !== 1) {
+  console.error(`package: FAILED (expected one astra-ls wheel in ${universalDir}, found ${ourWheels.join(', ') || 'none'})`);
+  process.exit(1);
 }
+const ourWheel = join(universalDir, ourWheels[0]);
 const pending = [...requested];
 const failed = [];
 const workers = Array.from({ length: Math.min(4, pending.length) }, async () => {
   for (let target = pending.shift(); target; target = pending.shift()) {
-    const code = await runAsync(repoPython(), [join(root, 'scripts', 'bundle_wheels.py'), '--target', target, '--out', join(bundles, target)]);
+    const code = await runAsync(repoPython(), [
+      join(root, 'scripts', 'bundle_wheels.py'), '--target', target, '--out', join(bundles, target), '--wheel', ourWheel,
+    ]);
     if (code !== 0) failed.push(target);
   }
 });
