@@ -201,7 +201,9 @@ function checks(storePath: string): Check[] {
         await wb.runCommand('Astra: Query Events');
         await wb.pick(STORE);
         await wb.pick('UserMessageSent');
-        await wb.quickInput.filter({ hasText: 'Optional filters' }).waitFor({ timeout: LONG });
+        await wb.quickInput.filter({ hasText: 'Optional conditions' }).waitFor({ timeout: LONG });
+        await wb.page.keyboard.press('Enter');
+        await wb.quickInput.filter({ hasText: 'Optional time range' }).waitFor({ timeout: LONG });
         await wb.page.keyboard.press('Enter');
         await wb.quickInput.filter({ hasText: `3 events in ${STORE}` }).waitFor({ timeout: LONG });
         await wb.pick(`line ${STORE_LINES.length + 1}`);

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from astra_ls.core.blocks import Block, LongLine
+from astra_ls.core.blocks import BLOCK_SIZE, Block, LongLine
 from astra_ls.core.care import release_scratch
 from astra_ls.core.crossline import DuplicateIds, TimeOrder, short_keys
 from astra_ls.core.facts import NO_ID, id_identity, id_key, line_id
@@ -322,7 +322,7 @@ class StoreAnalysis:
         base = self.offsets[first] if first < self.line_count else self.size
         old_bytes = (self.offsets[old_end] if old_end < self.line_count else self.size) - base
         scanned = ScannedLines()
-        self._scanner.scan(new_data, base, first, scanned)
+        self._scan_in_blocks(new_data, base, first, scanned)
         if tail:
             if new_data:
                 self.terminated = new_data.endswith(b"\n")
@@ -350,6 +350,17 @@ class StoreAnalysis:
         self.size += delta_bytes
         self._stale_from(first)
         self._splice_cross_lines(first, old_end, len(scanned.offsets), old_ids)
+
+    def _scan_in_blocks(self, data: bytes, base: int, first: int, out: ScannedLines) -> None:
+        """Scan `data` a block of whole lines at a time: edits far apart make one wide change, and the
+        scanner's work arrays are as large as what it is given."""
+        view = memoryview(data)
+        start = 0
+        while start < len(data):
+            cut = data.find(b"\n", start + BLOCK_SIZE - 1) + 1 if len(data) - start > BLOCK_SIZE else 0
+            end = cut if cut > 0 else len(data)
+            self._scanner.scan(bytes(view[start:end]), base + start, first + len(out.offsets), out)
+            start = end
 
     def _splice_cross_lines(self, first: int, old_end: int, new_count: int, old_ids: list[int]) -> None:
         """Carry the cross-line indexes over an edit, looking again only at what it touched."""

@@ -16,7 +16,9 @@ from astra_ls.core.linecheck import BOM
 
 UTF8_WINDOW = 64 * 1024  # bytes validated at a time: the decoded copy is up to 4x its size
 WALK_LIMIT = 32
-SCRATCH_KEPT = 4 * 1024 * 1024  # work arrays up to this size stay allocated between blocks
+# Work arrays up to this size stay allocated between blocks, per thread: a block is 128 KiB, and every
+# thread that ever scanned keeps its set, so what is kept must stay small whatever a caller passed.
+SCRATCH_KEPT = 1024 * 1024
 _RISKY_NUMBER = re.compile(rb"\d{19}|\d[eE][+-]?\d{3}")  # over-approximates `_risky_numbers`, for one line
 
 _NUMBER_END = np.zeros(256, bool)
@@ -34,7 +36,9 @@ class _Scratch(threading.local):
         self.arrays = [np.empty(0, np.uint8) for _ in range(4)]
 
     def take(self, size: int) -> list[np.ndarray]:
-        if len(self.arrays[0]) < size or (len(self.arrays[0]) > SCRATCH_KEPT and size <= SCRATCH_KEPT):
+        if size > SCRATCH_KEPT:  # a one-off: freed with the caller's views, never kept by the thread
+            return [np.empty(size, np.uint8) for _ in range(4)]
+        if len(self.arrays[0]) < size:
             self.arrays = [np.empty(max(size, 1), np.uint8) for _ in range(4)]
         return [array[:size] for array in self.arrays]
 
