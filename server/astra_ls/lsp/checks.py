@@ -18,6 +18,7 @@ from lsprotocol import types as lsp
 from astra_ls.core.problems import Problem
 from astra_ls.lsp.diagnostics import DiagnosticCache, DiagnosticReports, counts_payload, publish_params_json
 from astra_ls.lsp.documents import OpenDocument, Pending
+from astra_ls.lsp.memory import MemoryGiver
 from astra_ls.lsp.progress import begin_progress
 from astra_ls.lsp.protocol import AstraProtocol
 from astra_ls.lsp.workspace_state import Located
@@ -42,6 +43,7 @@ class Checks:
     def __init__(self, server: AstraServer) -> None:
         self.server = server
         self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="astra-check")
+        self.memory = MemoryGiver()
         self.reports = DiagnosticReports()
         self.converted = DiagnosticCache()
         self.pull = False  # the client pulls diagnostics of open documents
@@ -160,15 +162,16 @@ class Checks:
             self.counts[uri] = (checked.events, len(checked.problems))
             self.publish_problems(uri, checked.problems, checked.limit, open_doc=True, refresh=refresh)
 
-    @staticmethod
-    def _check_buffer(doc: OpenDocument, data: bytes, pending: Pending | None, whole: bool) -> Checked:
+    def _check_buffer(self, doc: OpenDocument, data: bytes, pending: Pending | None, whole: bool) -> Checked:
         doc.flush(data, pending, whole)
         with doc.lock:
             assert doc.analysis is not None
             config = doc.located.store.config
             analyses = doc.located.store.analyses
             problems = analyses.problems_of(doc.located.stream, doc.analysis, doc.analysis.problems(doc.read), doc.read)
-            return Checked(problems, doc.analysis.event_count(), config.max_problems_per_file)
+            checked = Checked(problems, doc.analysis.event_count(), config.max_problems_per_file)
+        self.memory.after_work_on(len(data))
+        return checked
 
     def forget(self, uri: str) -> None:
         self._generation.pop(uri, None)
