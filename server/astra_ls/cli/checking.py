@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from astra_ls.config import ConfigProblem, load_config
+from astra_ls.core.analysis import BaseAnalysis, ReadRange
 from astra_ls.core.problems import Problem
+from astra_ls.store.check_scan import check_scan, file_reader
 from astra_ls.store.discovery import Skipped, discover, judge_file, list_astra
 from astra_ls.store.file_store import FileEventStore
 from astra_ls.store.follow import FollowedFile
@@ -56,7 +58,7 @@ def expand(paths: list[Path]) -> tuple[list[Path], list[Skipped]]:
 def check_file(path: Path, trusted: bool, progress: Callable[[int, int], None] | None,
                cache: IndexCache | None = None) -> FileReport:
     """The file's problems as the server reports them. Without the index cache, nothing is kept for
-    later: the analysis is a lean one."""
+    later: the analysis is a lean one (`check_scan`)."""
     try:
         root, name = split_store_path(path)
     except PathRefused:  # a file outside any `.astra/`: checked with the defaults its name implies
@@ -67,14 +69,19 @@ def check_file(path: Path, trusted: bool, progress: Callable[[int, int], None] |
         store = FileEventStore(root, trusted=trusted)
         file = store.path_of(name)  # confined to the `.astra/` folder, as the server reads it
     setup = store.setup(name)
-    followed = FollowedFile(file, setup.rules, cache, lean=cache is None)
-    followed.on_progress = progress
-    followed.refresh()
-    if followed.analysis is None:
+    analysis: BaseAnalysis | None
+    read: ReadRange
+    if cache is None:
+        analysis, read = check_scan(file, setup.rules, progress), file_reader(file)
+    else:
+        followed = FollowedFile(file, setup.rules, cache)
+        followed.on_progress = progress
+        followed.refresh()
+        analysis, read = followed.analysis, followed.read
+    if analysis is None:
         raise FileNotFoundError(f"{path}: no such file or directory")
-    problems = store.analyses.problems_of(name, followed.analysis, followed.analysis.problems(followed.read),
-                                          followed.read)
-    return FileReport(path, followed.analysis.event_count(), problems, store.analyses.config_problems())
+    problems = store.analyses.problems_of(name, analysis, analysis.problems(read), read)
+    return FileReport(path, analysis.event_count(), problems, store.analyses.config_problems())
 
 
 def config_problems(reports: list[FileReport]) -> list[ConfigProblem]:

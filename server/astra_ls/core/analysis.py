@@ -3,34 +3,34 @@
 A `StoreAnalysis` is built from blocks of bytes and then kept current: `resume` re-reads only the tail
 another writer appended, `splice` re-checks only the lines an editor changed. Cross-line checks and
 counts follow incrementally; problems are materialised on demand.
+
+`BaseAnalysis` holds what it shares with the lean analysis of a one-off check (`core.lean_analysis`):
+scanning, joining parts scanned elsewhere, counting, and building problems.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from array import array
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from astra_ls.core.blocks import BLOCK_SIZE, Block, LongLine
 from astra_ls.core.care import release_scratch
-from astra_ls.core.crossline import DuplicateIds, TimeOrder, short_keys
+from astra_ls.core.crossline import DuplicateIds, TimeOrder
 from astra_ls.core.facts import NO_ID, id_identity, id_key, line_id
 from astra_ls.core.linecheck import BAD, EVENT, SNAPSHOT, LineRules, LineVerdict
+from astra_ls.core.part_handover import PartFacts, ReadSent, item_size, sent_spans
 from astra_ls.core.problems import Problem, Related, make_problem
 from astra_ls.core.scan import BlockScanner, ScannedLines, TypeTable
 
 ReadRange = Callable[[int, int], bytes]  # (offset, length) -> bytes of the store
 LINE_ARRAYS = ("offsets", "kinds", "type_ids", "timestamps", "id_hashes")
-MARK_ARRAYS = ("mark_lines", "mark_offsets")  # a lean analysis's sparse line starts
-SENT_ARRAYS = (*LINE_ARRAYS, *MARK_ARRAYS)  # what a part scanned by another process sends, in this order
-MARK_EVERY = 64  # a lean analysis knows where one line in this many starts
-SKIP_CHUNK = 16 * 1024  # about MARK_EVERY lines of a typical store
-ADOPT_CHUNK = 1 << 18
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,26 +49,18 @@ class CrossLines:
     last_line: int
 
 
-class StoreAnalysis:
-    """A lean analysis (`lean=True`) keeps only what its problems need, for a one-off check of a big store:
-    a 4-byte short key of every line's id hash (NO_ID but on event lines: duplicate ids, confirmed by
-    scanning the candidate lines again), the start of every MARK_EVERY-th line (to read the lines a
-    problem names), and the time order folded in as the lines come. Its offsets, kinds, type ids and
-    timestamps stay empty, and so do the known ids once indexed: it is read once, never edited,
-    truncated, grown or saved."""
+class BaseAnalysis(ABC):
+    """What the full analysis and the lean one of a one-off check share: lines scanned in order (here or
+    by other processes, see `adopt`), per-line problems, snapshots, counts by type, the cross-line
+    indexes, and problems built on demand. Each kind keeps its own per-line arrays (`SENT_ARRAYS`)."""
 
-    def __init__(self, rules: AnalysisRules, lean: bool = False) -> None:
+    SENT_ARRAYS: ClassVar[tuple[str, ...]]  # the per-line arrays a part scanned elsewhere hands over, in order
+    id_hashes: array[int]  # one item per line
+
+    def __init__(self, rules: AnalysisRules) -> None:
         self.rules = rules
-        self.lean = lean
         self.types = TypeTable()
         self._scanner = BlockScanner(rules.line, self.types)
-        self.offsets = array("q")
-        self.kinds = bytearray()
-        self.type_ids = array("H")
-        self.timestamps = array("d")
-        self.id_hashes = array("i" if lean else "q")  # "i": 4-byte short keys
-        self.mark_lines = array("q")
-        self.mark_offsets = array("q")
         self.line_problems: dict[int, list[Problem]] = {}
         self.snapshots: dict[int, dict[str, Any]] = {}
         self.size = 0
@@ -119,18 +111,7 @@ class StoreAnalysis:
         first = self.line_count
         self._stale_from(first)
         is_event = np.frombuffer(bytes(scanned.kinds), np.uint8) == EVENT
-        if self.lean:
-            self._mark(scanned.offsets, first)
-            if self.rules.ordered_timestamps and not incremental:
-                self.order.extend(np.frombuffer(scanned.timestamps, np.float64), is_event, first)
-            hashes = np.frombuffer(scanned.id_hashes, np.int64) if scanned.id_hashes else np.empty(0, np.int64)
-            self.id_hashes.frombytes(short_keys(np.where(is_event, hashes, NO_ID)).tobytes())
-        else:
-            self.offsets.extend(scanned.offsets)
-            self.kinds.extend(scanned.kinds)
-            self.type_ids.extend(scanned.type_ids)
-            self.timestamps.extend(scanned.timestamps)
-            self.id_hashes.extend(scanned.id_hashes)
+        self._keep_lines(scanned, is_event, first, incremental)
         self.line_problems.update(scanned.problems)
         self.snapshots.update(scanned.snapshots)
         types = np.asarray(scanned.type_ids, np.int64)[is_event]
@@ -144,36 +125,44 @@ class StoreAnalysis:
                 if self.rules.ordered_timestamps:
                     self.order.add(first + offset, scanned.timestamps[offset])
 
-    def _mark(self, offsets: array[int], first: int) -> None:
-        """Keep the starts of the lines MARK_EVERY apart, counted from this batch's first line."""
-        if offsets:
-            self.mark_lines.extend(range(first, first + len(offsets), MARK_EVERY))
-            self.mark_offsets.extend(offsets[::MARK_EVERY])
+    @abstractmethod
+    def _keep_lines(self, scanned: ScannedLines, is_event: np.ndarray, first: int, incremental: bool) -> None:
+        """Append the per-line facts of freshly scanned lines (the first is line `first`) to this analysis's arrays."""
 
-    def adopt(self, part: StoreAnalysis, lengths: dict[str, int], read: Callable[[int], bytes | memoryview]) -> None:
-        """Append the analysis of the bytes that follow this one's (a part scanned by another process or here,
-        lean when this one is).
+    def handover_facts(self) -> PartFacts:
+        """What this analysis, a part scanned for another one, hands over besides its `SENT_ARRAYS`."""
+        return PartFacts(list(self.types.names), self._type_counts, self.line_problems, self.snapshots, self.size,
+                         self.terminated, self._folded_order(),
+                         {name: len(getattr(self, name)) for name in self.SENT_ARRAYS})
 
-        The part comes without its arrays: they follow on a stream (`read(n)` gives exactly the next n
-        bytes), raw, in `SENT_ARRAYS` order, `lengths[name]` items each, in the `sent_spans` of each (last
-        first: the sender cuts each off once sent), and are appended to this analysis's arrays in order,
-        so a million lines never sit in memory twice."""
+    @abstractmethod
+    def _folded_order(self) -> TimeOrder | None:
+        """The time order as folded in while scanning, for the analysis that adopts this one as a part (None:
+        that analysis indexes the order of the whole file itself)."""
+
+    def adopt(self, part: PartFacts, read: ReadSent) -> None:
+        """Append the analysis of the bytes that follow this one's (a part of the same kind, scanned by
+        another process or here).
+
+        The part's arrays follow on a stream (`read(n)` gives exactly the next n bytes), raw, in
+        `SENT_ARRAYS` order, `part.lengths[name]` items each, in the `sent_spans` of each (last first: the
+        sender cuts each off once sent), and are appended to this analysis's arrays in order, so a
+        million lines never sit in memory twice."""
         first = self.line_count
         self._stale_from(first)
-        mapping = np.array([self.types.id_of(name or None) for name in part.types.names], np.uint16)
-        for name in SENT_ARRAYS:
-            self._adopt_array(name, lengths[name], read, mapping, first)
-        if self.lean and self.rules.ordered_timestamps:
+        mapping = np.array([self.types.id_of(name or None) for name in part.type_names], np.uint16)
+        for name in self.SENT_ARRAYS:
+            self._adopt_array(name, part.lengths[name], read, mapping, first)
+        if part.order is not None and self.rules.ordered_timestamps:
             self.order.join(part.order, first)
         for line, problems in part.line_problems.items():
             self.line_problems[first + line] = [p.shifted(first) for p in problems]
         self.snapshots.update({first + line: event for line, event in part.snapshots.items()})
-        for type_id, number in part._type_counts.items():
+        for type_id, number in part.type_counts.items():
             self._type_counts[int(mapping[type_id])] += number
         self.size, self.terminated = part.size, part.terminated
 
-    def _adopt_array(self, name: str, count: int, read: Callable[[int], bytes | memoryview], mapping: np.ndarray,
-                     first: int) -> None:
+    def _adopt_array(self, name: str, count: int, read: ReadSent, mapping: np.ndarray, first: int) -> None:
         target: Any = getattr(self, name)
         size = item_size(target)
         received = [read((end - start) * size) for start, end in sent_spans(count, size)]
@@ -188,47 +177,143 @@ class StoreAnalysis:
             else:
                 target.frombytes(chunk)
 
-    def finish_full_scan(self, read: ReadRange | None = None) -> None:
-        """After a scan from byte 0: index cross-line facts in bulk (cheaper than line by line). A lean
-        analysis reads the lines whose short id keys repeat (`read`) to keep only true duplicates."""
-        self._stale_from(0)
-        self._index_cross_lines(read)
+    # --- reading ------------------------------------------------------------------------------------
 
-    def _index_cross_lines(self, read: ReadRange | None) -> None:
-        if self.lean:  # only event lines have an id; the order was folded in already
-            if self.rules.unique_ids:
-                if read is None:
-                    raise ValueError("a lean analysis reads the lines whose ids may repeat: pass `read`")
-                self.duplicates.rebuild(self.id_hashes, None, keep_known=False)
-                self.duplicates.duplicates = self._true_duplicates(self.duplicates.duplicates, read)
-            return
+    def event_count(self) -> int:
+        return sum(self._type_counts.values()) + sum(int(s["events"]) for s in self.snapshots.values())
+
+    def counts_by_type(self) -> dict[str, int]:
+        counts: Counter[str] = Counter()
+        for snapshot in self.snapshots.values():
+            counts.update({str(k): int(v) for k, v in snapshot["byType"].items()})
+        for type_id, number in self._type_counts.items():
+            if number:
+                counts[self.types.names[type_id] or "(untyped)"] += number
+        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+    def _stale_from(self, line: int) -> None:
+        self._valid_below = min(self._valid_below, line)
+
+    @abstractmethod
+    def confirmed_first(self, line: int, first: int, read: ReadRange) -> int | None:
+        """The first line whose id truly equals `line`'s, given that the index found `first`; None when
+        no earlier line has that id."""
+
+    @abstractmethod
+    def _line_text(self, line: int, read: ReadRange) -> str:
+        """A line's text, without its '\\n'."""
+
+    def problems(self, read: ReadRange) -> list[Problem]:
+        """All problems, in line order; cross-line ones read the lines they name to point at them.
+
+        Only the problems from the first line changed since the last call are built; the others are the
+        same objects as last time (so comparing two results is cheap)."""
+        valid = self._valid_below
+        kept = self._materialised[: bisect_left(self._materialised, valid, key=lambda p: p.line)]
+        found = [p for line in sorted(k for k in self.line_problems if k >= valid) for p in self.line_problems[line]]
+        for line, first in self.duplicates.duplicates.items():
+            confirmed = self.confirmed_first(line, first, read) if line >= valid else None
+            if confirmed is not None:
+                found.append(self._duplicate_problem(line, confirmed, read))
+        found.extend(self._order_problem(line, previous, read)
+                     for line, previous in self.order.backwards.items() if line >= valid)
+        if not self.terminated and self.line_count and self.line_count - 1 >= valid:
+            found.append(self._missing_newline(read))
+        found.sort(key=lambda p: (p.line, p.start))
+        self._materialised, self._valid_below = kept + found, self.line_count
+        return list(self._materialised)
+
+    def problems_on(self, line: int, read: ReadRange) -> list[Problem]:
+        """The problems of one line, without materialising everyone else's (hovers, quick fixes)."""
+        found = list(self.line_problems.get(line, ()))
+        first = self.duplicates.duplicates.get(line)
+        confirmed = None if first is None else self.confirmed_first(line, first, read)
+        if confirmed is not None:
+            found.append(self._duplicate_problem(line, confirmed, read))
+        previous = self.order.backwards.get(line)
+        if previous is not None:
+            found.append(self._order_problem(line, previous, read))
+        if not self.terminated and self.line_count and line == self.line_count - 1:
+            found.append(self._missing_newline(read))
+        return sorted(found, key=lambda p: p.start)
+
+    def _field_cols(self, line: int, field: str, read: ReadRange) -> tuple[int, int, str]:
+        from astra_ls.core.locate import locate
+        from astra_ls.core.positions import utf16_col_of_char
+
+        text = self._line_text(line, read)
+        span = locate(text, tuple(field.split(".")))
+        if span is None:
+            return 0, len(text), ""
+        value = text[span.value.start : span.value.end]
+        return utf16_col_of_char(text, span.value.start), utf16_col_of_char(text, span.value.end), value
+
+    def _duplicate_problem(self, line: int, first: int, read: ReadRange) -> Problem:
+        field = self.rules.line.id_field
+        start, end, value = self._field_cols(line, field, read)
+        first_start, first_end, _ = self._field_cols(first, field, read)
+        related = (Related(first, first_start, first_end, f"first event with id {value}"),)
+        return make_problem("ASTRA020", line, start, end,
+                            f"duplicate id {value}: already used by the event on line {first + 1}",
+                            related=related, data={"first": first + 1})
+
+    def _order_problem(self, line: int, previous: int, read: ReadRange) -> Problem:
+        field = self.rules.line.time_field
+        start, end, value = self._field_cols(line, field, read)
+        prev_start, prev_end, prev_value = self._field_cols(previous, field, read)
+        related = (Related(previous, prev_start, prev_end, f"previous event, at {prev_value}"),)
+        return make_problem("ASTRA021", line, start, end,
+                            f"timestamp {value} is earlier than the previous event's {prev_value} "
+                            f"(line {previous + 1}): events must be appended in time order",
+                            related=related, data={"previous": previous + 1})
+
+    def _missing_newline(self, read: ReadRange) -> Problem:
+        from astra_ls.core.positions import utf16_len
+
+        line = self.line_count - 1
+        end = utf16_len(self._line_text(line, read))
+        return make_problem("ASTRA033", line, end, end,
+                            "missing final newline: the last line is torn or unterminated, and a naive "
+                            "append would glue the next event onto it")
+
+
+
+
+class StoreAnalysis(BaseAnalysis):
+    """The full analysis the server and every command keep current: every line's start, kind, type, time and
+    8-byte id hash, so it can be edited (`splice`), cut (`truncate`), grown (`resume`) and saved."""
+
+    SENT_ARRAYS = LINE_ARRAYS
+
+    def __init__(self, rules: AnalysisRules) -> None:
+        super().__init__(rules)
+        self.offsets = array("q")
+        self.kinds = bytearray()
+        self.type_ids = array("H")
+        self.timestamps = array("d")
+        self.id_hashes = array("q")
+
+    def _keep_lines(self, scanned: ScannedLines, is_event: np.ndarray, first: int, incremental: bool) -> None:
+        self.offsets.extend(scanned.offsets)
+        self.kinds.extend(scanned.kinds)
+        self.type_ids.extend(scanned.type_ids)
+        self.timestamps.extend(scanned.timestamps)
+        self.id_hashes.extend(scanned.id_hashes)
+
+    def _folded_order(self) -> None:
+        return None  # indexed for the whole file by `finish_full_scan`
+
+    def finish_full_scan(self) -> None:
+        """After a scan from byte 0: index cross-line facts in bulk (cheaper than line by line)."""
+        self._stale_from(0)
         mask = self.event_mask()
         if self.rules.unique_ids:
             self.duplicates.rebuild(self.id_hashes, mask)
         if self.rules.ordered_timestamps:
             self.order.rebuild(self.timestamps, mask)
 
-    def _true_duplicates(self, candidates: dict[int, int], read: ReadRange) -> dict[int, int]:
-        """line -> first line with the same id, among the lines whose short keys repeat (`candidates`), by
-        their ids read again: exactly what a full analysis finds, as two lines with one id share a key."""
-        duplicates: dict[int, int] = {}
-        first_of: dict[str | bytes, int] = {}
-        field = self.rules.line.id_field
-        for line in sorted({*candidates, *candidates.values()}):
-            ident = line_id(self._marked_line(line, read), field)
-            if ident is None:
-                continue
-            first = first_of.setdefault(ident, line)
-            if first != line:
-                duplicates[line] = first
-        return duplicates
-
     def confirmed_first(self, line: int, first: int, read: ReadRange) -> int | None:
-        """The first line whose id truly equals `line`'s, given that the index found `first` by hash; None
-        when the hashes collided and no earlier line has that id. The hash is not keyed: ids made to
-        collide must not pass for duplicates (a lean analysis compared the ids already)."""
-        if self.lean:
-            return first
+        """The hash is not keyed: ids made to collide must not pass for duplicates."""
         field = self.rules.line.id_field
         mine = line_id(read(*self.line_span(line)), field)
         if mine is None:
@@ -246,7 +331,7 @@ class StoreAnalysis:
         """The first event line whose id is `value`, where ids are kept unique (else None). The index
         finds it by hash; the ids themselves are compared, as hashes can be made to collide."""
         key = id_key(value)
-        if not self.rules.unique_ids or self.lean or key == NO_ID or self.duplicates.line_of(key) is None:
+        if not self.rules.unique_ids or key == NO_ID or self.duplicates.line_of(key) is None:
             return None
         wanted, field = id_identity(value), self.rules.line.id_field
         mask = self.event_mask()
@@ -279,16 +364,10 @@ class StoreAnalysis:
         """Where to read from to bring the analysis up to date with a grown store."""
         if self.terminated or not self.line_count:
             return self.size
-        self._refuse_lean("re-read from its last line")
         return self.offsets[-1]
-
-    def _refuse_lean(self, what: str) -> None:
-        if self.lean:
-            raise ValueError(f"a lean analysis keeps no line offsets: it cannot {what}")
 
     def truncate(self, line: int) -> None:
         """Forget line `line` and everything after it."""
-        self._refuse_lean("be truncated")
         self._stale_from(line)
         if line >= self.line_count:
             return
@@ -317,7 +396,6 @@ class StoreAnalysis:
         `new_data` holds whole lines ending in '\\n', except at the end of the document (`tail`).
         Lines after the change keep their facts and are only renumbered and shifted.
         """
-        self._refuse_lean("be edited")
         old_end = first + old_count
         base = self.offsets[first] if first < self.line_count else self.size
         old_bytes = (self.offsets[old_end] if old_end < self.line_count else self.size) - base
@@ -388,119 +466,11 @@ class StoreAnalysis:
             end -= 1
         return start, max(0, end - start)
 
-    def event_count(self) -> int:
-        return sum(self._type_counts.values()) + sum(int(s["events"]) for s in self.snapshots.values())
-
-    def counts_by_type(self) -> dict[str, int]:
-        counts: Counter[str] = Counter()
-        for snapshot in self.snapshots.values():
-            counts.update({str(k): int(v) for k, v in snapshot["byType"].items()})
-        for type_id, number in self._type_counts.items():
-            if number:
-                counts[self.types.names[type_id] or "(untyped)"] += number
-        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
-
     def is_event(self, line: int) -> bool:
         return 0 <= line < self.line_count and self.kinds[line] in (EVENT, SNAPSHOT)
 
-    def _stale_from(self, line: int) -> None:
-        self._valid_below = min(self._valid_below, line)
-
-    def problems(self, read: ReadRange) -> list[Problem]:
-        """All problems, in line order; cross-line ones read the lines they name to point at them.
-
-        Only the problems from the first line changed since the last call are built; the others are the
-        same objects as last time (so comparing two results is cheap)."""
-        valid = self._valid_below
-        kept = self._materialised[: bisect_left(self._materialised, valid, key=lambda p: p.line)]
-        found = [p for line in sorted(k for k in self.line_problems if k >= valid) for p in self.line_problems[line]]
-        for line, first in self.duplicates.duplicates.items():
-            confirmed = self.confirmed_first(line, first, read) if line >= valid else None
-            if confirmed is not None:
-                found.append(self._duplicate_problem(line, confirmed, read))
-        found.extend(self._order_problem(line, previous, read)
-                     for line, previous in self.order.backwards.items() if line >= valid)
-        if not self.terminated and self.line_count and self.line_count - 1 >= valid:
-            found.append(self._missing_newline(read))
-        found.sort(key=lambda p: (p.line, p.start))
-        self._materialised, self._valid_below = kept + found, self.line_count
-        return list(self._materialised)
-
-    def problems_on(self, line: int, read: ReadRange) -> list[Problem]:
-        """The problems of one line, without materialising everyone else's (hovers, quick fixes)."""
-        found = list(self.line_problems.get(line, ()))
-        first = self.duplicates.duplicates.get(line)
-        confirmed = None if first is None else self.confirmed_first(line, first, read)
-        if confirmed is not None:
-            found.append(self._duplicate_problem(line, confirmed, read))
-        previous = self.order.backwards.get(line)
-        if previous is not None:
-            found.append(self._order_problem(line, previous, read))
-        if not self.terminated and self.line_count and line == self.line_count - 1:
-            found.append(self._missing_newline(read))
-        return sorted(found, key=lambda p: p.start)
-
     def _line_text(self, line: int, read: ReadRange) -> str:
-        raw = self._marked_line(line, read) if self.lean else read(*self.line_span(line))
-        return raw.decode("utf-8", "replace")
-
-    def _marked_line(self, line: int, read: ReadRange) -> bytes:
-        """A line's bytes (without its '\\n') in a lean analysis: one read from the nearest marked line
-        before it holds the whole line, unless lines there are long."""
-        at = bisect_right(self.mark_lines, line) - 1
-        chunk = read(self.mark_offsets[at], SKIP_CHUNK)
-        start = _after_newlines(chunk, line - self.mark_lines[at])
-        end = chunk.find(b"\n", start) if start >= 0 else -1
-        if end >= 0:
-            return chunk[start:end]
-        return read(*self._marked_span(line, read))
-
-    def _marked_span(self, line: int, read: ReadRange) -> tuple[int, int]:
-        """`line_span` for a lean analysis: read on from the nearest marked line before it."""
-        at = bisect_right(self.mark_lines, line) - 1
-        start = _skip_lines(read, self.mark_offsets[at], line - self.mark_lines[at])
-        if line + 1 < self.line_count:
-            return start, _skip_lines(read, start, 1) - 1 - start
-        return start, max(0, self.size - (1 if self.terminated else 0) - start)
-
-    def _field_cols(self, line: int, field: str, read: ReadRange) -> tuple[int, int, str]:
-        from astra_ls.core.locate import locate
-        from astra_ls.core.positions import utf16_col_of_char
-
-        text = self._line_text(line, read)
-        span = locate(text, tuple(field.split(".")))
-        if span is None:
-            return 0, len(text), ""
-        value = text[span.value.start : span.value.end]
-        return utf16_col_of_char(text, span.value.start), utf16_col_of_char(text, span.value.end), value
-
-    def _duplicate_problem(self, line: int, first: int, read: ReadRange) -> Problem:
-        field = self.rules.line.id_field
-        start, end, value = self._field_cols(line, field, read)
-        first_start, first_end, _ = self._field_cols(first, field, read)
-        related = (Related(first, first_start, first_end, f"first event with id {value}"),)
-        return make_problem("ASTRA020", line, start, end,
-                            f"duplicate id {value}: already used by the event on line {first + 1}",
-                            related=related, data={"first": first + 1})
-
-    def _order_problem(self, line: int, previous: int, read: ReadRange) -> Problem:
-        field = self.rules.line.time_field
-        start, end, value = self._field_cols(line, field, read)
-        prev_start, prev_end, prev_value = self._field_cols(previous, field, read)
-        related = (Related(previous, prev_start, prev_end, f"previous event, at {prev_value}"),)
-        return make_problem("ASTRA021", line, start, end,
-                            f"timestamp {value} is earlier than the previous event's {prev_value} "
-                            f"(line {previous + 1}): events must be appended in time order",
-                            related=related, data={"previous": previous + 1})
-
-    def _missing_newline(self, read: ReadRange) -> Problem:
-        from astra_ls.core.positions import utf16_len
-
-        line = self.line_count - 1
-        end = utf16_len(self._line_text(line, read))
-        return make_problem("ASTRA033", line, end, end,
-                            "missing final newline: the last line is torn or unterminated, and a naive "
-                            "append would glue the next event onto it")
+        return read(*self.line_span(line)).decode("utf-8", "replace")
 
 
 def _renumber(table: dict[int, Any], first: int, old_end: int, delta: int,
@@ -523,37 +493,3 @@ def events_through(analysis: StoreAnalysis, line: int) -> int:
     with memoryview(analysis.kinds)[: line + 1] as head:
         events = int(np.count_nonzero(np.frombuffer(head, np.uint8) == EVENT))
     return events + sum(int(s["events"]) for at, s in analysis.snapshots.items() if at <= line)
-
-
-def _skip_lines(read: ReadRange, offset: int, count: int) -> int:
-    """The start of the line `count` lines after the one starting at `offset`."""
-    while count:
-        chunk = read(offset, SKIP_CHUNK)
-        if not chunk:
-            raise EOFError(f"the store ends {count} lines before the line it was asked for")
-        found = chunk.count(b"\n")
-        if found < count:
-            offset, count = offset + len(chunk), count - found
-            continue
-        return offset + _after_newlines(chunk, count)
-    return offset
-
-
-def _after_newlines(chunk: bytes, count: int) -> int:
-    """Where the line after the `count`-th '\\n' of `chunk` starts; -1 when it holds fewer."""
-    position = -1
-    for _ in range(count):
-        position = chunk.find(b"\n", position + 1)
-        if position < 0:
-            return -1
-    return position + 1
-
-
-def item_size(values: array[Any] | bytearray) -> int:
-    return 1 if isinstance(values, bytearray) else values.itemsize
-
-
-def sent_spans(count: int, itemsize: int) -> list[tuple[int, int]]:
-    """The [start, end) spans of items an array of `count` items is sent in to be adopted, the last first."""
-    step = max(1, ADOPT_CHUNK // itemsize)
-    return [(max(0, end - step), end) for end in range(count, 0, -step)]

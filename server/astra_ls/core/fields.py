@@ -21,7 +21,7 @@ SAMPLE_EVENTS = 20
 
 def untimed_events(analysis: StoreAnalysis, lines: np.ndarray | None = None) -> int:
     """How many event lines (of `lines`, else of the store) have no readable time."""
-    if analysis.lean or not len(analysis.timestamps):
+    if not len(analysis.timestamps):
         return 0
     times = np.frombuffer(analysis.timestamps, np.float64)
     picked = times[analysis.event_mask()] if lines is None else times[lines]

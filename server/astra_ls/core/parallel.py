@@ -7,7 +7,9 @@ system can: they inherit the compiled schema, and each sends its parts back on a
 pickled and per-line arrays raw, read straight into the joined analysis. A process with threads (the
 language server) must not fork, so it hands the chunks to a pool of spawned processes (kept for the next
 big scan), which works on every system: the rules travel pickled (schemas rebuild from their models or
-document) and the parts come back pickled. Id hashes are the same in every process (`core.facts`).
+document) and the parts come back pickled. How a part travels is `core.part_handover`. Id hashes are the
+same in every process (`core.facts`). The caller chooses the kind of analysis (`StoreAnalysis`, or the
+`LeanAnalysis` of a one-off check); the parts and the joined analysis are of that kind.
 """
 
 from __future__ import annotations
@@ -23,13 +25,13 @@ import signal
 import struct
 import sys
 import threading
-from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, TypeVar
 
-from astra_ls.core.analysis import SENT_ARRAYS, AnalysisRules, StoreAnalysis, item_size, sent_spans
+from astra_ls.core.analysis import AnalysisRules, BaseAnalysis
 from astra_ls.core.blocks import iter_blocks
+from astra_ls.core.part_handover import HandedPart, PartStream, hand_over, send_parts
 
 if TYPE_CHECKING:  # loaded with the first spawned scan: a plain check has no use for them
     from concurrent.futures import Future, ProcessPoolExecutor
@@ -41,6 +43,7 @@ SEARCH_PIECE = 64 * 1024  # read at a time while looking for a line start
 MAX_WORKERS = 8
 CHUNK_TIMEOUT_S = 300.0  # a spawned worker's chunk is a few seconds of work: this long means it hangs
 Start = Literal["auto", "fork", "spawn"]
+A = TypeVar("A", bound=BaseAnalysis)
 log = logging.getLogger(__name__)
 
 
@@ -90,8 +93,9 @@ def _next_line_start(handle: BinaryIO, offset: int) -> int:
     return position
 
 
-def scan_range(path: Path, rules: AnalysisRules, start: int, end: int | None, lean: bool = False) -> StoreAnalysis:
-    analysis = StoreAnalysis(rules, lean)
+def scan_range(path: Path, rules: AnalysisRules, start: int, end: int | None, kind: type[A]) -> A:
+    """The analysis, of the given kind, of the lines from byte `start` to `end` (the end of the file: None)."""
+    analysis = kind(rules)
     with path.open("rb") as handle:
         analysis.feed(iter_blocks(handle, start, rules.line.max_line_bytes, end=end), incremental=False)
     return analysis
@@ -109,7 +113,7 @@ def _quiet_worker() -> None:
 
 
 def _fork_part(path: Path, rules: AnalysisRules, bounds: list[tuple[int, int]], chunks: Chunks,
-               lean: bool) -> tuple[int, int]:
+               kind: type[BaseAnalysis]) -> tuple[int, int]:
     """A process scanning the chunks it claims, and the read end of the pipe its parts come on.
 
     A plain fork that ends in os._exit: no interpreter clean-up in the child, which in a language server
@@ -123,9 +127,9 @@ def _fork_part(path: Path, rules: AnalysisRules, bounds: list[tuple[int, int]], 
         try:
             os.close(read_end)
             _quiet_worker()
-            parts = [(index, scan_range(path, rules, *bounds[index], lean)) for index in chunks]
+            parts = [(index, scan_range(path, rules, *bounds[index], kind)) for index in chunks]
             trim_heap()  # held until the parent has read the parts: only the parts themselves should be
-            _send(parts, write_end)
+            send_parts(parts, write_end)
             code = 0
         finally:
             os._exit(code)
@@ -150,75 +154,11 @@ class Chunks:
         os.close(self._read)
 
 
-def _send(parts: list[tuple[int, StoreAnalysis]], pipe: int) -> None:
-    with os.fdopen(pipe, "wb") as out:
-        for index, part in parts:
-            _send_part(index, part, out)
-
-
-def _send_part(index: int, part: StoreAnalysis, out: BinaryIO) -> None:
-    """The part's chunk number and small facts pickled, then its arrays raw: nothing is copied to be sent."""
-    arrays = [getattr(part, name) for name in SENT_ARRAYS]
-    lengths = _lengths(part)
-    for name, values in zip(SENT_ARRAYS, arrays, strict=True):
-        setattr(part, name, type(values)() if isinstance(values, bytearray) else array(values.typecode))
-    facts = pickle.dumps((index, lengths, _portable(part)), pickle.HIGHEST_PROTOCOL)
-    out.write(struct.pack("<Q", len(facts)))
-    out.write(facts)
-    for values in arrays:
-        _send_shrinking(values, out)
-
-
-def _send_shrinking(values: array[Any] | bytearray, out: BinaryIO) -> None:
-    """`values` in its `sent_spans`, each cut off once written: this process gives back what the parent
-    takes while it reads, so the part is not held twice."""
-    for start, end in sent_spans(len(values), item_size(values)):
-        with memoryview(values) as view:
-            out.write(view[start:end].cast("B"))
-        del values[start:]
-
-
-class PartStream:
-    """The parts one worker sends, in the order it claimed them (rising chunk numbers)."""
-
-    def __init__(self, pipe: int) -> None:
-        self._stream = os.fdopen(pipe, "rb")
-        self.next: tuple[int, dict[str, int], StoreAnalysis] | None = None  # the header read, arrays not yet
-
-    def read(self, count: int) -> bytes:
-        data = self._stream.read(count)
-        if len(data) != count:
-            raise EOFError("a scanning process ended before sending its part")
-        return data
-
-    def peek(self) -> int | None:
-        """The chunk number of the next part (None: no more parts)."""
-        if self.next is None:
-            head = self._stream.read(8)
-            if not head:
-                return None
-            if len(head) != 8:
-                raise EOFError("a scanning process ended in the middle of a part")
-            (length,) = struct.unpack("<Q", head)
-            self.next = pickle.loads(self.read(length))
-        return self.next[0]
-
-    def adopt_next(self, head: StoreAnalysis) -> None:
-        assert self.next is not None
-        _, lengths, part = self.next
-        self.next = None
-        head.adopt(part, lengths, self.read)
-
-    def close(self) -> None:
-        self._stream.close()
-
-
-def _join(head: StoreAnalysis, mine: dict[int, StoreAnalysis], streams: list[PartStream], count: int) -> None:
+def _join(head: A, mine: dict[int, A], streams: list[PartStream], count: int) -> None:
     """Chunks 1 to count - 1 adopted in order: this process's own, and the workers' as they come."""
     for index in range(1, count):
         if index in mine:
-            part = mine.pop(index)
-            head.adopt(part, _lengths(part), _local_read(part))
+            _adopt_here(head, hand_over(mine.pop(index)))
             continue
         holder = next((stream for stream in streams if stream.peek() == index), None)
         if holder is None:
@@ -226,31 +166,13 @@ def _join(head: StoreAnalysis, mine: dict[int, StoreAnalysis], streams: list[Par
         holder.adopt_next(head)
 
 
-def _lengths(part: StoreAnalysis) -> dict[str, int]:
-    """Items in each array a part hands over."""
-    return {name: len(getattr(part, name)) for name in SENT_ARRAYS}
+def _adopt_here(head: BaseAnalysis, part: HandedPart) -> None:
+    head.adopt(part.facts, part.reader())
 
 
-def _local_read(part: StoreAnalysis) -> Callable[[int], memoryview]:
-    """`read` for a part scanned here: views of its arrays' bytes, in the order `adopt` asks for them (no
-    copy: the part is not changed before it is dropped)."""
-
-    def pieces() -> Iterator[memoryview]:
-        for name in SENT_ARRAYS:
-            values = getattr(part, name)
-            size = item_size(values)
-            data = memoryview(values).cast("B")
-            for start, end in sent_spans(len(values), size):
-                yield data[start * size : end * size]
-
-    taken = pieces()
-    return lambda count: next(taken)
-
-
-def scan_parallel(path: Path, rules: AnalysisRules, size: int, lean: bool = False,
-                  start: Start = "auto") -> StoreAnalysis | None:
-    """The whole file scanned by several processes, or None when one process is the better choice (or
-    a scanning process failed: the caller then scans the file itself). A lean scan gives a lean analysis.
+def scan_parallel(path: Path, rules: AnalysisRules, size: int, kind: type[A], start: Start = "auto") -> A | None:
+    """The whole file scanned by several processes into one analysis of the given kind, or None when one
+    process is the better choice (or a scanning process failed: the caller then scans the file itself).
     `start`: fork or spawn the workers; "auto" forks only where `may_fork`."""
     workers = worker_count(size)
     if workers < 2:
@@ -260,18 +182,18 @@ def scan_parallel(path: Path, rules: AnalysisRules, size: int, lean: bool = Fals
         return None
     bounds = list(zip(points, [*points[1:], size], strict=True))
     if hasattr(os, "fork") and (start == "fork" or (start == "auto" and may_fork())):
-        return _scan_forked(path, rules, bounds, lean, workers)
-    return _scan_spawned(path, rules, bounds, lean, workers)
+        return _scan_forked(path, rules, bounds, kind, workers)
+    return _scan_spawned(path, rules, bounds, kind, workers)
 
 
-def _scan_forked(path: Path, rules: AnalysisRules, bounds: list[tuple[int, int]], lean: bool,
-                 workers: int) -> StoreAnalysis | None:
+def _scan_forked(path: Path, rules: AnalysisRules, bounds: list[tuple[int, int]], kind: type[A],
+                 workers: int) -> A | None:
     chunks = Chunks(range(1, len(bounds)))  # chunk 0 is this process's: it starts the joined analysis
-    children = _fork_parts(path, rules, bounds, chunks, lean, workers - 1)
+    children = _fork_parts(path, rules, bounds, chunks, kind, workers - 1)
     streams = [PartStream(pipe) for _, pipe in children]
     try:
-        head = scan_range(path, rules, *bounds[0], lean)
-        mine = {index: scan_range(path, rules, *bounds[index], lean) for index in chunks}
+        head = scan_range(path, rules, *bounds[0], kind)
+        mine = {index: scan_range(path, rules, *bounds[index], kind) for index in chunks}
         trim_heap()  # before the parts arrive, which would otherwise come on top of the scan's leftovers
         _join(head, mine, streams, len(bounds))
         return head
@@ -348,25 +270,17 @@ def _exit_with(parent: Any) -> None:
     os._exit(0)
 
 
-def _scan_chunk(path: str, rules: bytes, start: int, end: int, lean: bool) -> StoreAnalysis:
-    """In a spawned worker: one chunk's analysis, ready to be pickled back."""
+def _scan_chunk(path: str, rules: bytes, start: int, end: int, kind: type[BaseAnalysis]) -> HandedPart:
+    """In a spawned worker: one chunk's analysis, handed over to be pickled back (the compiled schema
+    stays here: the parent has its own)."""
     found = _worker_rules.get(rules)
     if found is None:
         found = _worker_rules[rules] = pickle.loads(rules)
-    return _portable(scan_range(Path(path), found, start, end, lean))
+    return hand_over(scan_range(Path(path), found, start, end, kind))
 
 
-def _portable(part: StoreAnalysis) -> StoreAnalysis:
-    # compiled schemas and decoders cannot be pickled, and the parent has its own; the parent indexes
-    # the ids of the whole file itself, and the time order too unless the part folded it in (lean)
-    part.rules = part._scanner = part.duplicates = None  # type: ignore[assignment]
-    if not part.lean:
-        part.order = None  # type: ignore[assignment]
-    return part
-
-
-def _scan_spawned(path: Path, rules: AnalysisRules, bounds: list[tuple[int, int]], lean: bool,
-                  workers: int) -> StoreAnalysis | None:
+def _scan_spawned(path: Path, rules: AnalysisRules, bounds: list[tuple[int, int]], kind: type[A],
+                  workers: int) -> A | None:
     """Chunks 1 on are queued for the pool; this process scans chunk 0, then takes back from the end of the
     queue whatever no worker has begun, and joins the parts in order."""
     from concurrent.futures.process import BrokenProcessPool
@@ -377,18 +291,18 @@ def _scan_spawned(path: Path, rules: AnalysisRules, bounds: list[tuple[int, int]
         log.info("rules of %s cannot be sent to a worker (%s): scanning it in one process", path, error)
         return None
     pool = _spawn_pool()
-    futures: list[Future[StoreAnalysis]] = []
+    futures: list[Future[HandedPart]] = []
     try:
-        futures = [pool.submit(_scan_chunk, str(path), blob, *bounds[index], lean) for index in range(1, len(bounds))]
-        head = scan_range(path, rules, *bounds[0], lean)
-        mine: dict[int, StoreAnalysis] = {}
+        futures = [pool.submit(_scan_chunk, str(path), blob, *bounds[index], kind) for index in range(1, len(bounds))]
+        head = scan_range(path, rules, *bounds[0], kind)
+        mine: dict[int, A] = {}
         for index in range(len(bounds) - 1, 0, -1):
             if not futures[index - 1].cancel():
                 break  # a worker has it, and (first in, first out) every chunk before it
-            mine[index] = scan_range(path, rules, *bounds[index], lean)
+            mine[index] = scan_range(path, rules, *bounds[index], kind)
         for index in range(1, len(bounds)):
-            part = mine.pop(index) if index in mine else futures[index - 1].result(timeout=CHUNK_TIMEOUT_S)
-            head.adopt(part, _lengths(part), _local_read(part))
+            part = hand_over(mine.pop(index)) if index in mine else futures[index - 1].result(timeout=CHUNK_TIMEOUT_S)
+            _adopt_here(head, part)
         return head
     except TimeoutError:
         log.warning("a worker scanning %s has not answered for %.0f s: scanning it in one process", path,
@@ -404,14 +318,14 @@ def _scan_spawned(path: Path, rules: AnalysisRules, bounds: list[tuple[int, int]
             future.cancel()
 
 
-def _fork_parts(path: Path, rules: AnalysisRules, bounds: list[tuple[int, int]], chunks: Chunks, lean: bool,
-                count: int) -> list[tuple[int, int]]:
+def _fork_parts(path: Path, rules: AnalysisRules, bounds: list[tuple[int, int]], chunks: Chunks,
+                kind: type[BaseAnalysis], count: int) -> list[tuple[int, int]]:
     # Frozen, the objects inherited from this process are never visited by a worker's garbage collector,
     # whose visits would write to (and so copy) every page that holds one.
     frozen_before = gc.get_freeze_count()
     gc.freeze()
     try:
-        return [_fork_part(path, rules, bounds, chunks, lean) for _ in range(count)]
+        return [_fork_part(path, rules, bounds, chunks, kind) for _ in range(count)]
     finally:
         if not frozen_before:  # what someone else froze stays frozen
             gc.unfreeze()

@@ -33,7 +33,7 @@ def _times(analysis: StoreAnalysis) -> np.ndarray:
 
 def out_of_order_events(analysis: StoreAnalysis) -> int:
     """Events whose timestamp is earlier than the previous timed event's (what ASTRA021 flags)."""
-    if analysis.rules.ordered_timestamps and not analysis.lean:
+    if analysis.rules.ordered_timestamps:
         return len(analysis.order.backwards)  # kept up to date by every scan
     kinds = np.frombuffer(analysis.kinds, np.uint8)
     times = _times(analysis)

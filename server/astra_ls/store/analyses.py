@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from astra_ls.config import UNTRUSTED_CODE, ConfigError, ConfigProblem, StoreRule, WorkspaceConfig, default_projector
-from astra_ls.core.analysis import AnalysisRules, ReadRange, StoreAnalysis
+from astra_ls.core.analysis import AnalysisRules, BaseAnalysis, ReadRange, StoreAnalysis
 from astra_ls.core.encoding import HEAD_BYTES, detect_encoding, encoding_problem
 from astra_ls.core.facts import canonical_json, field_value
 from astra_ls.core.linecheck import SNAPSHOT_TYPE, LineRules
@@ -211,7 +211,7 @@ class StreamAnalyses:
         read = self.followed(stream).read
         return self.problems_of(stream, analysis, analysis.problems(read), read)
 
-    def problems_of(self, stream: str, analysis: StoreAnalysis, problems: list[Problem],
+    def problems_of(self, stream: str, analysis: BaseAnalysis, problems: list[Problem],
                     read: ReadRange) -> list[Problem]:
         """A store's problems as reported: configured severities and ignores; one problem for a file in
         UTF-16/32 (its lines are noise), one summary for lines whose types the schema does not know."""

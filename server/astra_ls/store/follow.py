@@ -61,19 +61,33 @@ def read_range(path: Path, offset: int, length: int) -> bytes:
         os.close(fd)
 
 
-class FollowedFile:
-    """An analysis of `path` that `refresh` brings up to date with what is on disk (a lean one, which
-    keeps only what its problems need, for a one-off check: never cached, rescanned whenever it changed)."""
+def reporting(blocks: Iterator[Block | LongLine], total: int,
+              on_progress: Callable[[int, int], None] | None) -> Iterator[Block | LongLine]:
+    """The blocks, each followed by a call to `on_progress(bytes read, total)` (when given)."""
+    if on_progress is None:
+        return blocks
+    return _reported(blocks, total, on_progress)
 
-    def __init__(self, path: Path, rules: AnalysisRules, cache: IndexCache | None = None, lean: bool = False) -> None:
+
+def _reported(blocks: Iterator[Block | LongLine], total: int,
+              on_progress: Callable[[int, int], None]) -> Iterator[Block | LongLine]:
+    for piece in blocks:
+        yield piece
+        on_progress(piece.offset + (len(piece.data) if isinstance(piece, Block) else piece.length), total)
+
+
+class FollowedFile:
+    """An analysis of `path` that `refresh` brings up to date with what is on disk (a one-off check reads
+    a file once instead: `store.check_scan`)."""
+
+    def __init__(self, path: Path, rules: AnalysisRules, cache: IndexCache | None = None) -> None:
         self.path = path
         self._fspath = os.fspath(path)  # stat on every refresh: no Path-to-string conversion each time
         self.rules = rules
-        self.lean = lean
         self._analysis: StoreAnalysis | None = None
         self.stamp: FileStamp | None = None
         # The complete hash of the bytes analysed (own appends waiting included); None when unknown
-        # (a lean analysis, or a file that moved during a parallel scan): then a moved stamp means a rescan.
+        # (a file that moved during a parallel scan): then a moved stamp means a rescan.
         self._prefix: PrefixHash | None = None
         self._stat_at = 0  # time.time_ns() just before the last stat that refresh made
         self._hash_lost = False  # the last read could not be hashed (see `_hashing`)
@@ -84,8 +98,6 @@ class FollowedFile:
         self._pending_ids: dict[int, int] = {}  # id hash -> index in `_pending` of the first with it
         self._pending_lock = threading.Lock()
         self.on_progress: Callable[[int, int], None] | None = None  # (bytes read, total) during rescans
-        if lean and cache is not None:
-            raise ValueError("a lean analysis cannot be saved to the index cache")
         self.cache = cache
         self._cache_tried = False
         self._saved_at = -math.inf  # time.monotonic() of the last save to the cache
@@ -109,7 +121,7 @@ class FollowedFile:
             return Change.UNCHANGED
         if self._analysis is None and self._load_cached(stamp):
             return Change.RESCANNED
-        if not self.lean and self._kept_analysed_bytes(stamp):
+        if self._kept_analysed_bytes(stamp):
             if stamp.size == self.analysis_size:
                 self._settle(stamp)  # touched, or rewritten with the same bytes
                 return Change.UNCHANGED
@@ -225,20 +237,18 @@ class FollowedFile:
             if not stat.S_ISREG(info.st_mode):
                 raise not_a_file(self.path, info.st_mode)
             stamp = FileStamp.of(info)
-        analysis = scan_parallel(self.path, self.rules, stamp.size, self.lean)
-        prefix: PrefixHash | None = None
+        analysis = scan_parallel(self.path, self.rules, stamp.size, StoreAnalysis)
+        prefix: PrefixHash | None
         if analysis is None:
-            analysis = StoreAnalysis(self.rules, self.lean)
-            prefix = None if self.lean else PrefixHash()
+            analysis = StoreAnalysis(self.rules)
+            prefix = PrefixHash()
             with self.path.open("rb") as handle:
                 total = os.fstat(handle.fileno()).st_size
-                blocks: Iterator[Block | LongLine] = iter_blocks(handle, 0, self.rules.line.max_line_bytes)
-                if prefix is not None:
-                    blocks = self._hashing(blocks, prefix)
-                analysis.feed(self._reporting(blocks, total) if self.on_progress else blocks, incremental=False)
-        elif not self.lean:
+                blocks = self._hashing(iter_blocks(handle, 0, self.rules.line.max_line_bytes), prefix)
+                analysis.feed(reporting(blocks, total, self.on_progress), incremental=False)
+        else:
             prefix = self._hash_scanned(stamp, analysis.size)
-        analysis.finish_full_scan(self.read)
+        analysis.finish_full_scan()
         self.analysis = analysis
         self._prefix = None if self._hash_lost else prefix
         self._settle(stamp)
@@ -286,13 +296,6 @@ class FollowedFile:
                     return False
                 prefix.update(b"\n")
         return True
-
-    def _reporting(self, blocks: Iterator[Block | LongLine], total: int) -> Iterator[Block | LongLine]:
-        for piece in blocks:
-            yield piece
-            if self.on_progress is not None:
-                end = piece.offset + (len(piece.data) if isinstance(piece, Block) else piece.length)
-                self.on_progress(end, total)
 
     def _resume(self, stamp: FileStamp) -> None:
         analysis, prefix = self.analysis, self._prefix
@@ -348,6 +351,6 @@ class FollowedFile:
         if stamp.size != size:
             info = os.stat(self.path)
             stamp = FileStamp(info.st_ino, size, info.st_mtime_ns if info.st_size == size else -1, info.st_ctime_ns)
-        if not self.lean and stamp.mtime_ns >= self._stat_at - RACY_NS:
+        if stamp.mtime_ns >= self._stat_at - RACY_NS:
             stamp = replace(stamp, mtime_ns=-1)
         self.stamp = stamp

@@ -96,7 +96,7 @@ def _verify(before: StoreAnalysis, content: bytes, setup: StreamSetup, expected:
 
     after = StoreAnalysis(setup.rules)
     after.feed(iter_blocks(io.BytesIO(content), 0, setup.rules.line.max_line_bytes), incremental=False)
-    after.finish_full_scan(read)
+    after.finish_full_scan()
     where = (f"; the original is kept in {archive}" if archive else ": nothing was changed")
     if (after.line_count, after.event_count()) != (before.line_count, before.event_count()):
         raise StoreError("VERIFY_FAILED", f"the upcast store has {after.line_count} lines and {after.event_count()} "
