@@ -10,8 +10,9 @@ import sys
 import pytest
 
 from astra_ls.core import facts
-from astra_ls.core.analysis import StoreAnalysis
+from astra_ls.core.analysis import BaseAnalysis
 from astra_ls.core.blocks import iter_blocks
+from astra_ls.core.lean_analysis import LeanAnalysis
 
 from .conftest import analyse, reader, rules_for
 
@@ -22,14 +23,14 @@ DATA = b"\n".join(LINES) + b"\n"
 TRUE_REPEATS = {2: 0, 6: 3, 7: 1}  # line -> first line with the same id
 
 
-def repeats(analysis: StoreAnalysis) -> dict[int, int]:
+def repeats(analysis: BaseAnalysis) -> dict[int, int]:
     return {p.line: p.related[0].line for p in analysis.problems(reader(DATA)) if p.code == "ASTRA020"}
 
 
-def lean_analysis() -> StoreAnalysis:
+def lean_analysis() -> LeanAnalysis:
     import io
 
-    analysis = StoreAnalysis(rules_for(), lean=True)
+    analysis = LeanAnalysis(rules_for())
     analysis.feed(iter_blocks(io.BytesIO(DATA), 0, analysis.rules.line.max_line_bytes), incremental=False)
     analysis.finish_full_scan(reader(DATA))
     return analysis

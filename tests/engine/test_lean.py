@@ -12,9 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from astra_ls.core.analysis import MARK_EVERY, AnalysisRules, StoreAnalysis
+from astra_ls.core.analysis import AnalysisRules, BaseAnalysis, StoreAnalysis
 from astra_ls.core.crossline import short_keys
 from astra_ls.core.facts import NO_ID
+from astra_ls.core.lean_analysis import MARK_EVERY, LeanAnalysis
+from astra_ls.store.check_scan import check_scan
 from astra_ls.store.follow import FollowedFile
 
 from .conftest import rules_for
@@ -22,7 +24,7 @@ from .test_incremental import POOL, document
 from .test_parallel import mixed_store
 
 
-def report(analysis: StoreAnalysis, path: Path) -> dict[str, Any]:
+def report(analysis: BaseAnalysis, path: Path) -> dict[str, Any]:
     """Everything a check reports: every field of every problem, and the counts."""
     data = path.read_bytes()
     problems = analysis.problems(lambda offset, length: data[offset : offset + length])
@@ -30,10 +32,18 @@ def report(analysis: StoreAnalysis, path: Path) -> dict[str, Any]:
             "events": analysis.event_count(), "byType": analysis.counts_by_type(), "lines": analysis.line_count}
 
 
-def checked(path: Path, rules: AnalysisRules, lean: bool) -> StoreAnalysis:
-    followed = FollowedFile(path, rules, lean=lean)
+def checked_lean(path: Path, rules: AnalysisRules) -> LeanAnalysis:
+    """What `astra-ls check` builds without the index cache."""
+    lean = check_scan(path, rules)
+    assert lean is not None
+    return lean
+
+
+def checked_full(path: Path, rules: AnalysisRules) -> StoreAnalysis:
+    """What the language server keeps current."""
+    followed = FollowedFile(path, rules)
     followed.refresh()
-    assert followed.analysis is not None and followed.analysis.lean is lean
+    assert followed.analysis is not None
     return followed.analysis
 
 
@@ -44,9 +54,10 @@ def test_lean_equals_full_in_one_process(tmp_path: Path, rules: AnalysisRules) -
     mixed_store(path, 5_000)
     with path.open("ab") as handle:
         handle.write(b'{"id":"e7","timestamp":1,"text":"' + "\u00e9".encode() * 300 + b'"}\n{"id":"e9","ti')
-    lean = checked(path, rules, lean=True)
-    assert not lean.offsets and not lean.kinds and not lean.timestamps and not lean.type_ids
-    assert report(lean, path) == report(checked(path, rules, lean=False), path)
+    lean = checked_lean(path, rules)
+    assert set(LeanAnalysis.SENT_ARRAYS) == {"id_hashes", "mark_lines", "mark_offsets"}
+    assert not any(hasattr(lean, name) for name in ("offsets", "kinds", "timestamps", "type_ids"))
+    assert report(lean, path) == report(checked_full(path, rules), path)
 
 
 def test_lean_equals_full_when_parts_are_scanned_by_other_processes(tmp_path: Path, small_parts: None) -> None:
@@ -54,15 +65,15 @@ def test_lean_equals_full_when_parts_are_scanned_by_other_processes(tmp_path: Pa
     and their sparse line starts are renumbered."""
     path = tmp_path / "big.jsonl"
     mixed_store(path, 20_000)
-    lean, full = checked(path, rules_for(), lean=True), checked(path, rules_for(), lean=False)
+    lean, full = checked_lean(path, rules_for()), checked_full(path, rules_for())
     assert len(lean.mark_lines) == len(lean.mark_offsets) > lean.line_count // MARK_EVERY
     assert report(lean, path) == report(full, path)
     assert len(report(lean, path)["problems"]) > 30
     backwards = tmp_path / "backwards.jsonl"  # every event is earlier than the one before, at borders too
     backwards.write_bytes(b"".join(b'{"id":"e%d","timestamp":%d,"pad":"%s"}\n' % (n, -n, b"x" * 40)
                                    for n in range(12_000)))
-    lean = checked(backwards, rules_for(), lean=True)
-    assert report(lean, backwards) == report(checked(backwards, rules_for(), lean=False), backwards)
+    lean = checked_lean(backwards, rules_for())
+    assert report(lean, backwards) == report(checked_full(backwards, rules_for()), backwards)
     assert len(lean.order.backwards) == 11_999
 
 
@@ -79,20 +90,20 @@ def test_lean_equals_full_on_any_lines(body: list[bytes], newline: bool) -> None
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "s.jsonl"
         path.write_bytes(document(body, newline))
-        assert report(checked(path, rules_for(), lean=True), path) == report(checked(path, rules_for(), lean=False),
-                                                                             path)
+        assert report(checked_lean(path, rules_for()), path) == report(checked_full(path, rules_for()), path)
 
 
-def test_a_lean_analysis_is_never_edited_nor_cached(tmp_path: Path) -> None:
+def test_a_lean_analysis_has_no_operation_it_cannot_do(tmp_path: Path) -> None:
+    """Editing, cutting, growing, saving and line positions exist only on the full analysis: a caller that
+    tries them on a lean one is caught by the type checker, not by a refusal at run time."""
     path = tmp_path / "s.jsonl"
     path.write_bytes(b'{"id":"a"}\n{"id":"b"')
-    lean = checked(path, rules_for(), lean=True)
-    with pytest.raises(ValueError, match="lean"):
-        lean.splice(0, 1, b'{"id":"c"}\n', False)
-    with pytest.raises(ValueError, match="lean"):
-        lean.resume_offset()
-    with pytest.raises(ValueError, match="cache"):
-        FollowedFile(path, rules_for(), cache=object(), lean=True)  # type: ignore[arg-type]
+    lean = checked_lean(path, rules_for())
+    full_only = ("splice", "truncate", "resume", "resume_offset", "line_span", "line_of_offset", "event_mask",
+                 "first_line_with_id", "cross_lines_saved", "restore_cross_lines", "recount")
+    assert all(callable(getattr(StoreAnalysis, name)) for name in full_only)
+    assert not [name for name in full_only if hasattr(lean, name)]
+    assert not isinstance(lean, StoreAnalysis) and (lean.line_count, lean.event_count()) == (2, 1)  # one torn
 
 
 def colliding_ids() -> tuple[str, str]:
@@ -117,15 +128,15 @@ def test_ids_whose_short_keys_collide_are_not_duplicates(tmp_path: Path, small_p
              f'{{"id":"{b}","timestamp":4}}']
     one = tmp_path / "one.jsonl"
     one.write_text("\n".join(lines) + "\n")
-    lean = checked(one, rules_for(), lean=True)
+    lean = checked_lean(one, rules_for())
     assert lean.duplicates.duplicates == {2: 0, 3: 1}
-    assert report(lean, one) == report(checked(one, rules_for(), lean=False), one)
+    assert report(lean, one) == report(checked_full(one, rules_for()), one)
     big = tmp_path / "big.jsonl"  # the pair far apart, in parts scanned by different processes
     pad = [f'{{"id":"p{n}","timestamp":{n},"pad":"{"x" * 60}"}}' for n in range(12_000)]
     big.write_text("\n".join([lines[0], *pad[:6_000], lines[1], *pad[6_000:], lines[2]]) + "\n")
-    lean = checked(big, rules_for(), lean=True)
+    lean = checked_lean(big, rules_for())
     assert lean.duplicates.duplicates == {12_002: 0}
-    assert report(lean, big) == report(checked(big, rules_for(), lean=False), big)
+    assert report(lean, big) == report(checked_full(big, rules_for()), big)
 
 
 def test_short_keys_keep_the_low_32_bits_and_no_id_only_where_there_is_none() -> None:

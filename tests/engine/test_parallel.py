@@ -17,8 +17,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from astra_ls.core import analysis, parallel
-from astra_ls.core.analysis import StoreAnalysis
+from astra_ls.core import parallel, part_handover
+from astra_ls.core.analysis import AnalysisRules, BaseAnalysis, StoreAnalysis
+from astra_ls.core.lean_analysis import LeanAnalysis
 from astra_ls.core.parallel import scan_parallel, scan_range
 
 from .conftest import reader, rules_for
@@ -53,50 +54,62 @@ def test_parts_joined_equal_one_scan_of_the_whole_file(tmp_path: Path, small_par
 
 def joined_as_whole(path: Path, data: bytes, start: parallel.Start = "auto") -> StoreAnalysis:
     """The parallel scan of `path`, checked against one process's scan of the whole file."""
-    joined = scan_parallel(path, rules_for(), len(data), start=start)
+    joined = scan_parallel(path, rules_for(), len(data), StoreAnalysis, start=start)
     assert joined is not None
     joined.finish_full_scan()
-    whole = scan_range(path, rules_for(), 0, None)
+    whole = scan_range(path, rules_for(), 0, None, StoreAnalysis)
     whole.finish_full_scan()
     assert snapshot(joined, data) == snapshot(whole, data)
     assert joined.counts_by_type() == whole.counts_by_type()
     return joined
 
 
-@pytest.mark.parametrize("lean", [False, True], ids=["full", "lean"])
+def finished(analysis: BaseAnalysis | None, data: bytes) -> BaseAnalysis:
+    """The analysis after its full scan's indexing, whichever its kind."""
+    assert analysis is not None
+    if isinstance(analysis, LeanAnalysis):
+        analysis.finish_full_scan(reader(data))
+    else:
+        assert isinstance(analysis, StoreAnalysis)
+        analysis.finish_full_scan()
+    return analysis
+
+
+KINDS = pytest.mark.parametrize("kind", [StoreAnalysis, LeanAnalysis], ids=["full", "lean"])
+
+
+@KINDS
 def test_parts_sent_in_many_spans_are_joined_in_order(tmp_path: Path, small_parts: None,
-                                                      monkeypatch: pytest.MonkeyPatch, lean: bool) -> None:
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      kind: type[BaseAnalysis]) -> None:
     """A part's arrays cross the pipe a span at a time, the last first (its process gives each back once
     sent), in spans that fit no array's item size evenly: the joined analysis has them in order."""
-    monkeypatch.setattr(analysis, "ADOPT_CHUNK", 1000)
+    monkeypatch.setattr(part_handover, "ADOPT_CHUNK", 1000)
     path = tmp_path / "big.jsonl"
     data = mixed_store(path, 20_000)
-    joined = scan_parallel(path, rules_for(), len(data), lean, start="fork")
-    assert joined is not None and joined.lean is lean
-    joined.finish_full_scan(reader(data))
-    whole = scan_range(path, rules_for(), 0, None, lean)
-    whole.finish_full_scan(reader(data))
+    joined = finished(scan_parallel(path, rules_for(), len(data), kind, start="fork"), data)
+    whole = finished(scan_range(path, rules_for(), 0, None, kind), data)
+    assert type(joined) is kind
     assert list(joined.id_hashes) == list(whole.id_hashes)
     assert joined.problems(reader(data)) == whole.problems(reader(data))
-    if not lean:
+    if isinstance(joined, StoreAnalysis) and isinstance(whole, StoreAnalysis):
         assert snapshot(joined, data) == snapshot(whole, data)
 
 
-@pytest.mark.parametrize("lean", [False, True], ids=["full", "lean"])
-def test_spawned_workers_give_what_one_scan_gives(tmp_path: Path, small_parts: None, lean: bool) -> None:
+@KINDS
+def test_spawned_workers_give_what_one_scan_gives(tmp_path: Path, small_parts: None,
+                                                  kind: type[BaseAnalysis]) -> None:
     """The portable way (Windows, macOS, a process with threads): workers spawned, rules sent pickled."""
     path = tmp_path / "big.jsonl"
     data = mixed_store(path, 20_000)
     for family in ("generic", "conversation"):
-        joined = scan_parallel(path, rules_for(family), len(data), lean, start="spawn")
-        assert joined is not None and joined.lean is lean
-        joined.finish_full_scan(reader(data))
-        whole = scan_range(path, rules_for(family), 0, None, lean)
-        whole.finish_full_scan(reader(data))
+        joined = finished(scan_parallel(path, rules_for(family), len(data), kind, start="spawn"), data)
+        whole = finished(scan_range(path, rules_for(family), 0, None, kind), data)
+        assert type(joined) is kind
         assert list(joined.id_hashes) == list(whole.id_hashes)
         assert joined.problems(reader(data)) == whole.problems(reader(data))
         assert joined.counts_by_type() == whole.counts_by_type()
-        if not lean:
+        if isinstance(joined, StoreAnalysis) and isinstance(whole, StoreAnalysis):
             assert snapshot(joined, data) == snapshot(whole, data)
 
 
@@ -132,12 +145,13 @@ def test_a_slowed_worker_claims_fewer_chunks_and_the_join_is_the_same(tmp_path: 
     data = mixed_store(path, 20_000)
     parent, scanned_here = os.getpid(), []
 
-    def uneven(path: Path, rules: object, start: int, end: int | None, lean: bool = False) -> StoreAnalysis:
+    def uneven(path: Path, rules: AnalysisRules, start: int, end: int | None,
+               kind: type[BaseAnalysis]) -> BaseAnalysis:
         if os.getpid() != parent:
             time.sleep(0.3)
         else:
             scanned_here.append(start)
-        return scan_range(path, rules, start, end, lean)  # type: ignore[arg-type]
+        return scan_range(path, rules, start, end, kind)
 
     monkeypatch.setattr(parallel, "scan_range", uneven)
     joined_as_whole(path, data, "fork")
@@ -151,13 +165,14 @@ def test_a_part_whose_process_dies_makes_the_caller_scan_by_itself(tmp_path: Pat
     data = mixed_store(path, 20_000)
     parent = os.getpid()
 
-    def dying(path: Path, rules: object, start: int, end: int | None, lean: bool = False) -> StoreAnalysis:
+    def dying(path: Path, rules: AnalysisRules, start: int, end: int | None,
+              kind: type[BaseAnalysis]) -> BaseAnalysis:
         if os.getpid() != parent and start > len(data) // 2:
             os._exit(3)  # a worker killed mid-scan
-        return scan_range(path, rules, start, end, lean)  # type: ignore[arg-type]
+        return scan_range(path, rules, start, end, kind)
 
     monkeypatch.setattr(parallel, "scan_range", dying)
-    assert scan_parallel(path, rules_for(), len(data), start="fork") is None
+    assert scan_parallel(path, rules_for(), len(data), StoreAnalysis, start="fork") is None
 
 
 # every precise path: a misspelt type, missing and mistyped fields, CRLF, BOM, bytes that are not UTF-8,
@@ -181,8 +196,9 @@ def test_a_scan_imports_no_module(tmp_path: Path) -> None:
     script = ("import sys; from pathlib import Path; import astra_ls.cli.main; "
               "from astra_ls.core.analysis import AnalysisRules; from astra_ls.core.linecheck import LineRules; "
               "from astra_ls.core.parallel import scan_range; from astra_ls.schemas.families import builtin_schema; "
+              "from astra_ls.core.lean_analysis import LeanAnalysis; "
               "rules = AnalysisRules(LineRules(builtin_schema('conversation'))); before = set(sys.modules); "
-              "part = scan_range(Path(sys.argv[1]), rules, 0, None, True); "
+              "part = scan_range(Path(sys.argv[1]), rules, 0, None, LeanAnalysis); "
               "print(len(part.line_problems), sorted(set(sys.modules) - before))")
     result = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=60,
                             check=True)

@@ -244,7 +244,7 @@ def test_a_server_killed_mid_scan_soak(workspace: Workspace, board: Board) -> No
 SCAN_WHILE_STDIN_IS_READ = """
 import os, sys, threading
 from pathlib import Path
-from astra_ls.core.analysis import AnalysisRules
+from astra_ls.core.analysis import AnalysisRules, StoreAnalysis
 from astra_ls.core.linecheck import LineRules
 from astra_ls.core.parallel import scan_parallel
 from astra_ls.schemas.families import builtin_schema
@@ -254,7 +254,8 @@ sys.stdin = open(read_end, "r")
 reading = threading.Thread(target=sys.stdin.buffer.readline, daemon=True)  # a server's message reader
 reading.start()
 path = Path(sys.argv[1])
-analysis = scan_parallel(path, AnalysisRules(LineRules(builtin_schema("generic"))), path.stat().st_size)
+analysis = scan_parallel(path, AnalysisRules(LineRules(builtin_schema("generic"))), path.stat().st_size,
+                         StoreAnalysis)
 assert analysis is not None, "the store was not scanned in parallel"
 print(analysis.line_count)
 os.write(write_end, b"a message at last\\n")  # let the reader go, so the interpreter can shut down
