@@ -31,7 +31,7 @@ def lean_analysis() -> LeanAnalysis:
     import io
 
     analysis = LeanAnalysis(rules_for())
-    analysis.feed(iter_blocks(io.BytesIO(DATA), 0, analysis.rules.line.max_line_bytes), incremental=False)
+    analysis.feed_scan(iter_blocks(io.BytesIO(DATA), 0, analysis.rules.line.max_line_bytes))
     analysis.finish_full_scan(reader(DATA))
     return analysis
 

@@ -79,12 +79,12 @@ class BaseAnalysis(ABC):
     def line_count(self) -> int:
         return len(self.id_hashes)
 
-    def feed(self, pieces: Iterable[Block | LongLine], incremental: bool = True) -> None:
-        """Append lines read from the store's end, in order.
+    def feed_scan(self, pieces: Iterable[Block | LongLine]) -> None:
+        """Append the lines of a full scan (of the file, or of a part of it), in order; `finish_full_scan`
+        then indexes their cross-line facts in bulk."""
+        self._feed(pieces, incremental=False)
 
-        A full scan passes incremental=False and calls `finish_full_scan`, which indexes cross-line
-        facts in bulk; a tail read checks each new event against the indexes as it comes.
-        """
+    def _feed(self, pieces: Iterable[Block | LongLine], incremental: bool) -> None:
         for piece in pieces:
             scanned = ScannedLines()
             if isinstance(piece, LongLine):
@@ -135,6 +135,12 @@ class BaseAnalysis(ABC):
                          self.terminated, self._folded_order(),
                          {name: len(getattr(self, name)) for name in self.SENT_ARRAYS})
 
+    def _renumbered(self, name: str, chunk: bytes | memoryview, mapping: np.ndarray,
+                    first: int) -> bytes | memoryview:
+        """A chunk of a part's array `name` as this analysis holds it: its type ids mapped to this one's
+        (`mapping`), its line numbers counted from this one's first line (the part's line 0 is `first`)."""
+        return chunk
+
     @abstractmethod
     def _folded_order(self) -> TimeOrder | None:
         """The time order as folded in while scanning, for the analysis that adopts this one as a part (None:
@@ -167,11 +173,7 @@ class BaseAnalysis(ABC):
         size = item_size(target)
         received = [read((end - start) * size) for start, end in sent_spans(count, size)]
         while received:  # the first span came last
-            chunk = received.pop()
-            if name == "type_ids":
-                chunk = mapping[np.frombuffer(chunk, np.uint16)].tobytes()
-            elif name == "mark_lines":
-                chunk = (np.frombuffer(chunk, np.int64) + first).tobytes()
+            chunk = self._renumbered(name, received.pop(), mapping, first)
             if isinstance(target, bytearray):
                 target.extend(chunk)
             else:
@@ -300,8 +302,17 @@ class StoreAnalysis(BaseAnalysis):
         self.timestamps.extend(scanned.timestamps)
         self.id_hashes.extend(scanned.id_hashes)
 
+    def feed(self, pieces: Iterable[Block | LongLine], incremental: bool = True) -> None:
+        """Append lines read from the store's end, in order: a tail read checks each new event against the
+        indexes as it comes (a full scan passes incremental=False, or calls `feed_scan`)."""
+        self._feed(pieces, incremental)
+
     def _folded_order(self) -> None:
         return None  # indexed for the whole file by `finish_full_scan`
+
+    def _renumbered(self, name: str, chunk: bytes | memoryview, mapping: np.ndarray,
+                    first: int) -> bytes | memoryview:
+        return mapping[np.frombuffer(chunk, np.uint16)].tobytes() if name == "type_ids" else chunk
 
     def finish_full_scan(self) -> None:
         """After a scan from byte 0: index cross-line facts in bulk (cheaper than line by line)."""

@@ -34,8 +34,9 @@ class LeanAnalysis(BaseAnalysis):
         self.mark_offsets = array("q")
 
     def _keep_lines(self, scanned: ScannedLines, is_event: np.ndarray, first: int, incremental: bool) -> None:
+        # only ever fed by `feed_scan` (incremental is False): it cannot be grown once indexed
         self._mark(scanned.offsets, first)
-        if self.rules.ordered_timestamps and not incremental:
+        if self.rules.ordered_timestamps:
             self.order.extend(np.frombuffer(scanned.timestamps, np.float64), is_event, first)
         hashes = np.frombuffer(scanned.id_hashes, np.int64) if scanned.id_hashes else np.empty(0, np.int64)
         self.id_hashes.frombytes(short_keys(np.where(is_event, hashes, NO_ID)).tobytes())
@@ -48,6 +49,10 @@ class LeanAnalysis(BaseAnalysis):
 
     def _folded_order(self) -> TimeOrder:
         return self.order  # joined at the border by the analysis that adopts this part
+
+    def _renumbered(self, name: str, chunk: bytes | memoryview, mapping: np.ndarray,
+                    first: int) -> bytes | memoryview:
+        return (np.frombuffer(chunk, np.int64) + first).tobytes() if name == "mark_lines" else chunk
 
     def finish_full_scan(self, read: ReadRange) -> None:
         """After a scan from byte 0: index the ids in bulk, reading the lines whose short keys repeat

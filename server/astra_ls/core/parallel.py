@@ -97,7 +97,7 @@ def scan_range(path: Path, rules: AnalysisRules, start: int, end: int | None, ki
     """The analysis, of the given kind, of the lines from byte `start` to `end` (the end of the file: None)."""
     analysis = kind(rules)
     with path.open("rb") as handle:
-        analysis.feed(iter_blocks(handle, start, rules.line.max_line_bytes, end=end), incremental=False)
+        analysis.feed_scan(iter_blocks(handle, start, rules.line.max_line_bytes, end=end))
     return analysis
 
 

@@ -38,6 +38,6 @@ def check_scan(path: Path, rules: AnalysisRules,
         with path.open("rb") as handle:
             total = os.fstat(handle.fileno()).st_size
             blocks = iter_blocks(handle, 0, rules.line.max_line_bytes)
-            analysis.feed(reporting(blocks, total, on_progress), incremental=False)
+            analysis.feed_scan(reporting(blocks, total, on_progress))
     analysis.finish_full_scan(file_reader(path))
     return analysis
