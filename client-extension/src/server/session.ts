@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as vscode from 'vscode';
 import {
   type DocumentSelector,
+  type DynamicFeature,
   ExecuteCommandRequest,
   type FeatureState,
   type InitializeParams,
@@ -77,6 +78,8 @@ interface FolderPlan {
 export class ServerSession implements vscode.Disposable {
   /** Running servers by group identity. */
   private readonly servers = new Map<string, RunningServer>();
+  /** Server command ids registered by the session while servers serve some folders each. */
+  private readonly commandRoutes = new Map<string, vscode.Disposable>();
   private starting: Promise<boolean> | undefined;
   /** Starts, stops and re-plans run one after another. */
   private tail: Promise<unknown> = Promise.resolve();
@@ -145,6 +148,7 @@ export class ServerSession implements vscode.Disposable {
 
   dispose(): void {
     void this.stop();
+    for (const registration of this.commandRoutes.values()) registration.dispose();
     this.storeChanged.dispose();
     this.started.dispose();
   }
@@ -178,6 +182,34 @@ export class ServerSession implements vscode.Disposable {
 
   private async stopAll(): Promise<void> {
     await Promise.all([...this.servers.keys()].map((id) => this.stopServer(id)));
+    this.routeServerCommands();
+  }
+
+  /**
+   * The server's own command ids (`astra.quarantine` in a code action, ...) as VS Code commands. A
+   * whole-window client registers them itself, as always; clients for some folders cannot (an id is
+   * registered once per window), so the session registers them and sends each to the server of the
+   * store its argument names.
+   */
+  private routeServerCommands(): void {
+    const perFolder = [...this.servers.values()].filter((s) => s.folders !== 'all');
+    const ids = new Set(perFolder.flatMap((s) => s.client.initializeResult?.capabilities.executeCommandProvider?.commands ?? []));
+    for (const [id, registration] of this.commandRoutes) {
+      if (!ids.has(id)) {
+        registration.dispose();
+        this.commandRoutes.delete(id);
+      }
+    }
+    for (const id of ids) {
+      if (this.commandRoutes.has(id)) continue;
+      this.commandRoutes.set(id, vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+        const first: unknown = args[0];
+        const store = typeof first === 'object' && first !== null ? (first as { store?: unknown }).store : undefined;
+        const client = await this.clientFor(typeof store === 'string' ? store : undefined);
+        const answer: unknown = await client.sendRequest(ExecuteCommandRequest.type, { command: id, arguments: args });
+        return answer;
+      }));
+    }
   }
 
   private async stopServer(id: string): Promise<void> {
@@ -257,10 +289,12 @@ export class ServerSession implements vscode.Disposable {
     await Promise.all(dead.map((id) => this.stopServer(id)));
     const { stop, start } = reconcileServers([...this.servers.keys()], groups);
     await Promise.all(stop.map((id) => this.stopServer(id)));
+    this.routeServerCommands();
     for (const group of start) {
       const plan = plans.find((p) => p.key === group.key);
       if (plan?.chosen) await this.launch(group, plan.chosen);
     }
+    this.routeServerCommands();
     return this.isRunning;
   }
 
@@ -300,7 +334,9 @@ export class ServerSession implements vscode.Disposable {
         },
       } : {},
     };
-    const client = new LanguageClient('astra', 'Astra Language Server', serverOptions, clientOptions);
+    const client = folders
+      ? new FolderLanguageClient('astra', 'Astra Language Server', serverOptions, clientOptions)
+      : new LanguageClient('astra', 'Astra Language Server', serverOptions, clientOptions);
     if (folders) client.registerFeature(new ServedFolders(folders));
     client.onNotification(STORE_CHANGED_NOTIFICATION, (payload: StoreChanged) => this.storeChanged.fire(payload));
     this.servers.set(groupIdentity(group), { ...group, client, interpreter });
@@ -340,6 +376,17 @@ export class ServerSession implements vscode.Disposable {
     } else if (choice === 'Show Output') {
       this.output.show();
     }
+  }
+}
+
+/**
+ * A client for some folders: it leaves the server's command ids to the session (see
+ * routeServerCommands), since several such clients would each register the same ids.
+ */
+class FolderLanguageClient extends LanguageClient {
+  override registerFeature(feature: StaticFeature | DynamicFeature<unknown>): void {
+    if ('registrationType' in feature && feature.registrationType.method === ExecuteCommandRequest.method) return;
+    super.registerFeature(feature);
   }
 }
 
