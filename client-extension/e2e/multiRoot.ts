@@ -6,10 +6,10 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { type CodeServer, installExtension, startCodeServer, writeUserSettings } from './codeServer';
-import { ARTIFACTS, CHROMIUM, serverPython } from './paths';
-import { LONG, Workbench } from './workbench';
+import { ARTIFACTS, serverPython } from './paths';
+import { launchBrowser, LONG, openWorkbench, type Workbench } from './workbench';
 
 const T0 = Date.UTC(2025, 0, 1, 10, 0, 0);
 
@@ -89,16 +89,8 @@ export async function multiRootChecks(vsix: string, settings: Record<string, unk
     installExtension(scratch, vsix);
     writeUserSettings(scratch, settings);
     server = await startCodeServer(scratch, workspaceFile, join(ARTIFACTS, 'code-server-multi-root.log'));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-    page.setDefaultTimeout(LONG);
-    await page.goto(`${server.url}/?workspace=${encodeURIComponent(workspaceFile)}`);
-    const wb = new Workbench(page);
-    await wb.waitReady();
+    browser = await launchBrowser();
+    const wb = await openWorkbench(browser, `${server.url}/?workspace=${encodeURIComponent(workspaceFile)}`);
 
     await check('multi-root: each folder\'s store gets its diagnostics from its own server', async () => {
       await wb.runCommand('View: Focus Problems (Errors, Warnings, Infos)');
@@ -125,6 +117,23 @@ export async function multiRootChecks(vsix: string, settings: Record<string, unk
       // The palette asks which store: the listing joins both servers' stores.
       await wb.pick(FOLDERS[1].store);
       await wb.notification(new RegExp(`${FOLDERS[1].store}.*${FOLDERS[1].good} event`));
+    }, wb);
+
+    await check('multi-root: another interpreter for one folder restarts only that folder\'s server', async () => {
+      const log = (): string => astraLog(server?.userDataDir ?? '');
+      const other = join(dirname(serverPython()), 'python3.11');
+      writeFileSync(join(dirname(workspaceFile), FOLDERS[1].name, '.vscode', 'settings.json'), JSON.stringify({ 'astra.server.python': other }));
+      const deadline = Date.now() + LONG;
+      while (!log().includes(`Starting ${other} -m astra_ls serve for ${FOLDERS[1].name} `)) {
+        if (Date.now() > deadline) throw new Error(`no server started on ${other} for ${FOLDERS[1].name}`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      const text = log();
+      if (!text.includes(`Server stopped (${FOLDERS[1].name})`)) throw new Error(`the old server of ${FOLDERS[1].name} was not stopped`);
+      if (text.includes(`Server stopped (${FOLDERS[0].name})`)) throw new Error(`the server of ${FOLDERS[0].name} was stopped too`);
+      // The new server serves the folder: its store's problem is listed again.
+      await wb.runCommand('View: Focus Problems (Errors, Warnings, Infos)');
+      await wb.page.locator('.markers-panel').filter({ hasText: `${FOLDERS[1].store}.jsonl` }).waitFor({ timeout: LONG });
     }, wb);
   } catch (e) {
     failed += 1;

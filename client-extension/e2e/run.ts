@@ -6,15 +6,15 @@
 import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type FrameLocator, type Locator } from 'playwright-core';
+import type { Browser, FrameLocator, Locator } from 'playwright-core';
 import { type CodeServer, installExtension, startCodeServer, writeUserSettings } from './codeServer';
 import {
   EXTERNAL_CONTENT, EXTERNAL_EVENT, HOVER_TEXT, INVALID_EVENT, LINKS_STORE, makeWorkspace, MALFORMED_LINE, readLines,
   STORE, STORE_LINES, UNOPENED_STORE, VALID_CONTENT, VALID_EVENT,
 } from './fixture';
 import { multiRootChecks } from './multiRoot';
-import { ARTIFACTS, CHROMIUM, SCREENSHOTS, EXTENSION_ROOT, missingTools, serverPython } from './paths';
-import { escapeRegExp, LONG, SHORT, Workbench } from './workbench';
+import { ARTIFACTS, SCREENSHOTS, EXTENSION_ROOT, missingTools, serverPython } from './paths';
+import { escapeRegExp, launchBrowser, LONG, openWorkbench, SHORT, type Workbench } from './workbench';
 
 interface Check {
   name: string;
@@ -480,17 +480,8 @@ async function main(): Promise<number> {
     installExtension(scratch, findVsix());
     writeUserSettings(scratch, userSettings());
     server = await startCodeServer(scratch, workspace, join(ARTIFACTS, 'code-server.log'));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-    // Actions (fill, click) wait as long as conditions do: a busy machine is slow, not wrong.
-    page.setDefaultTimeout(LONG);
-    await page.goto(`${server.url}/?folder=${encodeURIComponent(workspace)}`);
-    const wb = new Workbench(page);
-    await wb.waitReady();
+    browser = await launchBrowser();
+    const wb = await openWorkbench(browser, `${server.url}/?folder=${encodeURIComponent(workspace)}`);
     let n = 0;
     let gateFailed = false;
     for (const check of ONLY === 'multi-root' ? [] : checks(storePath)) {
