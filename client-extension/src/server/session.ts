@@ -134,7 +134,7 @@ export class ServerSession implements vscode.Disposable {
     const store = typeof argument.store === 'string' ? argument.store : undefined;
     // A listing without a store covers every folder: ask every server and join the answers.
     if (store === undefined && command === ServerCommand.listStores && this.servers.size > 1) {
-      const answers = await Promise.all([...this.servers.values()].map((s) => this.send(s.client, command, argument)));
+      const answers = await Promise.all(this.running().map((s) => this.send(s.client, command, argument)));
       return joinListings(answers) as T;
     }
     return this.send(await this.clientFor(store), command, argument) as Promise<T>;
@@ -168,10 +168,16 @@ export class ServerSession implements vscode.Disposable {
     if (!this.isRunning && !(await this.start())) {
       throw new ServerUnavailable('The Astra language server is not running.');
     }
-    const running = [...this.servers.values()].filter((s) => s.client.state === State.Running);
-    const server = groupFor(uri === undefined ? undefined : canonicalUri(uri), running, caseInsensitiveFiles());
+    const server = groupFor(uri === undefined ? undefined : canonicalUri(uri), this.running(), caseInsensitiveFiles());
     if (!server) throw new ServerUnavailable('The Astra language server is not running.');
     return server.client;
+  }
+
+  /** The running servers in the order of their first folder in the workspace (the fallback for a URI in no folder comes first). */
+  private running(): RunningServer[] {
+    const order = (vscode.workspace.workspaceFolders ?? []).map(folderKey);
+    const rank = (s: RunningServer): number => (s.folders === 'all' ? -1 : order.indexOf(s.folders[0] ?? ''));
+    return [...this.servers.values()].filter((s) => s.client.state === State.Running).sort((a, b) => rank(a) - rank(b));
   }
 
   private serialized<T>(work: () => Promise<T>): Promise<T> {
@@ -292,13 +298,14 @@ export class ServerSession implements vscode.Disposable {
     this.routeServerCommands();
     for (const group of start) {
       const plan = plans.find((p) => p.key === group.key);
-      if (plan?.chosen) await this.launch(group, plan.chosen);
+      // Remote stores are not in any folder: the first folder's server serves them.
+      if (plan?.chosen) await this.launch(group, plan.chosen, group === groups[0]);
     }
     this.routeServerCommands();
     return this.isRunning;
   }
 
-  private async launch(group: ServerGroup, interpreter: InterpreterCandidate): Promise<boolean> {
+  private async launch(group: ServerGroup, interpreter: InterpreterCandidate, servesRemote: boolean): Promise<boolean> {
     const folders = group.folders === 'all' ? undefined
       : (vscode.workspace.workspaceFolders ?? []).filter((f) => group.folders.includes(folderKey(f)));
     const scope = folders?.[0]?.uri;
@@ -315,9 +322,8 @@ export class ServerSession implements vscode.Disposable {
       // Never the workspace folder: see pythonEnv() on why the working directory matters.
       options: { cwd: os.homedir(), env: pythonEnv() },
     };
-    const firstGroup = group.folders === 'all' || group.folders.includes(folderKey(vscode.workspace.workspaceFolders?.[0]));
     const clientOptions: LanguageClientOptions = {
-      documentSelector: folders ? folderSelector(folders, firstGroup) : DOCUMENT_SELECTOR,
+      documentSelector: folders ? folderSelector(folders, servesRemote) : DOCUMENT_SELECTOR,
       outputChannel: this.output,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
       initializationOptions: initializationOptions(trusted, config.get<unknown>('indexCache'),
