@@ -3,11 +3,11 @@
  * own settings: two servers start, one per folder, and each folder's store gets its diagnostics,
  * its status bar counts and its commands from its own server.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { type CodeServer, installExtension, startCodeServer, writeUserSettings } from './codeServer';
+import { type CodeServer, filesUnder, installExtension, startCodeServer, writeUserSettings } from './codeServer';
 import { ARTIFACTS, serverPython } from './paths';
 import { launchBrowser, LONG, openWorkbench, type Workbench } from './workbench';
 
@@ -51,17 +51,7 @@ function makeWorkspace(dir: string): string {
 
 /** The Astra output channel's lines, from code-server's logs. */
 function astraLog(userDataDir: string): string {
-  const found: string[] = [];
-  const walk = (d: string): void => {
-    if (!existsSync(d)) return;
-    for (const entry of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, entry.name);
-      if (entry.isDirectory()) walk(p);
-      else if (entry.name.includes('Astra')) found.push(readFileSync(p, 'utf8'));
-    }
-  };
-  walk(join(userDataDir, 'logs'));
-  return found.join('\n');
+  return filesUnder(join(userDataDir, 'logs'), (n) => n.includes('Astra')).map((p) => readFileSync(p, 'utf8')).join('\n');
 }
 
 /** Runs the multi-root checks with `vsix` installed; prints one line per check and returns the counts. */

@@ -7,7 +7,7 @@ import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, FrameLocator, Locator } from 'playwright-core';
-import { type CodeServer, installExtension, startCodeServer, writeUserSettings } from './codeServer';
+import { type CodeServer, filesUnder, installExtension, startCodeServer, writeUserSettings } from './codeServer';
 import {
   EXTERNAL_CONTENT, EXTERNAL_EVENT, HOVER_TEXT, INVALID_EVENT, LINKS_STORE, makeWorkspace, MALFORMED_LINE, readLines,
   STORE, STORE_LINES, UNOPENED_STORE, VALID_CONTENT, VALID_EVENT,
@@ -396,17 +396,7 @@ function firstLines(e: unknown): string {
 }
 
 function logFiles(match: (name: string) => boolean): string[] {
-  const found: string[] = [];
-  const walk = (dir: string): void => {
-    if (!existsSync(dir)) return;
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, entry.name);
-      if (entry.isDirectory()) walk(p);
-      else if (match(entry.name)) found.push(p);
-    }
-  };
-  walk(join(ARTIFACTS, 'logs'));
-  return found;
+  return filesUnder(join(ARTIFACTS, 'logs'), match);
 }
 
 /** Activation errors of the extension, as the extension host logged them. */
