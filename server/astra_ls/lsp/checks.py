@@ -44,7 +44,7 @@ class Checks:
         self._client = client
         self._progress = progress
         self.memory = MemoryGiver()
-        self.reports = DiagnosticReports()
+        self._reports = DiagnosticReports()
         self.converted = DiagnosticCache()
         self.pull = False  # the client pulls diagnostics of open documents
         self.refresh_support = False
@@ -175,13 +175,17 @@ class Checks:
         self.memory.after_work_on(len(data))
         return checked
 
+    def report(self, uri: str, previous_result_id: str | None) -> lsp.DocumentDiagnosticReport:
+        """What a pulling client gets for an open buffer ("unchanged" when it has the latest already)."""
+        return self._reports.report(uri, previous_result_id)
+
     def forget(self, uri: str) -> None:
         self._generation.pop(uri, None)
         self._tasks.pop(uri, None)
         self._flush_locks.pop(uri, None)
         self._sent.pop(uri, None)
         self.converted.forget(uri)
-        self.reports.forget(uri)
+        self._reports.forget(uri)
 
     # --- transport ----------------------------------------------------------------------------------
 
@@ -209,6 +213,6 @@ class Checks:
         self._client.publish_diagnostics(uri, diagnostics)
 
     def _store_report(self, uri: str, diagnostics: list[lsp.Diagnostic], refresh: bool) -> None:
-        self.reports.store(uri, diagnostics)
+        self._reports.store(uri, diagnostics)
         if refresh and self.refresh_support:
             self._client.refresh_diagnostics()

@@ -102,7 +102,7 @@ class TextSync:
         uri = params.text_document.uri
         if self._documents.get(uri) is not None:
             await self._checks.settled(uri)
-        return self._checks.reports.report(uri, params.previous_result_id)
+        return self._checks.report(uri, params.previous_result_id)
 
     def holds(self, uri: str) -> bool:
         """Whether `uri` is an open store buffer (kept here, not in pygls's workspace)."""
