@@ -7,6 +7,10 @@ handed over through the features' constructors (typed), so what a feature may to
 
 from __future__ import annotations
 
+from typing import Protocol
+
+from pygls.lsp.server import LanguageServer
+
 from astra_ls.lsp.checks import Checks
 from astra_ls.lsp.client_watch import end_now
 from astra_ls.lsp.code_actions import CodeActions
@@ -30,6 +34,12 @@ from astra_ls.lsp.workers import Workers
 from astra_ls.lsp.workspace_state import Workspaces
 
 
+class Feature(Protocol):
+    """An editor feature: it owns its state, and registers the handlers that answer for it."""
+
+    def register(self, server: LanguageServer) -> None: ...
+
+
 def build() -> AstraServer:
     server = AstraServer()  # the connection: every feature's narrow way to the client (lsp/client.py)
     workspaces = Workspaces()
@@ -46,10 +56,12 @@ def build() -> AstraServer:
                           ConfigDiagnostics(workspaces, workers, server))
     views = StoreViews(documents, workspaces, checks, workers)
     server.keep_text(text_sync.holds)  # store buffers are the server's, not pygls's workspace's
-    for feature in (lifecycle, watcher, text_sync, Commands(workspaces, documents, checks, workers, remote),
-                    Hovers(views, warmer), CodeActions(views), Completions(views),
-                    CodeLenses(views, workspaces, checks.counts), InlayHints(views), Symbols(views),
-                    Navigation(views), remote):
+    features: list[Feature] = [
+        lifecycle, watcher, text_sync, Commands(workspaces, documents, checks, workers, remote),
+        Hovers(views, warmer), CodeActions(views), Completions(views), CodeLenses(views, workspaces, checks.counts),
+        InlayHints(views), Symbols(views), Navigation(views), remote,
+    ]
+    for feature in features:
         feature.register(server)
     return server
 
