@@ -1,8 +1,9 @@
 """When stores are re-checked and where their diagnostics go.
 
 Disk stores are checked through their `FileEventStore` (only appended tails are read); open buffers
-through their own analysis. All engine work runs in worker threads so the message loop stays free for
-hovers and keystrokes; every store has its own lock, so one long scan delays only its own store.
+through their own analysis. All engine work runs in worker threads (lsp/workers.py) so the message loop
+stays free for hovers and keystrokes; every store has its own lock, so one long scan delays only its own
+store.
 """
 
 from __future__ import annotations
