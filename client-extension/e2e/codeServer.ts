@@ -3,7 +3,7 @@
  * a free loopback port, stopped with its whole process group.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { CODE_SERVER, NODE24_BIN } from './paths';
@@ -114,4 +114,19 @@ export async function startCodeServer(scratch: string, workspace: string, logFil
     throw e;
   }
   return { url, userDataDir: join(scratch, 'data'), stop };
+}
+
+/** Files under `dir` (code-server's logs) whose names `match`, at any depth. */
+export function filesUnder(dir: string, match: (name: string) => boolean): string[] {
+  const found: string[] = [];
+  const walk = (d: string): void => {
+    if (!existsSync(d)) return;
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, entry.name);
+      if (entry.isDirectory()) walk(p);
+      else if (match(entry.name)) found.push(p);
+    }
+  };
+  walk(dir);
+  return found;
 }

@@ -6,14 +6,15 @@
 import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type FrameLocator, type Locator } from 'playwright-core';
-import { type CodeServer, installExtension, startCodeServer, writeUserSettings } from './codeServer';
+import type { Browser, FrameLocator, Locator } from 'playwright-core';
+import { type CodeServer, filesUnder, installExtension, startCodeServer, writeUserSettings } from './codeServer';
 import {
   EXTERNAL_CONTENT, EXTERNAL_EVENT, HOVER_TEXT, INVALID_EVENT, LINKS_STORE, makeWorkspace, MALFORMED_LINE, readLines,
   STORE, STORE_LINES, UNOPENED_STORE, VALID_CONTENT, VALID_EVENT,
 } from './fixture';
-import { ARTIFACTS, CHROMIUM, SCREENSHOTS, EXTENSION_ROOT, missingTools, serverPython } from './paths';
-import { escapeRegExp, LONG, SHORT, Workbench } from './workbench';
+import { multiRootChecks } from './multiRoot';
+import { ARTIFACTS, SCREENSHOTS, EXTENSION_ROOT, missingTools, serverPython } from './paths';
+import { escapeRegExp, launchBrowser, LONG, openWorkbench, SHORT, type Workbench } from './workbench';
 
 interface Check {
   name: string;
@@ -370,6 +371,8 @@ function checks(storePath: string): Check[] {
 
 /** ASTRA_E2E_TARGET=linux-x64 tests that platform's VSIX, whose server installs itself from the shipped wheels. */
 const TARGET = process.env.ASTRA_E2E_TARGET;
+/** ASTRA_E2E_ONLY=multi-root runs only the multi-root window (e.g. while working on it). */
+const ONLY = process.env.ASTRA_E2E_ONLY;
 
 function findVsix(): string {
   const pattern = TARGET ? new RegExp(`^astra-ls-${escapeRegExp(TARGET)}-\\d.*\\.vsix$`) : /^astra-ls-\d.*\.vsix$/;
@@ -393,17 +396,7 @@ function firstLines(e: unknown): string {
 }
 
 function logFiles(match: (name: string) => boolean): string[] {
-  const found: string[] = [];
-  const walk = (dir: string): void => {
-    if (!existsSync(dir)) return;
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, entry.name);
-      if (entry.isDirectory()) walk(p);
-      else if (match(entry.name)) found.push(p);
-    }
-  };
-  walk(join(ARTIFACTS, 'logs'));
-  return found;
+  return filesUnder(join(ARTIFACTS, 'logs'), match);
 }
 
 /** Activation errors of the extension, as the extension host logged them. */
@@ -422,6 +415,36 @@ function astraLog(): string {
   return logFiles((n) => n.includes('Astra'))
     .map((p) => readFileSync(p, 'utf8'))
     .join('\n');
+}
+
+/** The settings every run writes for the user: a quiet window, typed text kept as typed. */
+function userSettings(): Record<string, unknown> {
+  return {
+    // A platform VSIX is tested as a user gets it: no interpreter named, so it sets its server up offline.
+    ...(TARGET ? {} : { 'astra.server.python': serverPython() }),
+    // The protocol trace lands in the kept logs: a failed check can be traced to a request.
+    'astra.trace.server': 'verbose',
+    'workbench.startupEditor': 'none',
+    'telemetry.telemetryLevel': 'off',
+    'update.mode': 'none',
+    'extensions.autoCheckUpdates': false,
+    'extensions.ignoreRecommendations': true,
+    'workbench.tips.enabled': false,
+    'editor.hover.delay': 200,
+    // Typed drafts must arrive as typed: no auto-closing, no suggestions accepted by Enter.
+    'editor.autoClosingBrackets': 'never',
+    'editor.autoClosingQuotes': 'never',
+    'editor.autoSurround': 'never',
+    'editor.quickSuggestions': { other: false, comments: false, strings: false },
+    'editor.suggestOnTriggerCharacters': false,
+    'editor.acceptSuggestionOnEnter': 'off',
+    'editor.minimap.enabled': false,
+    'workbench.editor.enablePreview': false,
+    'security.workspace.trust.enabled': false,
+    // Keep the window to the editor and panels the checks read.
+    'chat.disableAIFeatures': true,
+    'workbench.secondarySideBar.defaultVisibility': 'hidden',
+  };
 }
 
 async function main(): Promise<number> {
@@ -445,47 +468,13 @@ async function main(): Promise<number> {
   let skipped = 0;
   try {
     installExtension(scratch, findVsix());
-    writeUserSettings(scratch, {
-      // A platform VSIX is tested as a user gets it: no interpreter named, so it sets its server up offline.
-      ...(TARGET ? {} : { 'astra.server.python': serverPython() }),
-      // The protocol trace lands in the kept logs: a failed check can be traced to a request.
-      'astra.trace.server': 'verbose',
-      'workbench.startupEditor': 'none',
-      'telemetry.telemetryLevel': 'off',
-      'update.mode': 'none',
-      'extensions.autoCheckUpdates': false,
-      'extensions.ignoreRecommendations': true,
-      'workbench.tips.enabled': false,
-      'editor.hover.delay': 200,
-      // Typed drafts must arrive as typed: no auto-closing, no suggestions accepted by Enter.
-      'editor.autoClosingBrackets': 'never',
-      'editor.autoClosingQuotes': 'never',
-      'editor.autoSurround': 'never',
-      'editor.quickSuggestions': { other: false, comments: false, strings: false },
-      'editor.suggestOnTriggerCharacters': false,
-      'editor.acceptSuggestionOnEnter': 'off',
-      'editor.minimap.enabled': false,
-      'workbench.editor.enablePreview': false,
-      'security.workspace.trust.enabled': false,
-      // Keep the window to the editor and panels the checks read.
-      'chat.disableAIFeatures': true,
-      'workbench.secondarySideBar.defaultVisibility': 'hidden',
-    });
+    writeUserSettings(scratch, userSettings());
     server = await startCodeServer(scratch, workspace, join(ARTIFACTS, 'code-server.log'));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-    // Actions (fill, click) wait as long as conditions do: a busy machine is slow, not wrong.
-    page.setDefaultTimeout(LONG);
-    await page.goto(`${server.url}/?folder=${encodeURIComponent(workspace)}`);
-    const wb = new Workbench(page);
-    await wb.waitReady();
+    browser = await launchBrowser();
+    const wb = await openWorkbench(browser, `${server.url}/?folder=${encodeURIComponent(workspace)}`);
     let n = 0;
     let gateFailed = false;
-    for (const check of checks(storePath)) {
+    for (const check of ONLY === 'multi-root' ? [] : checks(storePath)) {
       n += 1;
       if (gateFailed) {
         skipped += 1;
@@ -523,6 +512,15 @@ async function main(): Promise<number> {
     // The protocol trace is in the kept logs; here only the extension's own lines and errors.
     const log = astraLog().split('\n').filter((l) => /^\d{4}-\d\d-\d\d /.test(l) && !l.includes('[Trace') && !/\] (Params|Result): /.test(l));
     if (log.length > 0) console.log(`--- Astra output channel (last 20 entries) ---\n${log.slice(-20).join('\n')}`);
+  }
+  // A second window: a two-folder workspace whose folders name different interpreters.
+  if (!ONLY || ONLY === 'multi-root') {
+    const counts = await multiRootChecks(findVsix(), userSettings()).catch((e: unknown) => {
+      console.log(`  FAIL multi-root: ${e instanceof Error ? e.message : String(e)}`);
+      return { passed: 0, failed: 1 };
+    });
+    passed += counts.passed;
+    failed += counts.failed;
   }
   console.log(`e2e: screenshots and logs in ${ARTIFACTS}; took ${((Date.now() - started) / 1000).toFixed(1)}s`);
   console.log(`e2e: ${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`);

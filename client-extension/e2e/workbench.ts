@@ -2,11 +2,32 @@
  * Driving the VS Code workbench in the page like a person would: the command palette, quick
  * picks, notifications, editors and the Problems panel. Every wait is for a visible condition.
  */
-import type { Locator, Page } from 'playwright-core';
+import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
+import { CHROMIUM } from './paths';
 
 /** Waits are generous: the machine is small and shared; a condition ends them early. */
 export const LONG = 90_000;
 export const SHORT = 20_000;
+
+/** The machine's Chromium, headless, with the flags that keep it off the network. */
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** A page showing the workbench at `url`, once it is ready. */
+export async function openWorkbench(browser: Browser, url: string): Promise<Workbench> {
+  const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+  // Actions (fill, click) wait as long as conditions do: a busy machine is slow, not wrong.
+  page.setDefaultTimeout(LONG);
+  await page.goto(url);
+  const wb = new Workbench(page);
+  await wb.waitReady();
+  return wb;
+}
 
 export class Workbench {
   constructor(readonly page: Page) {}

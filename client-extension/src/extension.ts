@@ -85,14 +85,18 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     // Granting trust changes what the server may do (custom schemas and projectors): start afresh.
     vscode.workspace.onDidGrantWorkspaceTrust(() => void server.restart()),
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('astra.server')) void server.restart();
+      if (!e.affectsConfiguration('astra.server')) return;
+      // Another interpreter or arguments for some folders: only their servers change. Anything else reaches every server.
+      const planOnly = ['astra.server.indexCache', 'astra.server.logLevel', 'astra.server.installSource']
+        .every((key) => !e.affectsConfiguration(key));
+      void (planOnly ? server.refresh() : server.restart());
     }),
+    // Folders added or removed: their interpreters may call for other servers; the rest keep running.
+    vscode.workspace.onDidChangeWorkspaceFolders(() => void server.refresh()),
   );
 
-  // A new interpreter selected in the Python extension is the one to run on, unless our setting names one.
-  void onInterpreterChange(() => {
-    if (!vscode.workspace.getConfiguration('astra.server').get<string>('python')?.trim()) void server.restart();
-  }).then((watch) => context.subscriptions.push(watch));
+  // A new interpreter selected in the Python extension (for one folder or all): the servers it concerns move to it.
+  void onInterpreterChange(() => void server.refresh()).then((watch) => context.subscriptions.push(watch));
 
   await server.start();
 }

@@ -62,19 +62,45 @@ def test_writers_during_the_rewrite_lose_nothing(tmp_path: Path, hold_open: bool
                 size = opened.size()
                 head = [opened.read(0, size)]
                 rewrite_keeping_appends(opened, head, size)
-    except StoreError as refused:  # Windows: a writer that never pauses may keep it from settling
-        assert not hold_open and refused.refused.code == "STORE_BUSY"
     finally:
         stop.set()
         thread.join()
     lines = path.read_bytes().splitlines(keepends=True)
     assert len(lines) == len(set(lines))
+    # Before the old file was moved aside and drained on Windows, 394 of 25,162 lines were lost here.
     lost = set(written) - set(lines)
-    if hold_open:
-        assert not lost
-    else:  # Windows (see atomic's docstring): writes landing between the last check and the rename are
-        # lost; this writer thread never pauses, in the same process, so the window is at its widest
-        assert len(lost) < len(written) // 10, f"{len(lost)} of {len(written)} lost in 20 rewrites"
+    assert not lost, f"{len(lost)} of {len(written)} lost in 20 rewrites"
+    assert [p.name for p in tmp_path.iterdir()] == ["s.jsonl"]
+
+
+def test_a_store_created_again_between_the_renames_is_carried_too(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows: a writer opening the store's name (O_CREAT) right after it was moved aside creates a new
+    file; the rewrite must not replace it, but move it aside as well and carry its lines."""
+    monkeypatch.setattr(atomic, "HOLD_OPEN_ACROSS_RENAME", False)
+    path = store_with(tmp_path, b"old\n")
+    real_rename = atomic.rename
+    created: list[Path] = []
+
+    def rename_then_a_writer_appends(source: Path, target: Path) -> None:
+        real_rename(source, target)
+        if source == path and not created:
+            created.append(target)
+            append(path, b"created in the gap\n")
+
+    monkeypatch.setattr(atomic, "rename", rename_then_a_writer_appends)
+    with OpenStore(path) as opened:
+        rewrite_keeping_appends(opened, [b"new\n"], 4)
+    assert path.read_bytes() == b"new\ncreated in the gap\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["s.jsonl"]
+
+
+def test_a_rewrite_killed_between_its_renames_is_undone_by_the_next(tmp_path: Path) -> None:
+    path = store_with(tmp_path, b"kept\n")
+    path.rename(tmp_path / ".s.jsonl.0123456789abcdef.5.old")  # what a kill right after the first rename leaves
+    with OpenStore(path) as opened:
+        assert opened.read(0, 100) == b"kept\n"
+    assert path.read_bytes() == b"kept\n"
 
 
 def test_a_moved_last_line_still_growing_is_refused(tmp_path: Path) -> None:
@@ -110,3 +136,11 @@ def test_stale_temps_of_this_store_only_are_removed(tmp_path: Path) -> None:
     with OpenStore(path) as opened:
         rewrite_keeping_appends(opened, [b"b\n"], 2)
     assert sorted(p.name for p in tmp_path.iterdir()) == [".s.jsonl.keep.tmp", ".t.jsonl.123.tmp", "s.jsonl"]
+
+
+def test_what_a_rewrite_killed_while_draining_left_is_removed_only_when_carried(tmp_path: Path) -> None:
+    path = store_with(tmp_path, b"new\n")
+    (tmp_path / ".s.jsonl.0123456789abcdef.5.old").write_bytes(b"old\nx")  # its 5 bytes were carried: nothing after
+    (tmp_path / ".s.jsonl.fedcba9876543210.5.old").write_bytes(b"old\nx\nlate\n")  # a line may be missing
+    atomic.remove_stale_temps(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".s.jsonl.fedcba9876543210.5.old", "s.jsonl"]

@@ -5,7 +5,9 @@ so astra-ls takes its Windows code paths on any machine:
 - no `fcntl` (importing it fails), a stand-in `msvcrt` with `locking` instead (byte-range locks are
   emulated with flock on the descriptor: exclusive per open file, like Windows' per-handle locks);
 - no `os.fork`, `os.pread`, `os.O_NOFOLLOW`, `os.O_NONBLOCK`;
-- multiprocessing starts its processes by spawning only.
+- multiprocessing starts its processes by spawning only;
+- astra-ls's rewrites take Windows' way of replacing a store (`HOLD_OPEN_ACROSS_RENAME` false: the old
+  file moved aside, then drained), since this system would let them rename over an open file.
 (`subprocess` is imported first: it decides it runs on Windows when `msvcrt` exists.)
 
 Test-only: never installed, never imported by astra-ls itself.
@@ -43,6 +45,32 @@ def _install() -> None:
         if hasattr(os, name):
             delattr(os, name)
     multiprocessing.set_start_method("spawn", force=True)
+    sys.meta_path.insert(0, _WindowsRenames())
+
+
+class _WindowsRenames:
+    """Sets `HOLD_OPEN_ACROSS_RENAME = False` in astra_ls.store.fileio as soon as it is loaded (before any
+    module takes the name from it)."""
+
+    TARGET = "astra_ls.store.fileio"
+
+    def find_spec(self, name: str, path: object, target: object = None) -> object:
+        if name != self.TARGET:
+            return None
+        import importlib.machinery
+
+        spec = importlib.machinery.PathFinder.find_spec(name, path)  # type: ignore[arg-type]
+        if spec is None or spec.loader is None:
+            return spec
+        loader = spec.loader
+        original = loader.exec_module
+
+        def exec_module(module: types.ModuleType) -> None:
+            original(module)
+            module.HOLD_OPEN_ACROSS_RENAME = False  # type: ignore[attr-defined]
+
+        loader.exec_module = exec_module  # type: ignore[method-assign]
+        return spec
 
 
 if os.environ.get("ASTRA_PORTABLE_TEST") == "1":

@@ -11,9 +11,13 @@ A rewrite (quarantine, compaction) therefore keeps the old file open from start 
    replaced or truncated by someone else is refused, nothing changed);
 3. drains the old file after the rename: a writer that opened the store's name just before the rename
    writes to the old file, so its bytes past what was copied are appended to the new one until the old
-   file has stayed quiet for DRAIN_QUIET_S (at most DRAIN_MAX_S). Windows cannot rename over a file
-   held open (Python opens without FILE_SHARE_DELETE), so there the old file is closed before the
-   rename and step 3 is skipped: a line appended between the last check and the rename is lost there.
+   file has stayed quiet for DRAIN_QUIET_S (at most DRAIN_MAX_S).
+Windows cannot rename over a file held open (Python opens without FILE_SHARE_DELETE), so there step 2
+first moves the old file aside under a hidden name (`.NAME.RANDOM.old`), then gives the temp file the
+store's name without replacing anything: a file a writer created under that name in between is moved
+aside too. Step 3 then drains every file moved aside, and removes it once the new store is on disk. A
+rewrite killed between the two renames leaves the store under its hidden name: the next rewrite puts
+it back (`restore_moved_aside`).
 Lines carried in step 3 land after lines other writers already appended to the new file: none is lost,
 the order between concurrent writers may change. A writer that keeps the store open for longer than
 DRAIN_QUIET_S between its own writes is not covered: it writes into the replaced file.
@@ -24,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import secrets
 import stat
 import time
 from collections.abc import Callable, Iterable
@@ -37,6 +42,7 @@ from astra_ls.store.fileio import (
     identity,
     open_file,
     pread,
+    rename,
     replace,
     set_mode,
     write_all,
@@ -49,6 +55,7 @@ DRAIN_MAX_S = 2.0
 DRAIN_POLL_S = 0.005
 COPY_CHUNK = 1 << 22
 TEMP_SUFFIX = ".tmp"
+ASIDE_SUFFIX = ".old"
 
 
 class OpenStore:
@@ -58,6 +65,7 @@ class OpenStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        restore_moved_aside(path)
         self.fd = open_file(path, os.O_RDONLY, follow=False)
         try:
             info = os.fstat(self.fd)
@@ -111,6 +119,7 @@ def rewrite_keeping_appends(store: OpenStore, head: Iterable[bytes], carry_from:
     """
     remove_stale_temps(store.path)
     fd, temp = create_exclusive(store.path.parent, f".{store.path.name}.", TEMP_SUFFIX)
+    asides: list[tuple[Path, int]] = []
     try:
         try:
             for piece in head:
@@ -118,19 +127,98 @@ def rewrite_keeping_appends(store: OpenStore, head: Iterable[bytes], carry_from:
             set_mode(fd, temp, store.mode)
             copied = _carry_durably(store, fd, carry_from, refuse_growth)
             _check_same(store, copied)
-            if not HOLD_OPEN_ACROSS_RENAME:
+            if HOLD_OPEN_ACROSS_RENAME:
+                replace(temp, store.path)
+            else:
                 store.close()
-            replace(temp, store.path)
+                asides = _install_moving_aside(store.path, temp, copied)
         except BaseException:
             temp.unlink(missing_ok=True)
             raise
         if HOLD_OPEN_ACROSS_RENAME:
             copied = _drain(store, fd, copied)
+        else:
+            copied += _drain_asides(asides, fd)
         os.fsync(fd)
     finally:
         os.close(fd)
     fsync_dir(store.path.parent)
+    for aside, _ in asides:  # drained, and the new store is on disk
+        with contextlib.suppress(OSError):  # still held open by a writer: the next rewrite removes it
+            os.unlink(aside)
     return copied - carry_from
+
+
+def _aside_name(path: Path, copied: int = 0) -> Path:
+    """A hidden name for a store moved aside, saying how many of its bytes the new store already holds."""
+    return path.with_name(f".{path.name}.{secrets.token_hex(8)}.{copied}{ASIDE_SUFFIX}")
+
+
+def _aside_pattern(path: Path) -> re.Pattern[str]:
+    return re.compile(rf"\.{re.escape(path.name)}\.[0-9a-f]{{16}}\.([0-9]+){re.escape(ASIDE_SUFFIX)}")
+
+
+def _install_moving_aside(path: Path, temp: Path, copied: int) -> list[tuple[Path, int]]:
+    """Where a file held open cannot be renamed over: move the store aside, then give `temp` its name
+    without replacing anything. Answers the files moved aside with how much of each was copied."""
+    first = _aside_name(path, copied)
+    rename(path, first)
+    asides = [(first, copied)]
+    try:
+        for _ in range(CARRY_ROUNDS):
+            try:
+                rename(temp, path)
+                return asides
+            except FileExistsError:  # a writer created the store between the renames: drained too
+                extra = _aside_name(path)
+                rename(path, extra)
+                asides.append((extra, 0))
+        raise StoreError("STORE_BUSY", f"{path} kept being created again while it was being rewritten: nothing "
+                         "changed; try again when it is quieter")
+    except BaseException:
+        _put_back(path, asides)
+        raise
+
+
+def _put_back(path: Path, asides: list[tuple[Path, int]]) -> None:
+    """The rewrite failed between its renames: the old store takes its name back, with what writers added
+    meanwhile in files created under that name appended to it."""
+    with contextlib.suppress(FileNotFoundError):
+        if path.exists():
+            asides.append((_aside_name(path), 0))
+            rename(path, asides[-1][0])
+    first, _ = asides[0]
+    rename(first, path)
+    for extra, _ in asides[1:]:
+        append_durably(path, extra.read_bytes())
+        extra.unlink()
+
+
+def _drain_asides(asides: list[tuple[Path, int]], fd: int) -> int:
+    """Carry what writers append to the files moved aside, until each is quiet; answers the bytes added."""
+    added = 0
+    for aside, copied in asides:
+        with OpenStore(aside) as old:
+            added += _drain(old, fd, copied) - copied
+    return added
+
+
+def restore_moved_aside(path: Path) -> None:
+    """A rewrite killed between its two renames (Windows) left the store only under its hidden name: give
+    it its name back. The caller holds the stream lock, so no live rewrite owns such a file."""
+    if path.exists():
+        return
+    pattern = _aside_pattern(path)
+    try:
+        found = [name for name in os.listdir(path.parent) if pattern.fullmatch(name)]
+    except OSError:
+        return
+    if not found:
+        return
+    # the store written last (files left by earlier rewrites, drained but still held open then, are older)
+    newest = max(found, key=lambda name: os.stat(path.parent / name, follow_symlinks=False).st_mtime)
+    with contextlib.suppress(FileExistsError):
+        rename(path.parent / newest, path)
 
 
 def _carry_durably(store: OpenStore, fd: int, start: int, refuse_growth: bool) -> int:
@@ -141,10 +229,7 @@ def _carry_durably(store: OpenStore, fd: int, start: int, refuse_growth: bool) -
         os.fsync(fd)
         if store.size() == copied:  # nothing arrived during the fsync
             return copied
-    if HOLD_OPEN_ACROSS_RENAME:
-        return copied  # the drain after the rename takes the rest
-    raise StoreError("STORE_BUSY", f"{store.path} kept growing while it was being rewritten (another program "
-                     "appends without pause): nothing changed; try again when it is quieter")
+    return copied  # the drain after the rename takes the rest
 
 
 def _carry_until_quiet(store: OpenStore, fd: int, copied: int, start: int, refuse_growth: bool) -> int:
@@ -238,10 +323,17 @@ def remove_stale_temps(store: Path) -> None:
         names = os.listdir(store.parent)
     except OSError:
         return
+    aside = _aside_pattern(store)
     for name in names:
         if pattern.fullmatch(name):
             with contextlib.suppress(OSError):
                 os.unlink(store.parent / name)
+        elif (moved := aside.fullmatch(name)) is not None:
+            # A store moved aside by a rewrite killed while it drained (Windows): removed when nothing was
+            # written to it after the new store took its bytes; otherwise kept, for no line to be lost.
+            with contextlib.suppress(OSError):
+                if os.stat(store.parent / name, follow_symlinks=False).st_size <= int(moved.group(1)):
+                    os.unlink(store.parent / name)
 
 
 def write_new_file(target: Path, temp_leaf: str, fill: Callable[[BinaryIO], None]) -> None:

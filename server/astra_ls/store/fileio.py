@@ -19,6 +19,7 @@ import stat
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from astra_ls.store.paths import PathRefused
@@ -143,15 +144,34 @@ def set_mode(fd: int, path: Path, mode: int) -> None:
 def replace(source: Path, target: Path, retry_s: float = REPLACE_RETRY_S) -> None:
     """os.replace; when the target is held open elsewhere (Windows answers PermissionError), retry
     with a growing pause for up to `retry_s`, then raise an OSError that says what to do."""
+    _retrying(os.replace, source, target, retry_s)
+
+
+def rename(source: Path, target: Path, retry_s: float = REPLACE_RETRY_S) -> None:
+    """Rename `source` to `target`, which must not exist (FileExistsError, nothing changed, if it does),
+    retrying like `replace` while a file involved is held open (Windows)."""
+    _retrying(_rename_no_clobber, source, target, retry_s)
+
+
+def _rename_no_clobber(source: Path, target: Path) -> None:
+    if sys.platform == "win32":
+        os.rename(source, target)  # Windows' rename never replaces an existing file
+    else:  # POSIX rename replaces silently: a second name then dropping the first fails instead
+        os.link(source, target, follow_symlinks=False)
+        os.unlink(source)
+
+
+def _retrying(move: Callable[[Path, Path], None], source: Path, target: Path, retry_s: float) -> None:
     deadline = time.monotonic() + retry_s
     pause = 0.005
     while True:
         try:
-            os.replace(source, target)
+            move(source, target)
             return
         except PermissionError as error:
             if time.monotonic() >= deadline:
-                raise PermissionError(error.errno, f"cannot replace {target}: another program keeps it open "
+                held = target if target.exists() else source
+                raise PermissionError(error.errno, f"cannot rename {held}: another program keeps it open "
                                       "(an editor, a virus scanner?); close it and try again") from None
             time.sleep(pause)
             pause = min(pause * 2, 0.2)
