@@ -1,33 +1,29 @@
 """When stores are re-checked and where their diagnostics go.
 
 Disk stores are checked through their `FileEventStore` (only appended tails are read); open buffers
-through their own analysis. All engine work runs in worker threads so the message loop stays free for
-hovers and keystrokes; every store has its own lock, so one long scan delays only its own store.
+through their own analysis. All engine work runs in worker threads (lsp/workers.py) so the message loop
+stays free for hovers and keystrokes; every store has its own lock, so one long scan delays only its own
+store.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
 
 from lsprotocol import types as lsp
 
 from astra_ls.core.problems import Problem
-from astra_ls.lsp.diagnostics import DiagnosticCache, DiagnosticReports, counts_payload, publish_params_json
-from astra_ls.lsp.documents import OpenDocument, Pending
+from astra_ls.lsp.client import DiagnosticsClient, ProgressClient
+from astra_ls.lsp.diagnostics import DiagnosticCache, DiagnosticReports, counts_payload
+from astra_ls.lsp.documents import OpenDocument, OpenDocuments, Pending
 from astra_ls.lsp.memory import MemoryGiver
 from astra_ls.lsp.progress import begin_progress
-from astra_ls.lsp.protocol import AstraProtocol
-from astra_ls.lsp.workspace_state import Located
+from astra_ls.lsp.warmup import CheckpointWarmer
+from astra_ls.lsp.workers import Workers
+from astra_ls.lsp.workspace_state import Located, Workspaces
 from astra_ls.store.follow import Change, FileStamp
 
-if TYPE_CHECKING:
-    from astra_ls.lsp.server import AstraServer
-
-T = TypeVar("T")
 DEBOUNCE_S = 0.15
 STORE_CHANGED = "astra/storeChanged"
 
@@ -40,11 +36,16 @@ class Checked:
 
 
 class Checks:
-    def __init__(self, server: AstraServer) -> None:
-        self.server = server
-        self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="astra-check")
+    def __init__(self, workspaces: Workspaces, documents: OpenDocuments, workers: Workers,
+                 warmer: CheckpointWarmer, client: DiagnosticsClient, progress: ProgressClient) -> None:
+        self._workspaces = workspaces
+        self._documents = documents
+        self._workers = workers
+        self._warmer = warmer
+        self._client = client
+        self._progress = progress
         self.memory = MemoryGiver()
-        self.reports = DiagnosticReports()
+        self._reports = DiagnosticReports()
         self.converted = DiagnosticCache()
         self.pull = False  # the client pulls diagnostics of open documents
         self.refresh_support = False
@@ -55,14 +56,17 @@ class Checks:
         self._sent: dict[str, tuple[tuple[int, bool], list[Problem]]] = {}  # what each URI last got
         self._stamps: dict[str, FileStamp | None] = {}  # each store file as of its last check here
 
-    async def run(self, work: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self.pool, work)
+    def follow_client(self, capabilities: lsp.ClientCapabilities) -> None:
+        """Pull or push the diagnostics of open buffers, as the client's capabilities say (at `initialize`)."""
+        self.pull = capabilities.text_document is not None and capabilities.text_document.diagnostic is not None
+        workspace = capabilities.workspace
+        self.refresh_support = bool(workspace and workspace.diagnostics and workspace.diagnostics.refresh_support)
 
     # --- stores on disk -----------------------------------------------------------------------------
 
     def _check_disk(self, located: Located) -> tuple[Change, Checked | None]:
         store, stream = located.store, located.stream
-        with self.server.workspaces.lock(located.path):
+        with self._workspaces.lock(located.path):
             change = self._change_since_last_check(located, store.refresh(stream))
             if change in (Change.DELETED, Change.MISSING):
                 return change, None
@@ -85,43 +89,42 @@ class Checks:
         `changed`: the caller knows the store changed (its own command already brought the engine up to
         date, so the engine sees nothing new) and the change must still be announced."""
         try:
-            with self.server.warmer.standing_aside():  # the checkpoint pass waits: a re-check is awaited
-                change, checked = await self.run(lambda: self._check_disk(located))
+            with self._warmer.standing_aside():  # the checkpoint pass waits: a re-check is awaited
+                change, checked = await self._workers.run(lambda: self._check_disk(located))
         except OSError as error:
-            self.server.log(f"cannot read {located.path}: {error.strerror or error}", lsp.MessageType.Warning)
+            self._client.log(f"cannot read {located.path}: {error.strerror or error}", lsp.MessageType.Warning)
             change, checked = Change.DELETED, None
         uri = located.uri
-        open_doc = self.server.documents.get(uri)
+        open_doc = self._documents.get(uri)
         if checked is None:
             if open_doc is None:
                 self.counts.pop(uri, None)
                 self.publish(uri, [])
             if announce and change is Change.DELETED:
-                self.server.protocol.notify(STORE_CHANGED, counts_payload(uri, 0, 0))
+                self._client.notify(STORE_CHANGED, counts_payload(uri, 0, 0))
             return
         if open_doc is None:
             self.counts[uri] = (checked.events, len(checked.problems))
             self.publish_problems(uri, checked.problems, checked.limit)
         if announce and (changed or change is not Change.UNCHANGED):
-            self.server.protocol.notify(STORE_CHANGED, counts_payload(uri, checked.events, len(checked.problems)))
+            self._client.notify(STORE_CHANGED, counts_payload(uri, checked.events, len(checked.problems)))
 
     async def scan_all(self) -> None:
         """Check every store of every folder, with a progress report while it runs."""
-        stores = await self.run(lambda: list(self.server.workspaces.discover()))
-        token = await begin_progress(self.server, "scan", "Checking event stores", f"{len(stores)} store(s)")
+        stores = await self._workers.run(lambda: list(self._workspaces.discover()))
+        token = await begin_progress(self._progress, "scan", "Checking event stores", f"{len(stores)} store(s)")
         for index, located in enumerate(stores):
             if token is not None:
-                self.server.work_done_progress.report(token, lsp.WorkDoneProgressReport(
+                self._progress.work_done_progress.report(token, lsp.WorkDoneProgressReport(
                     message=f"{index + 1}/{len(stores)}: {located.stream}",
                     percentage=int(100 * index / max(1, len(stores)))))
             try:
                 await self.check_disk(located, announce=False)
             except Exception as error:  # one unreadable store must not stop the scan of the others
-                self.server.log(f"checking {located.path} failed: {error!r}", lsp.MessageType.Error)
+                self._client.log(f"checking {located.path} failed: {error!r}", lsp.MessageType.Error)
         if token is not None:
-            self.server.work_done_progress.end(token, lsp.WorkDoneProgressEnd(
+            self._progress.work_done_progress.end(token, lsp.WorkDoneProgressEnd(
                 message=f"checked {len(stores)} store(s)"))
-        await self.server.remote.scan()  # remote stores (if any are configured) after the local ones
 
     # --- open buffers -------------------------------------------------------------------------------
 
@@ -138,7 +141,7 @@ class Checks:
         try:
             await self.check_document(uri)
         except Exception as error:
-            self.server.log(f"checking {uri} failed: {error!r}", lsp.MessageType.Error)
+            self._client.log(f"checking {uri} failed: {error!r}", lsp.MessageType.Error)
 
     async def settled(self, uri: str) -> None:
         """Wait until the latest scheduled check of `uri` has run."""
@@ -147,18 +150,18 @@ class Checks:
 
     async def check_document(self, uri: str, refresh: bool = False) -> None:
         """Re-check an open buffer; `refresh` asks a pulling client to pull again (no edit prompted it)."""
-        doc = self.server.documents.get(uri)
+        doc = self._documents.get(uri)
         if doc is None:
             return
         lock = self._flush_locks.setdefault(uri, asyncio.Lock())
         async with lock:
             data, pending, whole = doc.take_pending()
             try:
-                checked = await self.run(lambda: self._check_buffer(doc, data, pending, whole))
+                checked = await self._workers.run(lambda: self._check_buffer(doc, data, pending, whole))
             except BaseException:
                 doc.whole = True  # what was pending is lost: the next check starts afresh
                 raise
-        if self.server.documents.get(uri) is doc:  # dropped if it was closed meanwhile
+        if self._documents.get(uri) is doc:  # dropped if it was closed meanwhile
             self.counts[uri] = (checked.events, len(checked.problems))
             self.publish_problems(uri, checked.problems, checked.limit, open_doc=True, refresh=refresh)
 
@@ -173,13 +176,17 @@ class Checks:
         self.memory.after_work_on(len(data))
         return checked
 
+    def report(self, uri: str, previous_result_id: str | None) -> lsp.DocumentDiagnosticReport:
+        """What a pulling client gets for an open buffer ("unchanged" when it has the latest already)."""
+        return self._reports.report(uri, previous_result_id)
+
     def forget(self, uri: str) -> None:
         self._generation.pop(uri, None)
         self._tasks.pop(uri, None)
         self._flush_locks.pop(uri, None)
         self._sent.pop(uri, None)
         self.converted.forget(uri)
-        self.reports.forget(uri)
+        self._reports.forget(uri)
 
     # --- transport ----------------------------------------------------------------------------------
 
@@ -193,11 +200,8 @@ class Checks:
         converted = self.converted.convert(uri, problems, limit)
         if open_doc and self.pull:
             self._store_report(uri, [c.diagnostic for c in converted], refresh)
-        elif isinstance(protocol := self.server.protocol, AstraProtocol):
-            protocol.notify_json(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS, publish_params_json(uri, converted))
         else:
-            self.server.text_document_publish_diagnostics(
-                lsp.PublishDiagnosticsParams(uri, [c.diagnostic for c in converted]))
+            self._client.publish_converted(uri, converted)
         self._sent[uri] = ((limit, open_doc), problems)
 
     def publish(self, uri: str, diagnostics: list[lsp.Diagnostic], open_doc: bool = False,
@@ -207,9 +211,9 @@ class Checks:
         if open_doc and self.pull:
             self._store_report(uri, diagnostics, refresh)
             return
-        self.server.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri, diagnostics))
+        self._client.publish_diagnostics(uri, diagnostics)
 
     def _store_report(self, uri: str, diagnostics: list[lsp.Diagnostic], refresh: bool) -> None:
-        self.reports.store(uri, diagnostics)
+        self._reports.store(uri, diagnostics)
         if refresh and self.refresh_support:
-            self.server.workspace_diagnostic_refresh(None)
+            self._client.refresh_diagnostics()

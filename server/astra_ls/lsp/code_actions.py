@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lsprotocol import types as lsp
+from pygls.lsp.server import LanguageServer
 
 from astra_ls.core.linecheck import BAD, BLANK
 from astra_ls.core.positions import utf16_len
-from astra_ls.lsp.views import StoreView, store_view
+from astra_ls.lsp.views import StoreView, StoreViews
 from astra_ls.store.line_fingerprint import line_fingerprint
-
-if TYPE_CHECKING:
-    from astra_ls.lsp.server import AstraServer
 
 MAX_BLANK_EDITS = 10_000
 
@@ -104,30 +102,25 @@ def _once(actions: list[lsp.CodeAction]) -> list[lsp.CodeAction]:
 
 
 class CodeActions:
-    def __init__(self, server: AstraServer) -> None:
-        self.server = server
+    def __init__(self, views: StoreViews) -> None:
+        self._views = views
+
+    def register(self, server: LanguageServer) -> None:
+        @server.feature(lsp.TEXT_DOCUMENT_CODE_ACTION,
+                        lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix]))
+        async def code_action(params: lsp.CodeActionParams) -> list[lsp.CodeAction] | None:
+            return await self.actions(params)
 
     async def actions(self, params: lsp.CodeActionParams) -> list[lsp.CodeAction] | None:
         uri = params.text_document.uri
         ours = [d for d in params.context.diagnostics if d.source == "astra"]
         if not ours:
             return None
-        if self.server.documents.get(uri) is not None:
-            await self.server.checks.settled(uri)
+        await self._views.settled(uri)
 
-        def work() -> list[lsp.CodeAction]:
-            with store_view(self.server, uri) as view:
-                if view is None:
-                    return []
-                return _once([action for d in ours for action in actions_for(view, d)])
+        def read(view: StoreView | None) -> list[lsp.CodeAction]:
+            if view is None:
+                return []
+            return _once([action for d in ours for action in actions_for(view, d)])
 
-        return await self.server.checks.run(work) or None
-
-
-def register(server: AstraServer) -> None:
-    actions = CodeActions(server)
-
-    @server.feature(lsp.TEXT_DOCUMENT_CODE_ACTION,
-                    lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix]))
-    async def code_action(params: lsp.CodeActionParams) -> list[lsp.CodeAction] | None:
-        return await actions.actions(params)
+        return await self._views.look(uri, read) or None

@@ -3,43 +3,48 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
 
 import numpy as np
 from lsprotocol import types as lsp
+from pygls.lsp.server import LanguageServer
 
-from astra_ls.lsp.views import StoreView, store_view
+from astra_ls.lsp.views import StoreView, StoreViews
+from astra_ls.lsp.workspace_state import Workspaces
 from astra_ls.projections.trace import DECISION_TYPES
-
-if TYPE_CHECKING:
-    from astra_ls.lsp.server import AstraServer
 
 
 class CodeLenses:
-    def __init__(self, server: AstraServer) -> None:
-        self.server = server
+    def __init__(self, views: StoreViews, workspaces: Workspaces, counts: Mapping[str, tuple[int, int]]) -> None:
+        """`counts`: (events, problems) of each store as of its latest check (kept by checks.py)."""
+        self._views = views
+        self._workspaces = workspaces
+        self._counts = counts
+
+    def register(self, server: LanguageServer) -> None:
+        @server.feature(lsp.TEXT_DOCUMENT_CODE_LENS, lsp.CodeLensOptions(resolve_provider=False))
+        async def code_lens(params: lsp.CodeLensParams) -> list[lsp.CodeLens] | None:
+            return await self.lenses(params)
 
     async def lenses(self, params: lsp.CodeLensParams) -> list[lsp.CodeLens] | None:
         uri = params.text_document.uri
-        if self.server.workspaces.locate_uri(uri) is None:
+        if self._workspaces.locate_uri(uri) is None:
             return None
-        if self.server.documents.get(uri) is not None:
-            await self.server.checks.settled(uri)
-        counts = self.server.checks.counts.get(uri)
+        await self._views.settled(uri)
+        counts = self._counts.get(uri)
         if counts is None:
             return None
         events, problems = counts
         top = lsp.Range(lsp.Position(0, 0), lsp.Position(0, 0))
         store = [{"store": uri}]
 
-        def decisions() -> list[int]:
-            with store_view(self.server, uri) as view:
-                return [] if view is None else decision_lines(view)
+        def decisions(view: StoreView | None) -> list[int]:
+            return [] if view is None else decision_lines(view)
 
         traced = [lsp.CodeLens(lsp.Range(lsp.Position(line, 0), lsp.Position(line, 0)),
                                lsp.Command("Trace decision", TRACE_COMMAND, arguments=[{"store": uri,
                                                                                         "line": line + 1}]))
-                  for line in await self.server.checks.run(decisions)]
+                  for line in await self._views.look(uri, decisions)]
         return [
             lsp.CodeLens(top, lsp.Command(f"{events:,} events", "astra-ls.countEvents", arguments=store)),
             lsp.CodeLens(top, lsp.Command(f"{problems:,} problems", "workbench.actions.view.problems")),
@@ -66,11 +71,3 @@ def decision_lines(view: StoreView) -> list[int]:
     ids = np.frombuffer(analysis.type_ids, np.uint16)
     found = np.flatnonzero(np.isin(ids, wanted) & analysis.event_mask()[: len(ids)])
     return [int(line) for line in found[:MAX_TRACE_LENSES].tolist()]
-
-
-def register(server: AstraServer) -> None:
-    lenses = CodeLenses(server)
-
-    @server.feature(lsp.TEXT_DOCUMENT_CODE_LENS, lsp.CodeLensOptions(resolve_provider=False))
-    async def code_lens(params: lsp.CodeLensParams) -> list[lsp.CodeLens] | None:
-        return await lenses.lenses(params)

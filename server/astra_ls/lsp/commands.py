@@ -6,17 +6,20 @@ import logging
 from collections.abc import Awaitable, Callable
 from contextlib import ExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pygls.exceptions import JsonRpcInvalidParams
+from pygls.lsp.server import LanguageServer
 
 from astra_ls.commands import ALL_STORES, COMMANDS, Answer, execute, listing, validate_args
+from astra_ls.lsp.checks import Checks
+from astra_ls.lsp.documents import OpenDocuments
+from astra_ls.lsp.remote import RemoteStores
+from astra_ls.lsp.workers import Workers
+from astra_ls.lsp.workspace_state import Workspaces
 from astra_ls.store.base import EventStore
 from astra_ls.store.follow import read_range
 from astra_ls.store.results import InvalidArguments, Refused
-
-if TYPE_CHECKING:
-    from astra_ls.lsp.server import AstraServer
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +27,24 @@ CHANGING = frozenset({"astra.append", "astra.quarantine", "astra.compact", "astr
 
 
 class Commands:
-    def __init__(self, server: AstraServer) -> None:
-        self.server = server
+    def __init__(self, workspaces: Workspaces, documents: OpenDocuments, checks: Checks, workers: Workers,
+                 remote: RemoteStores) -> None:
+        self._workspaces = workspaces
+        self._documents = documents
+        self._checks = checks
+        self._workers = workers
+        self._remote = remote
+
+    def register(self, server: LanguageServer) -> None:
+        def handler(command: str) -> Callable[..., Awaitable[Answer]]:
+            # pygls passes the server first to a parameter named `ls`; every other argument is the client's.
+            async def run(ls: object, *args: object) -> Answer:
+                return await self.run(command, args)
+
+            return run
+
+        for command in COMMANDS:
+            server.command(command)(handler(command))
 
     async def run(self, command: str, args: tuple[object, ...]) -> Answer:
         raw = self._one_argument(command, args)
@@ -37,7 +56,7 @@ class Commands:
             return await self._list_stores()
         assert isinstance(raw, dict)
         ref = _routing_ref(raw)
-        owner = self.server.workspaces.locate_ref(ref)
+        owner = self._workspaces.locate_ref(ref)
         if owner is None:
             return Refused("STORE_NOT_FOUND", f"no workspace folder is open to hold {ref!r}").to_json()
         store, ref = owner
@@ -48,11 +67,11 @@ class Commands:
             refused = await self._unsaved(path)
             if refused is not None:
                 return refused
-        answer = await self.server.checks.run(lambda: self._execute(store, _paths_of(store, ref, raw), command, raw))
+        answer = await self._workers.run(lambda: self._execute(store, _paths_of(store, ref, raw), command, raw))
         if command in CHANGING and path is not None and answer.get("ok"):
-            located = self.server.workspaces.locate_path(path)
+            located = self._workspaces.locate_path(path)
             if located is not None:
-                await self.server.checks.check_disk(located, changed=True)
+                await self._checks.check_disk(located, changed=True)
         return answer
 
     @staticmethod
@@ -68,7 +87,7 @@ class Commands:
         try:
             with ExitStack() as locks:
                 for path in paths:  # in one order (sorted), so two commands never wait on each other
-                    locks.enter_context(self.server.workspaces.lock(path))
+                    locks.enter_context(self._workspaces.lock(path))
                 return execute(store, command, raw)
         except InvalidArguments as error:
             raise JsonRpcInvalidParams(str(error)) from None
@@ -76,12 +95,12 @@ class Commands:
     async def _unsaved(self, path: Path) -> Answer | None:
         """A store open with unsaved edits is not written behind the editor's back."""
         uri = path.absolute().as_uri()
-        doc = self.server.documents.get(uri)
+        doc = self._documents.get(uri)
         if doc is None or not doc.dirty:
             return None
         data = doc.buffer.data
         try:
-            same = await self.server.checks.run(lambda: read_range(path, 0, len(data) + 1) == data)
+            same = await self._workers.run(lambda: read_range(path, 0, len(data) + 1) == data)
         except OSError:
             same = False
         if same:  # edited and then undone: nothing would be lost
@@ -93,15 +112,15 @@ class Commands:
 
     async def _list_stores(self) -> Answer:
         def work() -> Answer:
-            workspaces = self.server.workspaces
+            workspaces = self._workspaces
             found, skipped = workspaces.discovery()
             answer = listing([(located.store, located.stream, name) for located, name in found], skipped,
                              workspaces.lock)
-            answer["stores"].extend(self.server.remote.listed())  # remote stores, beside the local ones
-            answer["skipped"].extend(self.server.remote.skipped())
+            answer["stores"].extend(self._remote.listed())  # remote stores, beside the local ones
+            answer["skipped"].extend(self._remote.skipped())
             return answer
 
-        return await self.server.checks.run(work)
+        return await self._workers.run(work)
 
 
 def _routing_ref(raw: dict[str, Any]) -> str:
@@ -129,17 +148,3 @@ def _path_of(store: EventStore, ref: str) -> Path | None:
     except Exception as error:
         log.debug("no file to lock for %r (%r): the command says why", ref, error)
         return None
-
-
-def register(server: AstraServer) -> None:
-    commands = Commands(server)
-
-    def handler(command: str) -> Callable[..., Awaitable[Answer]]:
-        # pygls passes the server first to a parameter named `ls`; every other argument is the client's.
-        async def run(ls: object, *args: object) -> Answer:
-            return await commands.run(command, args)
-
-        return run
-
-    for command in COMMANDS:
-        server.command(command)(handler(command))

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING
 
 from lsprotocol import types as lsp
+from pygls.lsp.server import LanguageServer
 
 from astra_ls.core.positions import char_of_utf16_col
-from astra_ls.lsp.views import StoreView, store_view
+from astra_ls.lsp.views import StoreView, StoreViews
 from astra_ls.schemas.base import TypeInfo, skeleton
-
-if TYPE_CHECKING:
-    from astra_ls.lsp.server import AstraServer
 
 TYPE_VALUE_OPEN = re.compile(r'"type"\s*:\s*"[^"]*$')
 TYPE_VALUE = re.compile(r'"type"\s*:\s*"((?:[^"\\]|\\.)*)"')
@@ -69,25 +66,21 @@ def complete(view: StoreView, line: int, character: int) -> list[lsp.CompletionI
 
 
 class Completions:
-    def __init__(self, server: AstraServer) -> None:
-        self.server = server
+    def __init__(self, views: StoreViews) -> None:
+        self._views = views
+
+    def register(self, server: LanguageServer) -> None:
+        @server.feature(lsp.TEXT_DOCUMENT_COMPLETION, lsp.CompletionOptions(trigger_characters=['"', ":", "{"]))
+        async def completion(params: lsp.CompletionParams) -> lsp.CompletionList | None:
+            return await self.complete(params)
 
     async def complete(self, params: lsp.CompletionParams) -> lsp.CompletionList | None:
         uri, position = params.text_document.uri, params.position
-        if self.server.documents.get(uri) is None:
+        if not self._views.is_open(uri):
             return None
-        await self.server.checks.settled(uri)
+        await self._views.settled(uri)
 
-        def work() -> list[lsp.CompletionItem]:
-            with store_view(self.server, uri) as view:
-                return [] if view is None else complete(view, position.line, position.character)
+        def read(view: StoreView | None) -> list[lsp.CompletionItem]:
+            return [] if view is None else complete(view, position.line, position.character)
 
-        return lsp.CompletionList(is_incomplete=False, items=await self.server.checks.run(work))
-
-
-def register(server: AstraServer) -> None:
-    completions = Completions(server)
-
-    @server.feature(lsp.TEXT_DOCUMENT_COMPLETION, lsp.CompletionOptions(trigger_characters=['"', ":", "{"]))
-    async def completion(params: lsp.CompletionParams) -> lsp.CompletionList | None:
-        return await completions.complete(params)
+        return lsp.CompletionList(is_incomplete=False, items=await self._views.look(uri, read))

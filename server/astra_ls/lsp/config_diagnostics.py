@@ -7,25 +7,25 @@ is published after every scan of the folders, and cleared from files that no lon
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from lsprotocol import types as lsp
 
 from astra_ls.config import ConfigProblem
+from astra_ls.lsp.client import DiagnosticsClient
 from astra_ls.lsp.diagnostics import to_diagnostic
-
-if TYPE_CHECKING:
-    from astra_ls.lsp.server import AstraServer
+from astra_ls.lsp.workers import Workers
+from astra_ls.lsp.workspace_state import Workspaces
 
 
 class ConfigDiagnostics:
-    def __init__(self, server: AstraServer) -> None:
-        self.server = server
+    def __init__(self, workspaces: Workspaces, workers: Workers, client: DiagnosticsClient) -> None:
+        self._workspaces = workspaces
+        self._workers = workers
+        self._client = client
         self._published: set[str] = set()  # URIs of configuration files that have diagnostics now
 
     def gather(self) -> tuple[dict[str, list[ConfigProblem]], list[str]]:
         """Problems by configuration file URI, and the editor settings' own (they have no file)."""
-        workspaces = self.server.workspaces
+        workspaces = self._workspaces
         by_uri: dict[str, list[ConfigProblem]] = {}
         for folder in list(workspaces.folders):
             for found in workspaces.store_at(folder).analyses.config_problems():
@@ -34,14 +34,14 @@ class ConfigDiagnostics:
         return by_uri, list(workspaces.config_errors)
 
     async def publish(self) -> None:
-        by_uri, settings_errors = await self.server.checks.run(self.gather)
+        by_uri, settings_errors = await self._workers.run(self.gather)
         for error in settings_errors:
-            self.server.log(error, lsp.MessageType.Error)
+            self._client.log(error, lsp.MessageType.Error)
         for uri in self._published - set(by_uri):
-            self.server.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri, []))
+            self._client.publish_diagnostics(uri, [])
         for uri, found in by_uri.items():
             diagnostics = [to_diagnostic(uri, f.problem) for f in found]
-            self.server.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri, diagnostics))
+            self._client.publish_diagnostics(uri, diagnostics)
             for f in found:
-                self.server.log(f.text(), lsp.MessageType.Warning)
+                self._client.log(f.text(), lsp.MessageType.Warning)
         self._published = set(by_uri)

@@ -8,11 +8,12 @@ import math
 import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import orjson
 from lsprotocol import types as lsp
+from pygls.lsp.server import LanguageServer
 
 from astra_ls.core.analysis import events_through
 from astra_ls.core.codes import CODES
@@ -20,12 +21,10 @@ from astra_ls.core.linecheck import EVENT, SNAPSHOT
 from astra_ls.core.locate import locate
 from astra_ls.core.positions import char_of_utf16_col
 from astra_ls.core.problems import Problem
-from astra_ls.lsp.views import StoreView, store_view
+from astra_ls.lsp.views import StoreView, StoreViews
+from astra_ls.lsp.warmup import CheckpointWarmer
 from astra_ls.projections.snapshot_fit import SnapshotMismatch
 from astra_ls.projections.time_travel import out_of_order_events
-
-if TYPE_CHECKING:
-    from astra_ls.lsp.server import AstraServer
 
 MAX_STATE_LINES = 40
 MAX_STRING = 120
@@ -210,28 +209,24 @@ def hover_markdown(view: StoreView, line: int, character: int) -> str | None:
 
 
 class Hovers:
-    def __init__(self, server: AstraServer) -> None:
-        self.server = server
+    def __init__(self, views: StoreViews, warmer: CheckpointWarmer) -> None:
+        self._views = views
+        self._warmer = warmer
+
+    def register(self, server: LanguageServer) -> None:
+        @server.feature(lsp.TEXT_DOCUMENT_HOVER)
+        async def hover(params: lsp.HoverParams) -> lsp.Hover | None:
+            return await self.hover(params)
 
     async def hover(self, params: lsp.HoverParams) -> lsp.Hover | None:
         uri, position = params.text_document.uri, params.position
-        if self.server.documents.get(uri) is not None:
-            await self.server.checks.settled(uri)
+        await self._views.settled(uri)
 
-        def work() -> str | None:
-            with store_view(self.server, uri) as view:
-                return None if view is None else hover_markdown(view, position.line, position.character)
+        def read(view: StoreView | None) -> str | None:
+            return None if view is None else hover_markdown(view, position.line, position.character)
 
-        with self.server.warmer.standing_aside():
-            text = await self.server.checks.run(work)
+        with self._warmer.standing_aside():
+            text = await self._views.look(uri, read)
         if text is None:
             return None
         return lsp.Hover(lsp.MarkupContent(lsp.MarkupKind.Markdown, text))
-
-
-def register(server: AstraServer) -> None:
-    hovers = Hovers(server)
-
-    @server.feature(lsp.TEXT_DOCUMENT_HOVER)
-    async def hover(params: lsp.HoverParams) -> lsp.Hover | None:
-        return await hovers.hover(params)

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 from lsprotocol import types as lsp
+from pygls.lsp.server import LanguageServer
 
 from astra_ls.core.linecheck import EVENT
 from astra_ls.core.locate import locate
 from astra_ls.core.positions import utf16_col_of_char
 from astra_ls.lsp.hover import iso
-from astra_ls.lsp.views import StoreView, store_view
-
-if TYPE_CHECKING:
-    from astra_ls.lsp.server import AstraServer
+from astra_ls.lsp.views import StoreView, StoreViews
 
 MAX_LINES = 2000
 
@@ -39,24 +36,19 @@ def hints(view: StoreView, first: int, last: int) -> list[lsp.InlayHint]:
 
 
 class InlayHints:
-    def __init__(self, server: AstraServer) -> None:
-        self.server = server
+    def __init__(self, views: StoreViews) -> None:
+        self._views = views
+
+    def register(self, server: LanguageServer) -> None:
+        @server.feature(lsp.TEXT_DOCUMENT_INLAY_HINT, lsp.InlayHintOptions(resolve_provider=False))
+        async def inlay_hint(params: lsp.InlayHintParams) -> list[lsp.InlayHint] | None:
+            return await self.hints(params)
 
     async def hints(self, params: lsp.InlayHintParams) -> list[lsp.InlayHint] | None:
         uri = params.text_document.uri
-        if self.server.documents.get(uri) is not None:
-            await self.server.checks.settled(uri)
+        await self._views.settled(uri)
 
-        def work() -> list[lsp.InlayHint]:
-            with store_view(self.server, uri) as view:
-                return [] if view is None else hints(view, params.range.start.line, params.range.end.line)
+        def read(view: StoreView | None) -> list[lsp.InlayHint]:
+            return [] if view is None else hints(view, params.range.start.line, params.range.end.line)
 
-        return await self.server.checks.run(work) or None
-
-
-def register(server: AstraServer) -> None:
-    inlay = InlayHints(server)
-
-    @server.feature(lsp.TEXT_DOCUMENT_INLAY_HINT, lsp.InlayHintOptions(resolve_provider=False))
-    async def inlay_hint(params: lsp.InlayHintParams) -> list[lsp.InlayHint] | None:
-        return await inlay.hints(params)
+        return await self._views.look(uri, read) or None

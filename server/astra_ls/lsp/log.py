@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
 
 from lsprotocol import types as lsp
 
-if TYPE_CHECKING:
-    from astra_ls.lsp.server import AstraServer
+from astra_ls.lsp.client import ClientLog
 
 LEVELS = {"error": logging.ERROR, "warning": logging.WARNING, "info": logging.INFO, "debug": logging.DEBUG}
 ROOT = "astra_ls"
@@ -33,9 +31,9 @@ def message_type(level: int) -> lsp.MessageType:
 class ClientLogHandler(logging.Handler):
     """Sends each record as a `window/logMessage`, on the server's event loop."""
 
-    def __init__(self, server: AstraServer, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, client: ClientLog, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__()
-        self.server = server
+        self.client = client
         self.loop = loop
         self.setFormatter(logging.Formatter("%(message)s"))
 
@@ -44,9 +42,9 @@ class ClientLogHandler(logging.Handler):
             text = self.format(record)
             kind = message_type(record.levelno)
             if _running_loop() is self.loop:
-                self.server.log(text, kind)
+                self.client.log(text, kind)
             elif not self.loop.is_closed():
-                self.loop.call_soon_threadsafe(self.server.log, text, kind)
+                self.loop.call_soon_threadsafe(self.client.log, text, kind)
         except Exception:  # logging must never take the server down: the standard fallback prints to stderr
             self.handleError(record)
 
@@ -58,10 +56,10 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
-def forward_logging(server: AstraServer, level: str) -> None:
+def forward_logging(client: ClientLog, level: str) -> None:
     """Forward the `astra_ls` loggers to the client from now on, at `level` and above (once per server)."""
     logger = logging.getLogger(ROOT)
     logger.setLevel(LEVELS.get(level, logging.INFO))
-    if not any(isinstance(h, ClientLogHandler) and h.server is server for h in logger.handlers):
-        logger.addHandler(ClientLogHandler(server, asyncio.get_running_loop()))
+    if not any(isinstance(h, ClientLogHandler) and h.client is client for h in logger.handlers):
+        logger.addHandler(ClientLogHandler(client, asyncio.get_running_loop()))
     logger.propagate = False  # stderr is not the client's output panel: no second copy there

@@ -5,14 +5,15 @@ configuration (see `projections/links.py`); this module only translates position
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 from lsprotocol import types as lsp
+from pygls.lsp.server import LanguageServer
 
 from astra_ls.core.locate import locate
 from astra_ls.core.positions import char_of_utf16_col, utf16_col_of_char
-from astra_ls.lsp.views import StoreView, store_view
+from astra_ls.lsp.views import StoreView, StoreViews
 from astra_ls.projections.links import (
     BOM,
     RESULT_LIMIT,
@@ -22,9 +23,6 @@ from astra_ls.projections.links import (
     field_at,
     link_fields,
 )
-
-if TYPE_CHECKING:
-    from astra_ls.lsp.server import AstraServer
 
 
 def _path(dotted: str, event: dict[str, Any]) -> tuple[str, ...]:
@@ -88,36 +86,31 @@ def references(view: StoreView, line: int, character: int, include_declaration: 
 
 
 class Navigation:
-    def __init__(self, server: AstraServer) -> None:
-        self.server = server
+    def __init__(self, views: StoreViews) -> None:
+        self._views = views
+
+    def register(self, server: LanguageServer) -> None:
+        @server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
+        async def definition(params: lsp.DefinitionParams) -> list[lsp.Location] | None:
+            return await self.definition(params)
+
+        @server.feature(lsp.TEXT_DOCUMENT_REFERENCES)
+        async def references(params: lsp.ReferenceParams) -> list[lsp.Location] | None:
+            return await self.references(params)
 
     async def definition(self, params: lsp.DefinitionParams) -> list[lsp.Location] | None:
         uri, position = params.text_document.uri, params.position
 
-        def work() -> list[lsp.Location]:
-            with store_view(self.server, uri) as view:
-                return [] if view is None else definitions(view, position.line, position.character)
+        def read(view: StoreView | None) -> list[lsp.Location]:
+            return [] if view is None else definitions(view, position.line, position.character)
 
-        return await self.server.checks.run(work) or None
+        return await self._views.look(uri, read) or None
 
     async def references(self, params: lsp.ReferenceParams) -> list[lsp.Location] | None:
         uri, position = params.text_document.uri, params.position
         declaration = params.context.include_declaration
 
-        def work() -> list[lsp.Location]:
-            with store_view(self.server, uri) as view:
-                return [] if view is None else references(view, position.line, position.character, declaration)
+        def read(view: StoreView | None) -> list[lsp.Location]:
+            return [] if view is None else references(view, position.line, position.character, declaration)
 
-        return await self.server.checks.run(work) or None
-
-
-def register(server: AstraServer) -> None:
-    navigation = Navigation(server)
-
-    @server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
-    async def definition(params: lsp.DefinitionParams) -> list[lsp.Location] | None:
-        return await navigation.definition(params)
-
-    @server.feature(lsp.TEXT_DOCUMENT_REFERENCES)
-    async def references(params: lsp.ReferenceParams) -> list[lsp.Location] | None:
-        return await navigation.references(params)
+        return await self._views.look(uri, read) or None

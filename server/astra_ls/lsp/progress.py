@@ -11,36 +11,35 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lsprotocol import types as lsp
 
-if TYPE_CHECKING:
-    from astra_ls.lsp.server import AstraServer
+from astra_ls.lsp.client import ProgressClient
 
 log = logging.getLogger(__name__)
 
 
-async def begin_progress(server: AstraServer, kind: str, title: str, message: str) -> str | None:
+async def begin_progress(client: ProgressClient, kind: str, title: str, message: str) -> str | None:
     """A new progress item shown at 0%; None when the client does not take server-started progress."""
-    window = server.client_capabilities.window
+    window = client.client_capabilities.window
     if window is None or not window.work_done_progress:
         return None
     token = f"astra-{kind}-{uuid.uuid4()}"
     try:
-        await server.work_done_progress.create_async(token)
+        await client.work_done_progress.create_async(token)
     except Exception as error:  # a client that refuses progress still gets the work done
         log.debug("the client refused a progress item (%r): working without one", error)
         return None
-    server.work_done_progress.begin(token, lsp.WorkDoneProgressBegin(title=title, message=message, percentage=0))
+    client.work_done_progress.begin(token, lsp.WorkDoneProgressBegin(title=title, message=message, percentage=0))
     return token
 
 
 class ThreadedProgress:
     """One progress item driven from a worker thread."""
 
-    def __init__(self, server: AstraServer, loop: asyncio.AbstractEventLoop, kind: str, title: str) -> None:
-        self._server = server
+    def __init__(self, client: ProgressClient, loop: asyncio.AbstractEventLoop, kind: str, title: str) -> None:
+        self._client = client
         self._loop = loop
         self._kind = kind
         self._title = title
@@ -64,14 +63,14 @@ class ThreadedProgress:
 
     async def _begin(self, message: str) -> None:
         async with self._order:
-            self._token = await begin_progress(self._server, self._kind, self._title, message)
+            self._token = await begin_progress(self._client, self._kind, self._title, message)
 
     async def _report(self, value: lsp.WorkDoneProgressReport) -> None:
         async with self._order:
             if self._token is not None:
-                self._server.work_done_progress.report(self._token, value)
+                self._client.work_done_progress.report(self._token, value)
 
     async def _end(self, value: lsp.WorkDoneProgressEnd) -> None:
         async with self._order:
             if self._token is not None:
-                self._server.work_done_progress.end(self._token, value)
+                self._client.work_done_progress.end(self._token, value)

@@ -1,76 +1,67 @@
-"""The language server: construction and `serve()`. Each editor feature lives in its own module."""
+"""The language server put together: each feature is built with what it declares it needs, then
+registers its own handlers; `serve()` runs it over stdio.
+
+Nothing here is looked up at run time: the collaborators are created once, in dependency order, and
+handed over through the features' constructors (typed), so what a feature may touch is its signature.
+"""
 
 from __future__ import annotations
 
-import sys
-import traceback
-from typing import Any
+from typing import Protocol
 
-from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
 
-from astra_ls import __version__
 from astra_ls.lsp.checks import Checks
 from astra_ls.lsp.client_watch import end_now
+from astra_ls.lsp.code_actions import CodeActions
+from astra_ls.lsp.code_lens import CodeLenses
+from astra_ls.lsp.commands import Commands
+from astra_ls.lsp.completion import Completions
+from astra_ls.lsp.config_diagnostics import ConfigDiagnostics
+from astra_ls.lsp.connection import AstraServer
 from astra_ls.lsp.documents import OpenDocuments
+from astra_ls.lsp.hover import Hovers
+from astra_ls.lsp.inlay_hints import InlayHints
 from astra_ls.lsp.lifecycle import Lifecycle
-from astra_ls.lsp.protocol import AstraProtocol
+from astra_ls.lsp.navigation import Navigation
 from astra_ls.lsp.remote import RemoteStores
+from astra_ls.lsp.symbols import Symbols
 from astra_ls.lsp.text_sync import TextSync
+from astra_ls.lsp.views import StoreViews
 from astra_ls.lsp.warmup import CheckpointWarmer
 from astra_ls.lsp.watching import StoreWatcher
+from astra_ls.lsp.workers import Workers
 from astra_ls.lsp.workspace_state import Workspaces
 
 
-class AstraServer(LanguageServer):
-    def __init__(self) -> None:
-        super().__init__("astra-ls", __version__, protocol_cls=AstraProtocol)
-        self.workspaces = Workspaces()
-        self.documents = OpenDocuments()
-        self.checks = Checks(self)
-        self.lifecycle = Lifecycle(self)
-        self.watcher = StoreWatcher(self)
-        self.text_sync = TextSync(self)
-        self.remote = RemoteStores(self)
-        self.warmer = CheckpointWarmer(self)
+class Feature(Protocol):
+    """An editor feature: it owns its state, and registers the handlers that answer for it."""
 
-    def log(self, message: str, level: lsp.MessageType = lsp.MessageType.Info) -> None:
-        """A line in the client's output panel (never a pop-up)."""
-        try:
-            self.window_log_message(lsp.LogMessageParams(level, message))
-        except Exception as error:  # no client to tell (e.g. while shutting down): stderr is all there is
-            # not through `logging`: its records come here, and would come back
-            print(f"astra-ls: could not log to the client ({error!r}): {message}", file=sys.stderr)
-
-    def report_server_error(self, error: Exception, source: Any) -> None:
-        if isinstance(self.protocol, AstraProtocol) and self.protocol.answer_parse_error(error):
-            return
-        # A failing handler must not take the server down or pester the user with pop-ups: the request
-        # already carries the error; the details go to the output panel.
-        details = "".join(traceback.format_exception(type(error), error, error.__traceback__)).strip()
-        self.log(f"{getattr(source, '__name__', source)}: {details}", lsp.MessageType.Error)
+    def register(self, server: LanguageServer) -> None: ...
 
 
 def build() -> AstraServer:
-    from astra_ls.lsp import (
-        code_actions,
-        code_lens,
-        commands,
-        completion,
-        hover,
-        inlay_hints,
-        lifecycle,
-        navigation,
-        remote,
-        symbols,
-        text_sync,
-        watching,
-    )
-
-
-    server = AstraServer()
-    for feature in (lifecycle, watching, text_sync, commands, hover, code_actions, completion, code_lens,
-                    inlay_hints, symbols, navigation, remote):
+    server = AstraServer()  # the connection: every feature's narrow way to the client (lsp/client.py)
+    workspaces = Workspaces()
+    documents = OpenDocuments()
+    workers = Workers()
+    warmer = CheckpointWarmer(workspaces, server, server)
+    checks = Checks(workspaces, documents, workers, warmer, server, server)
+    remote = RemoteStores(workspaces, checks, workers, server)
+    text_sync = TextSync(documents, workspaces, checks, workers, server)
+    # A changed configuration file reloads everything, and a reload re-registers the watchers: the
+    # watcher is handed the lifecycle's reload, which is built after it.
+    watcher = StoreWatcher(workspaces, checks, workers, server, reload=lambda: lifecycle.reload())
+    lifecycle = Lifecycle(server, workspaces, workers, checks, remote, text_sync, watcher, warmer,
+                          ConfigDiagnostics(workspaces, workers, server))
+    views = StoreViews(documents, workspaces, checks, workers)
+    server.keep_text(text_sync.holds)  # store buffers are the server's, not pygls's workspace's
+    features: list[Feature] = [
+        lifecycle, watcher, text_sync, Commands(workspaces, documents, checks, workers, remote),
+        Hovers(views, warmer), CodeActions(views), Completions(views), CodeLenses(views, workspaces, checks.counts),
+        InlayHints(views), Symbols(views), Navigation(views), remote,
+    ]
+    for feature in features:
         feature.register(server)
     return server
 
@@ -80,4 +71,4 @@ def serve() -> None:
     process ends at once, whatever checks are still running."""
     server = build()
     server.start_io()
-    end_now(0 if server.lifecycle.shut_down else 1)
+    end_now(0 if server.shut_down else 1)

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 from lsprotocol import types as lsp
+from pygls.lsp.server import LanguageServer
 
 from astra_ls.core.linecheck import EVENT
 from astra_ls.core.positions import utf16_len
 from astra_ls.lsp.hover import iso
-from astra_ls.lsp.views import StoreView, store_view
-
-if TYPE_CHECKING:
-    from astra_ls.lsp.server import AstraServer
+from astra_ls.lsp.views import StoreView, StoreViews
 
 MAX_SYMBOLS = 2000
 
@@ -42,24 +39,19 @@ def outline(view: StoreView) -> list[lsp.DocumentSymbol]:
 
 
 class Symbols:
-    def __init__(self, server: AstraServer) -> None:
-        self.server = server
+    def __init__(self, views: StoreViews) -> None:
+        self._views = views
+
+    def register(self, server: LanguageServer) -> None:
+        @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+        async def document_symbol(params: lsp.DocumentSymbolParams) -> list[lsp.DocumentSymbol] | None:
+            return await self.symbols(params)
 
     async def symbols(self, params: lsp.DocumentSymbolParams) -> list[lsp.DocumentSymbol] | None:
         uri = params.text_document.uri
-        if self.server.documents.get(uri) is not None:
-            await self.server.checks.settled(uri)
+        await self._views.settled(uri)
 
-        def work() -> list[lsp.DocumentSymbol]:
-            with store_view(self.server, uri) as view:
-                return [] if view is None else outline(view)
+        def read(view: StoreView | None) -> list[lsp.DocumentSymbol]:
+            return [] if view is None else outline(view)
 
-        return await self.server.checks.run(work) or None
-
-
-def register(server: AstraServer) -> None:
-    symbols = Symbols(server)
-
-    @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
-    async def document_symbol(params: lsp.DocumentSymbolParams) -> list[lsp.DocumentSymbol] | None:
-        return await symbols.symbols(params)
+        return await self._views.look(uri, read) or None

@@ -1,24 +1,26 @@
 """One way for read-only features to look at a store: the open buffer if there is one, else the disk.
 
-Used from worker threads only; the view holds the store's (or buffer's) lock while it is in use.
+A view is used in a worker thread only, and holds the store's (or buffer's) lock while it is in use.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TypeVar
 
 from astra_ls.config import WorkspaceConfig
 from astra_ls.core.analysis import ReadRange, StoreAnalysis
 from astra_ls.core.problems import Problem
-from astra_ls.lsp.workspace_state import Located
+from astra_ls.lsp.checks import Checks
+from astra_ls.lsp.documents import OpenDocuments
+from astra_ls.lsp.workers import Workers
+from astra_ls.lsp.workspace_state import Located, Workspaces
 from astra_ls.projections.replay import Replayer
 from astra_ls.schemas.base import EventSchema
 
-if TYPE_CHECKING:
-    from astra_ls.lsp.server import AstraServer
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,18 +49,46 @@ class StoreView:
 
 
 @contextmanager
-def store_view(server: AstraServer, uri: str) -> Iterator[StoreView | None]:
-    doc = server.documents.get(uri)
+def store_view(documents: OpenDocuments, workspaces: Workspaces, uri: str) -> Iterator[StoreView | None]:
+    doc = documents.get(uri)
     if doc is not None:
         with doc.lock:
             if doc.analysis is not None:
                 yield StoreView(uri, doc.located, doc.analysis, doc.read, doc.replayer, doc.dirty)
                 return
-    located = server.workspaces.locate_uri(uri)
+    located = workspaces.locate_uri(uri)
     if located is None or not located.path.is_file():
         yield None
         return
     store = located.store
-    with server.workspaces.lock(located.path):
+    with workspaces.lock(located.path):
         analysis = store.analysis(located.stream)
         yield StoreView(uri, located, analysis, store.reader(located.stream), store.replayer(located.stream), False)
+
+
+class StoreViews:
+    """What read-only features (hover, outline, lenses, ...) need: whether a store is open in the editor,
+    its latest check awaited, and a look at it in a worker thread."""
+
+    def __init__(self, documents: OpenDocuments, workspaces: Workspaces, checks: Checks, workers: Workers) -> None:
+        self._documents = documents
+        self._workspaces = workspaces
+        self._checks = checks
+        self._workers = workers
+
+    def is_open(self, uri: str) -> bool:
+        return self._documents.get(uri) is not None
+
+    async def settled(self, uri: str) -> None:
+        """An open buffer's latest edits checked (what a feature shows must agree with its diagnostics)."""
+        if self.is_open(uri):
+            await self._checks.settled(uri)
+
+    async def look(self, uri: str, read: Callable[[StoreView | None], T]) -> T:
+        """`read` of the store's view (None: no store has this URI), in a worker thread."""
+
+        def work() -> T:
+            with store_view(self._documents, self._workspaces, uri) as view:
+                return read(view)
+
+        return await self._workers.run(work)

@@ -19,15 +19,12 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
 
 from astra_ls.core.analysis import StoreAnalysis
+from astra_ls.lsp.client import ClientLog, ProgressClient
 from astra_ls.lsp.progress import ThreadedProgress
-from astra_ls.lsp.workspace_state import Located
+from astra_ls.lsp.workspace_state import Located, Workspaces
 from astra_ls.projections.replay import Replayer
-
-if TYPE_CHECKING:
-    from astra_ls.lsp.server import AstraServer
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +39,10 @@ REPORT_S = 0.25  # at most this often a progress report
 
 
 class CheckpointWarmer:
-    def __init__(self, server: AstraServer) -> None:
-        self.server = server
+    def __init__(self, workspaces: Workspaces, client: ClientLog, progress: ProgressClient) -> None:
+        self._workspaces = workspaces
+        self._client = client
+        self._progress = progress
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="astra-warmup")
         self._generation = 0  # a new scan (settings reload) or shutdown makes older passes stop
         self._guard = threading.Lock()
@@ -58,7 +57,7 @@ class CheckpointWarmer:
         with self._guard:
             self._generation += 1
             generation = self._generation
-        progress = ThreadedProgress(self.server, asyncio.get_running_loop(), "warmup", "Preparing time travel")
+        progress = ThreadedProgress(self._progress, asyncio.get_running_loop(), "warmup", "Preparing time travel")
         self._pool.submit(self._warm_all, generation, progress)
 
     def stop(self) -> None:
@@ -88,7 +87,7 @@ class CheckpointWarmer:
         usual = sys.getswitchinterval()
         sys.setswitchinterval(SWITCH_S)
         try:
-            todo = [(located, lines) for located in self.server.workspaces.discover()
+            todo = [(located, lines) for located in self._workspaces.discover()
                     if (lines := self._lines_to_fold(located)) > 0]
             if not todo:
                 return
@@ -101,14 +100,14 @@ class CheckpointWarmer:
                 try:
                     self._warm(located, generation, tally)
                 except Exception as error:  # a store deleted or changed meanwhile: its next check says why
-                    self.server.log(f"time-travel checkpoints for {located.path.name} stopped: {error!r}")
+                    self._client.log(f"time-travel checkpoints for {located.path.name} stopped: {error!r}")
             progress.end("ready" if self._current(generation) else "stopped: the stores are being checked again")
         finally:
             sys.setswitchinterval(usual)
 
     def _lines_to_fold(self, located: Located) -> int:
         try:
-            with self.server.workspaces.lock(located.path):
+            with self._workspaces.lock(located.path):
                 store, stream = located.store, located.stream
                 return _left(store.analysis(stream), store.replayer(stream))
         except Exception as error:  # deleted or unreadable since the scan: nothing to walk
@@ -125,7 +124,7 @@ class CheckpointWarmer:
             if quiet > 0:
                 time.sleep(quiet)
                 continue
-            with self.server.workspaces.lock(located.path):
+            with self._workspaces.lock(located.path):
                 left = self._step(located, stop)
             if left is None:
                 return
